@@ -1,0 +1,70 @@
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """Everything sent to a provider for one response; recorded verbatim on the response."""
+
+    model_id: str
+    prompt: str
+    temperature: float
+    top_p: float
+    max_tokens: int
+    system_prompt: str = ""
+    output_type: str = "text"
+
+    def sent_settings(self) -> dict:
+        return {
+            "model_id": self.model_id,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "system_prompt": self.system_prompt,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    content: str
+    finish_reason: str
+    latency_ms: int
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    ttft_ms: int | None = None
+    cost_usd: Decimal | None = None
+    request_id: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class GatewayError(Exception):
+    transient = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+class TransientGatewayError(GatewayError):
+    """Worth retrying: timeouts, resets, 429, 5xx, malformed or cut-short answers."""
+
+    transient = True
+
+
+class PermanentGatewayError(GatewayError):
+    """Retrying cannot help: bad request, bad key, unknown model."""
+
+
+class MissingAPIKey(PermanentGatewayError):
+    def __init__(self, env_var: str):
+        super().__init__(f"The API key is missing: set the environment variable {env_var}.")
+        self.env_var = env_var
+
+
+class GatewayClient(Protocol):
+    def complete(self, request: CompletionRequest) -> Completion: ...

@@ -1,0 +1,33 @@
+from apps.catalog.models import AIModel, Provider
+from apps.challenges.models import Challenge
+from apps.responses.models import Response
+
+
+def site_counts() -> dict[str, int]:
+    return {
+        "models": AIModel.objects.listed().count(),
+        "creators": Provider.objects.count(),
+        "challenges": Challenge.objects.published().count(),
+        "responses": Response.objects.visible().count(),
+    }
+
+
+def newest_responses(limit: int = 12):
+    return (
+        Response.objects.visible()
+        .with_related()
+        .only(
+            "id",
+            "collected_at",
+            "output_type",
+            "model__slug",
+            "model__name",
+            "model__provider__name",
+            "model__provider__slug",
+            "challenge__slug",
+            "challenge__title",
+            "challenge__category__name",
+            "challenge__category__slug",
+        )
+        .order_by("-collected_at", "-id")[:limit]
+    )

@@ -1,0 +1,82 @@
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from apps.catalog.models import AIModel
+from apps.challenges.models import Challenge, OutputType
+
+
+class ResponseQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True)
+
+    def visible(self):
+        """Published responses to published challenges: what the public pages show."""
+        return self.filter(is_published=True, challenge__is_published=True)
+
+    def with_related(self):
+        return self.select_related("model", "model__provider", "challenge", "challenge__category")
+
+
+class Response(models.Model):
+    """One model's answer to one challenge, with what it cost and how it was produced.
+
+    `prompt` and `settings` keep exactly what was sent, since a challenge may be edited later.
+    """
+
+    class Source(models.TextChoices):
+        DEMO = "demo", "Demo gateway"
+        GATEWAY = "gateway", "Provider API"
+        IMPORT = "import", "Imported dataset"
+
+    model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="responses")
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="responses")
+    prompt = models.TextField()
+    settings = models.JSONField(default=dict, blank=True)
+    output_type = models.CharField(max_length=10, choices=OutputType.choices)
+    content = models.TextField(blank=True)
+    image = models.ImageField(
+        upload_to="responses/", blank=True, width_field="image_width", height_field="image_height"
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True)
+    image_height = models.PositiveIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True, help_text="A curator's note shown with the response.")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.GATEWAY)
+    collected_at = models.DateTimeField(db_index=True)
+    tokens_in = models.PositiveIntegerField(null=True, blank=True)
+    tokens_out = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField("time to first token (ms)", null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    finish_reason = models.CharField(max_length=40, blank=True)
+    gateway_request_id = models.CharField(max_length=200, blank=True)
+    is_published = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-collected_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "challenge"],
+                condition=Q(is_published=True),
+                name="one_published_response_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_usd__gte=0) | Q(cost_usd__isnull=True),
+                name="response_cost_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["challenge", "is_published"], name="response_challenge_pub"),
+            models.Index(fields=["model", "is_published"], name="response_model_pub"),
+            models.Index(fields=["is_published", "-collected_at"], name="response_pub_new"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} → {self.challenge}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("responses:detail", args=[self.model.slug, self.challenge.slug])

@@ -1,0 +1,62 @@
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from apps.catalog.models import AIModel
+from apps.challenges.models import Challenge
+from apps.responses.models import Response
+
+
+@transaction.atomic
+def response_create(
+    *,
+    model: AIModel,
+    challenge: Challenge,
+    prompt: str,
+    content: str,
+    output_type: str,
+    collected_at: datetime,
+    source: str,
+    settings: dict | None = None,
+    tokens_in: int | None = None,
+    tokens_out: int | None = None,
+    latency_ms: int | None = None,
+    ttft_ms: int | None = None,
+    cost_usd: Decimal | None = None,
+    finish_reason: str = "",
+    gateway_request_id: str = "",
+) -> tuple[Response, bool]:
+    """Store a published response unless the pair already has one.
+
+    Returns (response, created). Safe to call twice for the same pair: the unique constraint
+    on published (model, challenge) turns a second delivery into a no-op returning the first.
+    """
+    existing = Response.objects.filter(model=model, challenge=challenge, is_published=True).first()
+    if existing:
+        return existing, False
+    response = Response(
+        model=model,
+        challenge=challenge,
+        prompt=prompt,
+        content=content,
+        output_type=output_type,
+        collected_at=collected_at,
+        source=source,
+        settings=settings or {},
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        cost_usd=cost_usd,
+        finish_reason=finish_reason,
+        gateway_request_id=gateway_request_id,
+        is_published=True,
+    )
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError:
+        # Another worker stored this pair between our check and our insert.
+        return Response.objects.get(model=model, challenge=challenge, is_published=True), False
+    return response, True

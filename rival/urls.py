@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from apps.pages.views import healthz
+
+admin.site.site_header = "Rival curation"
+admin.site.site_title = "Rival admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("", include("apps.pages.urls")),
+]
+
+# Response images are small and few; serving them from Django keeps the embedded default
+# self-contained. Large deployments put MEDIA_URL behind a CDN or object storage instead.
+urlpatterns += [
+    re_path(
+        rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$",
+        serve,
+        {"document_root": settings.MEDIA_ROOT},
+    )
+]

@@ -1,0 +1,110 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis():
+    """Each test session starts with an empty Redis database (its own number, see settings)."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def _database_url_of_test_db() -> str:
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real `celery worker` process on the test database and the test Redis broker."""
+
+    def __init__(self, *extra_args: str, env: dict | None = None):
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database_url_of_test_db(),
+            "REDIS_URL": settings.REDIS_URL,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "rival",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *extra_args,
+        ]
+        self.proc: subprocess.Popen | None = None
+        self.log: list[str] = []
+
+    def start(self, timeout: float = 60) -> "WorkerProcess":
+        self.proc = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.log.append(line)
+            if " ready." in line:
+                return self
+            if time.monotonic() > deadline:
+                break
+        self.stop()
+        raise RuntimeError("celery worker did not start:\n" + "".join(self.log[-40:]))
+
+    def stop(self, sig: int | None = None) -> None:
+        if self.proc and self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def celery_worker_process():
+    """Start real worker processes; every one started is stopped at the end of the test."""
+    started: list[WorkerProcess] = []
+
+    def start(*extra_args: str, env: dict | None = None) -> WorkerProcess:
+        worker = WorkerProcess(*extra_args, env=env).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

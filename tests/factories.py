@@ -1,0 +1,100 @@
+"""Plain factories for the core models; each test builds exactly what it needs."""
+
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from apps.catalog.models import AIModel, Capability, Gateway, Modality, Provider
+from apps.challenges.models import Category, Challenge
+from apps.responses.models import Response
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Provider
+        django_get_or_create = ["slug"]
+
+    slug = factory.Sequence(lambda n: f"creator-{n}")
+    name = factory.Sequence(lambda n: f"Creator {n}")
+
+
+class CapabilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Capability
+        django_get_or_create = ["slug"]
+
+    slug = factory.Sequence(lambda n: f"capability-{n}")
+    name = factory.Sequence(lambda n: f"Capability {n}")
+
+
+class ModalityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Modality
+        django_get_or_create = ["slug"]
+
+    slug = "text"
+    name = "Text"
+
+
+def demo_gateway() -> Gateway:
+    # Created by a data migration; tests that flush the database get it back here.
+    gateway, _ = Gateway.objects.get_or_create(name="demo", defaults={"kind": Gateway.Kind.DEMO})
+    return gateway
+
+
+class AIModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AIModel
+
+    slug = factory.Sequence(lambda n: f"model-{n}")
+    name = factory.LazyAttribute(lambda o: f"{o.provider.name}: Model {o.slug}")
+    provider = factory.SubFactory(ProviderFactory)
+    release_date = factory.Faker("date_between", start_date="-2y", end_date="today")
+    size_class = AIModel.Size.LARGE
+    context_length = 128_000
+    price_input_per_mtok = Decimal("1.00")
+    price_output_per_mtok = Decimal("4.00")
+    gateway = factory.LazyFunction(demo_gateway)
+    gateway_model_id = factory.LazyAttribute(lambda o: o.slug)
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ["slug"]
+
+    slug = factory.Sequence(lambda n: f"category-{n}")
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class ChallengeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Challenge
+
+    slug = factory.Sequence(lambda n: f"challenge-{n}")
+    title = factory.Sequence(lambda n: f"Challenge {n}")
+    prompt = factory.Faker("paragraph")
+    category = factory.SubFactory(CategoryFactory)
+    output_type = "text"
+    difficulty = Challenge.Difficulty.MEDIUM
+    is_published = True
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Response
+
+    model = factory.SubFactory(AIModelFactory)
+    challenge = factory.SubFactory(ChallengeFactory)
+    prompt = factory.LazyAttribute(lambda o: o.challenge.prompt)
+    output_type = factory.LazyAttribute(lambda o: o.challenge.output_type)
+    content = factory.Faker("paragraph")
+    source = Response.Source.DEMO
+    collected_at = factory.LazyFunction(timezone.now)
+    tokens_in = 40
+    tokens_out = 300
+    latency_ms = 1200
+    cost_usd = Decimal("0.001200")
+    finish_reason = "stop"
+    is_published = True
