@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("apps.pages.urls")),
+    path("", include("apps.arena.urls")),
 ]
 
 # Response images are small and few; serving them from Django keeps the embedded default
