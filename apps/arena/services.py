@@ -14,7 +14,8 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, TextField
+from django.db.models.lookups import IContains
 from django.utils import timezone
 
 from apps.arena import ratings
@@ -85,12 +86,10 @@ def rate_limit_exceeded(key: str, rule: str) -> bool:
 def _eligible_responses():
     """Published responses of listed models to published challenges, that don't name their
     own model or creator (terms in admin, plus the creator's name itself)."""
-    own_terms = (
-        IdentityTerm.objects.filter(
-            Q(model_id=OuterRef("model_id")) | Q(provider_id=OuterRef("model__provider_id"))
-        )
-        .annotate(outer_content=OuterRef("content"))
-        .filter(outer_content__icontains=F("term"))
+    content = ExpressionWrapper(OuterRef("content"), output_field=TextField())
+    own_terms = IdentityTerm.objects.filter(
+        Q(model_id=OuterRef("model_id")) | Q(provider_id=OuterRef("model__provider_id")),
+        IContains(content, F("term")),
     )
     return (
         Response.objects.visible()
