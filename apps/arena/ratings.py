@@ -229,10 +229,11 @@ class _MultinomialSampler:
         self.cumulative = np.cumsum(self.cells)
         self.s = max(0.0, self.n - 4.0 * math.sqrt(self.n) - 4.0)
         ratio = self.s / self.n if self.n else 0.0
-        small = self.cells <= self.TABLE_MAX
+        # Zero cells stay zero; only the others are drawn.
+        small = (self.cells > 0) & (self.cells <= self.TABLE_MAX)
         self.all_small = bool(small.all())
         self.small_index = np.flatnonzero(small)
-        self.large_index = np.flatnonzero(~small)
+        self.large_index = np.flatnonzero(self.cells > self.TABLE_MAX)
         self.large_rates = self.cells[self.large_index] * ratio
         values = np.unique(self.cells[self.small_index])
         guide_size = 1 << self.GUIDE_BITS
