@@ -12,6 +12,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("apps.pages.urls")),
+    path("", include("apps.catalog.urls")),
+    path("", include("apps.challenges.urls")),
+    path("", include("apps.responses.urls")),
     path("", include("apps.arena.urls")),
 ]
 

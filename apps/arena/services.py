@@ -13,7 +13,7 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, TextField
 from django.db.models.lookups import IContains
 from django.utils import timezone
@@ -259,7 +259,12 @@ class AggregatedVotes:
 
 
 def votes_aggregate() -> AggregatedVotes:
-    """One GROUP BY over the counted votes; ties and both-bad are both ties."""
+    """One GROUP BY over the counted votes; ties and both-bad are both ties.
+
+    On PostgreSQL the grouped rows come back as binary COPY and are read straight into numpy;
+    elsewhere (the SQLite default) through the ORM."""
+    if connection.vendor == "postgresql":
+        return _aggregate_postgresql()
     rows = list(
         Vote.objects.filter(is_counted=True)
         .values_list("category_id", "model_a_id", "model_b_id")
@@ -275,6 +280,32 @@ def votes_aggregate() -> AggregatedVotes:
         dtype=np.int64,
     ).reshape(-1, 6)
     return AggregatedVotes(*(table[:, i] for i in range(6)))
+
+
+def _aggregate_postgresql() -> AggregatedVotes:
+    table = Vote._meta.db_table
+    query = (
+        "SELECT COALESCE(category_id, -1)::bigint, model_a_id::bigint, model_b_id::bigint, "
+        "count(*) FILTER (WHERE outcome = 'a'), count(*) FILTER (WHERE outcome = 'b'), "
+        "count(*) FILTER (WHERE outcome IN ('tie', 'both_bad')) "
+        f"FROM {table} WHERE is_counted GROUP BY 1, 2, 3"
+    )
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy,
+    ):
+        data = b"".join(bytes(block) for block in copy)
+    # Binary COPY: 11-byte signature, flags, extension length and area, then per row a
+    # field count and (length, value) per field, then a -1 trailer. All six fields are int8.
+    start = 19 + int.from_bytes(data[15:19], "big")
+    row = np.dtype(
+        [("fields", ">i2")]
+        + [(f"{k}{i}", ">i4" if k == "n" else ">i8") for i in range(6) for k in ("n", "v")]
+    )
+    rows = np.frombuffer(
+        data, dtype=row, offset=start, count=(len(data) - start - 2) // row.itemsize
+    )
+    return AggregatedVotes(*(rows[f"v{i}"].astype(np.int64) for i in range(6)))
 
 
 def _snapshot_build(

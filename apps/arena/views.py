@@ -1,6 +1,5 @@
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.csp import CSP
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
@@ -9,17 +8,9 @@ from django.views.decorators.vary import vary_on_headers
 from apps.arena import selectors, services
 from apps.arena.services import VoteRefused
 from apps.challenges.models import Category
+from apps.responses.frame import FRAME_CSP, frame_document
 
 VOTER_SESSION_KEY = "arena_voter"
-# Model-written HTML and SVG run in an opaque origin with nothing to reach but themselves.
-FRAME_POLICY = {
-    "default-src": [CSP.NONE],
-    "script-src": [CSP.UNSAFE_INLINE],
-    "style-src": [CSP.UNSAFE_INLINE],
-    "img-src": ["data:"],
-    "font-src": ["data:"],
-    "sandbox": ["allow-scripts"],
-}
 
 
 def _voter(request, create: bool = False) -> str:
@@ -92,19 +83,22 @@ def vote(request):
 
 @require_GET
 @xframe_options_sameorigin
-@csp_override(FRAME_POLICY)
+@csp_override(FRAME_CSP)
 def frame(request, token: str, side: str):
-    """One side's output, by battle token: nothing in the URL leads to a response or model."""
+    """One side's output, by battle token: nothing in the URL leads to a response or model.
+    The document and its policy are the ones responses:frame serves."""
     battle = selectors.battle_for_page(token, _voter(request))
     if battle is None or side not in ("a", "b"):
         raise Http404("No such battle.")
     response = battle.response_a if side == "a" else battle.response_b
     if response.output_type == "image" and response.image:
         return FileResponse(response.image.open("rb"))
-    content_type = {"svg": "image/svg+xml", "html": "text/html"}.get(response.output_type)
-    if content_type is None:
+    if not response.is_framed:
         raise Http404("This output is shown on the page.")
-    reply = HttpResponse(response.content, content_type=f"{content_type}; charset=utf-8")
+    reply = HttpResponse(
+        frame_document(response.content, response.output_type),
+        content_type="text/html; charset=utf-8",
+    )
     reply["Cache-Control"] = "private, no-store"
     reply["Referrer-Policy"] = "no-referrer"
     return reply

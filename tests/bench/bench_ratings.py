@@ -191,6 +191,8 @@ def main() -> None:
     old_name = connection.settings_dict["NAME"]
     if connection.vendor != "postgresql":
         raise SystemExit("bench_ratings needs PostgreSQL: set DATABASE_URL=postgres://…")
+    # Its own database, so a benchmark never collides with a test run on the same server.
+    connection.settings_dict["TEST"]["NAME"] = f"bench_{old_name}"
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         strength = populate()
