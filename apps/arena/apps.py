@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class ArenaConfig(AppConfig):
     name = "apps.arena"
     label = "arena"
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from apps.arena.models import IdentityTerm
+        from apps.arena.services import battle_pool_invalidate
+
+        def identity_terms_changed(**kwargs):
+            battle_pool_invalidate()
+
+        # Cached battle candidates must not outlive an identity-term edit in admin.
+        post_save.connect(identity_terms_changed, sender=IdentityTerm, weak=False)
+        post_delete.connect(identity_terms_changed, sender=IdentityTerm, weak=False)

@@ -105,12 +105,16 @@ def head_to_head(model_a: AIModel | int, model_b: AIModel | int) -> HeadToHead:
     return HeadToHead(**counts)
 
 
-def pair_vote_counts(model_ids: set[int]) -> dict[tuple[int, int], int]:
-    """All votes (counted or not) between the given models, keyed by (smaller id, larger id)."""
-    if not model_ids:
+def pair_vote_counts(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """All votes (counted or not) on each given pair of models in either seat, keyed by
+    (smaller id, larger id); one query using the pair index."""
+    if not pairs:
         return {}
+    either_seat = Q()
+    for a, b in pairs:
+        either_seat |= Q(model_a_id=a, model_b_id=b) | Q(model_a_id=b, model_b_id=a)
     rows = (
-        Vote.objects.filter(model_a_id__in=model_ids, model_b_id__in=model_ids)
+        Vote.objects.filter(either_seat)
         .values_list("model_a_id", "model_b_id")
         .annotate(n=Count("pk"))
         .order_by()

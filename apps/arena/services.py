@@ -99,41 +99,91 @@ def _eligible_responses():
     )
 
 
+POOL_VERSION_KEY = "arena:pool-version"
+POOL_CHALLENGES_SECONDS = 60
+POOL_RESPONSES_SECONDS = 300
+
+
+def battle_pool_invalidate() -> None:
+    """Forget the cached battle candidates (identity terms changed)."""
+    try:
+        cache.incr(POOL_VERSION_KEY)
+    except ValueError:
+        cache.set(POOL_VERSION_KEY, 2, timeout=None)
+
+
+def _battle_challenges(category: Category | None, version: int) -> list[int]:
+    """Published challenges with responses from at least two listed models; cached briefly."""
+    key = f"arena:pool:{version}:challenges:{category.pk if category else 'all'}"
+    ids = cache.get(key)
+    if ids is None:
+        challenges = Challenge.objects.published()
+        if category is not None:
+            challenges = challenges.filter(category=category)
+        ids = list(
+            challenges.annotate(
+                n=Count(
+                    "responses",
+                    filter=Q(responses__is_published=True)
+                    & ~Q(responses__model__status=AIModel.Status.RETIRED),
+                )
+            )
+            .filter(n__gte=2)
+            .values_list("pk", flat=True)
+        )
+        cache.set(key, ids, timeout=POOL_CHALLENGES_SECONDS)
+    return ids
+
+
+def _battle_responses(challenge_ids: list[int], version: int) -> dict[int, list]:
+    """[(response id, model id)] of the eligible responses per challenge; cached, because
+    the identity filter reads every response's text."""
+    keys = {cid: f"arena:pool:{version}:responses:{cid}" for cid in challenge_ids}
+    found = cache.get_many(list(keys.values()))
+    pool = {cid: found[key] for cid, key in keys.items() if key in found}
+    missing = [cid for cid in challenge_ids if cid not in pool]
+    if missing:
+        fresh: dict[int, list] = {cid: [] for cid in missing}
+        for pk, model_id, challenge_id in (
+            _eligible_responses()
+            .filter(challenge_id__in=missing)
+            .values_list("pk", "model_id", "challenge_id")
+        ):
+            fresh[challenge_id].append((pk, model_id))
+        cache.set_many({keys[cid]: rows for cid, rows in fresh.items()}, POOL_RESPONSES_SECONDS)
+        pool.update(fresh)
+    return pool
+
+
 def battle_issue(*, voter: str, category: Category | None = None) -> Battle | None:
     """Issue a battle to `voter`: two responses by different models to one challenge.
 
-    The pair is drawn at random among candidates, weighted towards pairs with few votes and
-    close ratings. Returns None when no challenge has two eligible responses.
+    The pair is drawn at random among candidates from a few random challenges, weighted
+    towards pairs with few votes and close ratings. Returns None when no challenge has two
+    eligible responses. Candidates are cached for a few minutes (identity-term edits apply
+    at once), so a page view never scans every response.
     """
     from apps.arena.selectors import latest_ratings, pair_vote_counts
 
-    challenges = Challenge.objects.published()
-    if category is not None:
-        challenges = challenges.filter(category=category)
-    eligible = _eligible_responses()
-    challenge_ids = list(
-        challenges.annotate(
-            n=Count("responses", filter=Q(responses__in=eligible.values("pk")), distinct=True)
-        )
-        .filter(n__gte=2)
-        .order_by("?")
-        .values_list("pk", flat=True)[:CANDIDATE_CHALLENGES]
-    )
-    if not challenge_ids:
-        return None
-    responses: dict[int, list[tuple[int, int]]] = {}
-    for pk, model_id, challenge_id in eligible.filter(challenge_id__in=challenge_ids).values_list(
-        "pk", "model_id", "challenge_id"
-    ):
-        responses.setdefault(challenge_id, []).append((pk, model_id))
     rng = random.SystemRandom()
+    version = cache.get_or_set(POOL_VERSION_KEY, 1, timeout=None)
+    remaining = _battle_challenges(category, version)
+    rng.shuffle(remaining)
+    responses: dict[int, list] = {}
+    while remaining and not responses:
+        batch, remaining = remaining[:CANDIDATE_CHALLENGES], remaining[CANDIDATE_CHALLENGES:]
+        pool = _battle_responses(batch, version)
+        responses = {cid: rows for cid, rows in pool.items() if len(rows) >= 2}
+    if not responses:
+        return None
+    challenge_ids = list(responses)
     candidates = []
     for _ in range(CANDIDATE_PAIRS):
         challenge_id = rng.choice(challenge_ids)
         first, second = rng.sample(responses[challenge_id], 2)
         candidates.append((challenge_id, first, second))
     ratings_now = latest_ratings()
-    pair_votes = pair_vote_counts({m for _, a, b in candidates for m in (a[1], b[1])})
+    pair_votes = pair_vote_counts({tuple(sorted((a[1], b[1]))) for _, a, b in candidates})
     weights = []
     for _, (_, model_1), (_, model_2) in candidates:
         votes = pair_votes.get((min(model_1, model_2), max(model_1, model_2)), 0)

@@ -133,3 +133,14 @@ def test_naming_another_model_does_not_keep_a_response_out(client):
     other = ResponseFactory(challenge=challenge, content="Unlike Zephyr, I would say no.")
 
     assert eligible_battle_models(client) == {zephyr.pk, other.model_id}
+
+
+def test_a_new_identity_term_applies_to_the_very_next_battle(client):
+    challenge = ChallengeFactory()
+    talker = ResponseFactory(challenge=challenge, content="Zephyr here, happy to help.")
+    ResponseFactory(challenge=challenge)
+    assert "No battle to show yet" not in client.get(reverse("arena:arena")).content.decode()
+
+    IdentityTerm.objects.create(term="Zephyr", model=talker.model)
+
+    assert "No battle to show yet" in client.get(reverse("arena:arena")).content.decode()
