@@ -193,12 +193,15 @@ def battle_issue(*, voter: str, category: Category | None = None) -> Battle | No
     challenge_id, first, second = rng.choices(candidates, weights=weights)[0]
     if rng.random() < 0.5:
         first, second = second, first
-    return Battle.objects.create(
+    battle = Battle.objects.create(
         session_key=voter,
         challenge_id=challenge_id,
         response_a_id=first[0],
         response_b_id=second[0],
         expires_at=timezone.now() + timedelta(seconds=settings.ARENA_BATTLE_TTL_SECONDS),
+    )
+    return Battle.objects.select_related("challenge__category", "response_a", "response_b").get(
+        pk=battle.pk
     )
 
 
@@ -291,6 +294,15 @@ def exclusion_create(*, kind: str, value: str, reason: str, user=None) -> tuple[
         is_counted=False, exclusion=exclusion
     )
     return exclusion, changed
+
+
+def battles_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete battles that expired unvoted more than `older_than` ago; returns how many.
+    Every arena page view issues a battle, so without this they pile up."""
+    deleted, _ = Battle.objects.filter(
+        expires_at__lt=timezone.now() - older_than, vote__isnull=True
+    ).delete()
+    return deleted
 
 
 # --- leaderboard -----------------------------------------------------------------------------

@@ -233,3 +233,36 @@ def test_vote_service_refuses_a_battle_of_another_voter(challenge_pair):
     with pytest.raises(VoteRefused):
         vote_cast(token=battle.token, voter="someone-else", outcome="a", ip="10.0.0.2")
     assert not Vote.objects.exists()
+
+
+def test_arena_page_runs_a_constant_number_of_queries(client, django_assert_max_num_queries):
+    from tests.factories import ChallengeFactory, ResponseFactory
+
+    for _ in range(6):
+        challenge = ChallengeFactory()
+        ResponseFactory.create_batch(5, challenge=challenge)
+    issued_token(client)
+    with django_assert_max_num_queries(10):
+        token = issued_token(client)
+    with django_assert_max_num_queries(16):
+        vote(client, token, "a")
+
+
+def test_long_expired_unvoted_battles_are_pruned_and_voted_ones_kept(challenge_pair):
+    from apps.arena.services import battles_prune
+
+    old = timezone.now() - timedelta(days=3)
+    battle_between(*challenge_pair, expires_at=old)
+    voted = battle_between(*challenge_pair, expires_at=old)
+    Vote.objects.create(
+        battle=voted,
+        outcome="a",
+        model_a=challenge_pair[0].model,
+        model_b=challenge_pair[1].model,
+        session_key="v",
+        ip_hash="h",
+    )
+    fresh = battle_between(*challenge_pair)
+
+    assert battles_prune() == 1
+    assert set(Battle.objects.values_list("pk", flat=True)) == {voted.pk, fresh.pk}
