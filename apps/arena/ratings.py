@@ -234,10 +234,13 @@ class _MultinomialSampler:
         self.cells = cells.astype(np.int64)
         self.n = int(self.cells.sum())
         self.cumulative = np.cumsum(self.cells)
-        self.s = max(0.0, self.n - 4.0 * math.sqrt(self.n) - 4.0)
+        self.s = max(0.0, self.n - 3.0 * math.sqrt(self.n) - 3.0)
         ratio = self.s / self.n if self.n else 0.0
-        # Zero cells stay zero; only the others are drawn.
-        small = (self.cells > 0) & (self.cells <= self.TABLE_MAX)
+        # Zero cells stay zero. When they are few, drawing them anyway (always 0) is cheaper
+        # than scattering the others into place.
+        small = self.cells <= self.TABLE_MAX
+        if np.mean(self.cells == 0) > 0.1:
+            small &= self.cells > 0
         self.all_small = bool(small.all())
         self.small_index = np.flatnonzero(small)
         self.large_index = np.flatnonzero(self.cells > self.TABLE_MAX)
@@ -271,20 +274,21 @@ class _MultinomialSampler:
 
     def draw(self, rng: np.random.Generator, rounds: int) -> np.ndarray:
         """``rounds`` resamples as float32 (exact integers), rounds × cells."""
-        out = np.zeros((rounds, self.cells.size), dtype=np.float32)
+        shape = (rounds, self.cells.size)
         if self.n == 0:
-            return out
-        done = 0
-        while done < rounds:
-            block = out[done:]
-            self._poisson_into(rng, block)
-            totals = block.sum(axis=1, dtype=np.float64)
-            ok = totals <= self.n
-            # Keep accepted rounds in order; redraw from the first (very rare) rejected one.
-            accepted = ok.size if ok.all() else int(np.argmin(ok))
-            for r in range(accepted):
-                self._top_up(rng, block[r], self.n - int(totals[r]))
-            done += accepted
+            return np.zeros(shape, np.float32)
+        out = np.empty(shape, np.float32) if self.all_small else np.zeros(shape, np.float32)
+        self._poisson_into(rng, out)
+        totals = out.sum(axis=1, dtype=np.float64)
+        # Rows whose Poisson total overshot N (rare: s is 3·√N below N) are drawn again.
+        rejected = np.flatnonzero(totals > self.n)
+        while rejected.size:
+            again = np.zeros((rejected.size, self.cells.size), np.float32)
+            self._poisson_into(rng, again)
+            out[rejected] = again
+            totals[rejected] = again.sum(axis=1, dtype=np.float64)
+            rejected = rejected[totals[rejected] > self.n]
+        self._top_up(rng, out, self.n - totals.astype(np.int64))
         return out
 
     def _poisson_into(self, rng: np.random.Generator, block: np.ndarray) -> None:
@@ -312,10 +316,13 @@ class _MultinomialSampler:
                 self.large_rates, size=(rounds, self.large_index.size)
             )
 
-    def _top_up(self, rng: np.random.Generator, row: np.ndarray, missing: int) -> None:
-        picks = rng.integers(0, self.n, size=missing)
-        cells = np.searchsorted(self.cumulative, picks, side="right")
-        row += np.bincount(cells, minlength=row.size)
+    def _top_up(self, rng: np.random.Generator, rows: np.ndarray, missing: np.ndarray) -> None:
+        """Add `missing[r]` categorical draws (probabilities c/N) to each row r."""
+        row_of_pick = np.repeat(np.arange(rows.shape[0], dtype=np.int64), missing)
+        # Sorted within each row, the lookups walk the cumulative counts in order.
+        keys = np.sort(row_of_pick * self.n + rng.integers(0, self.n, size=row_of_pick.size))
+        cells = np.searchsorted(self.cumulative, keys % self.n, side="right")
+        np.add.at(rows, (keys // self.n, cells), 1)
 
 
 def bootstrap(
