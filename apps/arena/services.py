@@ -352,11 +352,13 @@ def _aggregate_postgresql() -> AggregatedVotes:
         "count(*) FILTER (WHERE outcome IN ('tie', 'both_bad')) "
         f"FROM {table} WHERE is_counted GROUP BY 1, 2, 3"
     )
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy,
-    ):
-        data = b"".join(bytes(block) for block in copy)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Hundreds of thousands of groups: give the hash aggregate room so it does not spill
+        # to disk, and skip JIT compilation, which costs more than it saves here.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL jit = off")
+        with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
+            data = b"".join(bytes(block) for block in copy)
     # Binary COPY: 11-byte signature, flags, extension length and area, then per row a
     # field count and (length, value) per field, then a -1 trailer. All six fields are int8.
     start = 19 + int.from_bytes(data[15:19], "big")
