@@ -248,3 +248,5 @@ ARENA_PROVISIONAL_VOTES = int(os.environ.get("ARENA_PROVISIONAL_VOTES", "30"))
 ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", "100"))
 # Salt for IP hashes; defaults to one derived from SECRET_KEY. Changing it unlinks old hashes.
 ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+ARENA_TRUSTED_PROXIES = int(os.environ.get("ARENA_TRUSTED_PROXIES", "0"))

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -5,6 +6,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from apps.arena import leaderboard as board
 from apps.arena import selectors, services
 from apps.arena.services import VoteRefused
 from apps.challenges.models import Category
@@ -22,6 +24,13 @@ def _voter(request, create: bool = False) -> str:
 
 
 def _client_ip(request) -> str:
+    """The visitor's address; behind N trusted proxies, the Nth address from the right of
+    X-Forwarded-For (the part a client cannot forge)."""
+    proxies = settings.ARENA_TRUSTED_PROXIES
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")
 
 
@@ -106,8 +115,6 @@ def frame(request, token: str, side: str):
 
 @require_GET
 def leaderboard(request):
-    from apps.arena import leaderboard as board
-
     category = _category(request)
     if request.GET.get("category") and category is None:
         raise Http404("No such category.")
@@ -120,7 +127,5 @@ def leaderboard(request):
 
 @require_GET
 def best_for(request, category: str):
-    from apps.arena import leaderboard as board
-
     category = get_object_or_404(Category, slug=category)
     return render(request, "arena/best_for.html", board.best_for_context(category))

@@ -266,3 +266,17 @@ def test_long_expired_unvoted_battles_are_pruned_and_voted_ones_kept(challenge_p
 
     assert battles_prune() == 1
     assert set(Battle.objects.values_list("pk", flat=True)) == {voted.pk, fresh.pk}
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(challenge_pair, settings):
+    settings.ARENA_TRUSTED_PROXIES = 1
+    settings.ARENA_RATE_LIMIT_IP = "1/60"
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    first, second, third = Client(**proxy), Client(**proxy), Client(**proxy)
+
+    a = vote(first, issued_token(first), headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.1"})
+    b = vote(second, issued_token(second), headers={"X-Forwarded-For": "203.0.113.2"})
+    c = vote(third, issued_token(third), headers={"X-Forwarded-For": "9.9.9.9, 203.0.113.2"})
+
+    assert (a.status_code, b.status_code, c.status_code) == (200, 200, 429)
+    assert Vote.objects.filter(ip_hash=ip_hash("203.0.113.1")).exists()
