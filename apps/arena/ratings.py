@@ -335,7 +335,9 @@ class _MultinomialSampler:
             cells = self.vote_cell[votes]
         else:
             cells = np.searchsorted(self.cumulative, votes, side="right")
-        np.add.at(rows, (row_of_pick, cells), 1)
+        # A flat index and a value of the array's own dtype: numpy's fast path for add.at,
+        # some fifty times faster than a tuple index or an int value.
+        np.add.at(rows.reshape(-1), row_of_pick * rows.shape[1] + cells, rows.dtype.type(1))
 
 
 def bootstrap(
