@@ -11,6 +11,7 @@ admin.site.site_title = "Rival admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("compare/", include("apps.compare.urls")),
     path("", include("apps.pages.urls")),
 ]
 

@@ -1,0 +1,185 @@
+"""Pairs across the whole catalog: popular, suggested, recent, and the sitemap's list."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count, F
+from django.urls import reverse
+
+from apps.catalog.models import AIModel
+from apps.compare import ratings
+from apps.compare.selectors import compare_url, pair_slug
+from apps.responses.models import Response
+
+SITEMAP_MIN_SHARED = 3
+PAIR_COUNTS_TIMEOUT = 15 * 60
+RECENT_KEY = "compare:recent:v1"
+RECENT_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class PairCount:
+    a_slug: str
+    a_name: str
+    b_slug: str
+    b_name: str
+    shared: int
+    retired: bool
+
+    @property
+    def url(self) -> str:
+        return reverse("compare:pair", args=[pair_slug(self.a_slug, self.b_slug)])
+
+    @property
+    def label(self) -> str:
+        return f"{self.a_name} vs {self.b_name}"
+
+
+def pair_counts() -> list[PairCount]:
+    """Every pair of models with at least one shared challenge, most shared first. Cached.
+
+    One grouped self-join in the database; the list is cached because the popular list, the
+    suggestions and the sitemap all read it and it changes only as responses are collected.
+    """
+    cached = cache.get("compare:pair-counts:v1")
+    if cached is not None:
+        return cached
+    retired = AIModel.Status.RETIRED
+    rows = (
+        Response.objects.visible()
+        .filter(
+            challenge__responses__is_published=True,
+            challenge__responses__model__slug__gt=F("model__slug"),
+        )
+        .values(
+            "model__slug",
+            "model__name",
+            "model__status",
+            "challenge__responses__model__slug",
+            "challenge__responses__model__name",
+            "challenge__responses__model__status",
+        )
+        .annotate(shared=Count("challenge_id"))
+        .order_by("-shared", "model__slug", "challenge__responses__model__slug")
+    )
+    result = [
+        PairCount(
+            a_slug=row["model__slug"],
+            a_name=row["model__name"],
+            b_slug=row["challenge__responses__model__slug"],
+            b_name=row["challenge__responses__model__name"],
+            shared=row["shared"],
+            retired=retired in (row["model__status"], row["challenge__responses__model__status"]),
+        )
+        for row in rows
+    ]
+    cache.set("compare:pair-counts:v1", result, PAIR_COUNTS_TIMEOUT)
+    return result
+
+
+def popular_pairs(limit: int = 6) -> list[PairCount]:
+    return [pair for pair in pair_counts() if not pair.retired][:limit]
+
+
+def sitemap_pairs() -> list[PairCount]:
+    return [pair for pair in pair_counts() if pair.shared >= SITEMAP_MIN_SHARED]
+
+
+def partners_for(model: AIModel, *, exclude: list[str] = (), limit: int = 4) -> list[PairCount]:
+    """The pairs with `model` that share the most challenges: suggestions for an empty page."""
+    return [
+        pair
+        for pair in pair_counts()
+        if model.slug in (pair.a_slug, pair.b_slug)
+        and not pair.retired
+        and not ({pair.a_slug, pair.b_slug} - {model.slug}) & set(exclude)
+    ][:limit]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    pair: PairCount
+    reason: str
+
+
+def suggested_pairs(limit: int = 4) -> dict[str, list[Suggestion]]:
+    """Pairs worth a look: one creator's generations, one size class, close arena ratings.
+
+    Only pairs that share at least one challenge are suggested, so every link has content.
+    """
+    counts = {(p.a_slug, p.b_slug): p for p in pair_counts() if not p.retired}
+    models = list(
+        AIModel.objects.listed()
+        .with_provider()
+        .only("id", "slug", "name", "release_date", "size_class", "provider__name")
+        .order_by("-release_date", "slug")
+    )
+
+    def known(a: AIModel, b: AIModel) -> PairCount | None:
+        return counts.get(tuple(sorted([a.slug, b.slug])))
+
+    generations: list[Suggestion] = []
+    by_provider: dict[str, list[AIModel]] = defaultdict(list)
+    for model in models:
+        if model.release_date:
+            by_provider[model.provider.name].append(model)
+    for provider, group in by_provider.items():
+        for newer, older in zip(group, group[1:], strict=False):
+            if pair := known(newer, older):
+                generations.append(Suggestion(pair, f"{provider}: newer and older generation"))
+                break
+    same_size: list[Suggestion] = []
+    seen_sizes: set[str] = set()
+    for i, a in enumerate(models):
+        if not a.size_class or a.size_class in seen_sizes:
+            continue
+        for b in models[i + 1 :]:
+            if b.size_class == a.size_class and b.provider_id != a.provider_id and known(a, b):
+                label = a.get_size_class_display().lower()
+                same_size.append(Suggestion(known(a, b), f"both {label} models"))
+                seen_sizes.add(a.size_class)
+                break
+    close: list[Suggestion] = []
+    model_ratings = ratings.ratings_for(models)
+    rated = sorted(
+        ((r.rating, m.slug, m) for m in models if (r := model_ratings.get(m.id))),
+        key=lambda t: t[:2],
+    )
+    gaps = sorted(
+        (
+            (abs(r1 - r2), a, b)
+            for (r1, _, a), (r2, _, b) in zip(rated, rated[1:], strict=False)
+            if known(a, b)
+        ),
+        key=lambda t: (t[0], t[1].slug, t[2].slug),
+    )
+    for gap, a, b in gaps[:limit]:
+        close.append(Suggestion(known(a, b), f"arena ratings {gap:.0f} points apart"))
+    return {
+        "generations": generations[:limit],
+        "same_size": same_size[:limit],
+        "close_ratings": close,
+    }
+
+
+@dataclass(frozen=True)
+class RecentComparison:
+    url: str
+    label: str
+
+
+def record_recent(models: list[AIModel]) -> None:
+    """Remember a viewed comparison in the cache; losing a race here only drops one entry."""
+    slugs = [m.slug for m in models]
+    if len(slugs) == 2:
+        models = sorted(models, key=lambda m: m.slug)
+    entry = RecentComparison(
+        url=compare_url(slugs), label=" vs ".join(m.short_name for m in models)
+    )
+    recent = [item for item in cache.get(RECENT_KEY, []) if item.url != entry.url]
+    cache.set(RECENT_KEY, [entry, *recent][:RECENT_LIMIT], None)
+
+
+def recent_comparisons() -> list[RecentComparison]:
+    return cache.get(RECENT_KEY, [])
