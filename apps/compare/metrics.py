@@ -79,7 +79,7 @@ class SpecRow:
     cells: list[Cell]
 
 
-def _ratingcells(models: list[AIModel], ratings: dict[int, Rating]) -> list[Cell]:
+def rating_cells(models: list[AIModel], ratings: dict[int, Rating]) -> list[Cell]:
     found = [ratings.get(m.id) for m in models]
     displays = [r.display if r else "no rating yet" for r in found]
     # Higher only when its interval clears every other interval: the leaderboard's own rule.
@@ -138,7 +138,7 @@ def spec_rows(models: list[AIModel], ratings: dict[int, Rating]) -> list[SpecRow
                 notes=("cheaper", "cheapest"),
             ),
         ),
-        SpecRow("Arena rating (95% interval)", _ratingcells(models, ratings)),
+        SpecRow("Arena rating (95% interval)", rating_cells(models, ratings)),
     ]
     if any(m.status != AIModel.Status.ACTIVE for m in models):
         rows.append(SpecRow("Status", [Cell(m.get_status_display()) for m in models]))
