@@ -1,6 +1,6 @@
 """The model picker's state, carried entirely in the query string so it works without JS.
 
-`m` repeats once per picked model; `add` and `remove` come from the submit buttons beside each
+`m` repeats once per picked model; `add` and `drop` come from the submit buttons beside each
 search result and each picked model; `q` is the search text; `go` asks for the comparison.
 """
 
@@ -35,15 +35,16 @@ class Picker:
 
 
 def read_picker(params) -> Picker:
-    """The picker after applying this request's add/remove; unknown slugs are reported."""
+    """The picker after applying this request's add/drop; unknown slugs are reported."""
     picked: list[str] = []
     for slug in params.getlist("m"):
         if slug and slug not in picked:
             picked.append(slug)
     errors = []
-    removed = params.get("remove")
-    if removed in picked:
-        picked.remove(removed)
+    # Not "remove": a control of that name would shadow HTMLFormElement.remove() in browsers.
+    dropped = params.get("drop")
+    if dropped in picked:
+        picked.remove(dropped)
     added = params.get("add")
     if added and added not in picked:
         if len(picked) >= MAX_MODELS:

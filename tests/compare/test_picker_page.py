@@ -44,7 +44,7 @@ def test_adding_and_removing_models_keeps_the_picked_list_in_the_query(client):
     pair()
     html = client.get("/compare/?m=alpha&add=bravo").content.decode()
     assert 'name="m" value="alpha"' in html and 'name="m" value="bravo"' in html
-    html = client.get("/compare/?m=alpha&m=bravo&remove=alpha").content.decode()
+    html = client.get("/compare/?m=alpha&m=bravo&drop=alpha").content.decode()
     assert 'name="m" value="alpha"' not in html and 'name="m" value="bravo"' in html
 
 
