@@ -33,7 +33,12 @@ class PairCount:
 
     @property
     def label(self) -> str:
-        return f"{self.a_name} vs {self.b_name}"
+        return f"{_short(self.a_name)} vs {_short(self.b_name)}"
+
+
+def _short(name: str) -> str:
+    """'Creator: Model' without the creator, as AIModel.short_name."""
+    return name.split(": ", 1)[1] if ": " in name else name
 
 
 def pair_counts() -> list[PairCount]:
@@ -78,8 +83,19 @@ def pair_counts() -> list[PairCount]:
     return result
 
 
-def popular_pairs(limit: int = 6) -> list[PairCount]:
-    return [pair for pair in pair_counts() if not pair.retired][:limit]
+def popular_pairs(limit: int = 6, *, per_model: int = 2) -> list[PairCount]:
+    """The pairs sharing the most challenges, with no model in more than `per_model` of them."""
+    chosen: list[PairCount] = []
+    seen: dict[str, int] = defaultdict(int)
+    for pair in pair_counts():
+        if pair.retired or seen[pair.a_slug] >= per_model or seen[pair.b_slug] >= per_model:
+            continue
+        chosen.append(pair)
+        seen[pair.a_slug] += 1
+        seen[pair.b_slug] += 1
+        if len(chosen) == limit:
+            break
+    return chosen
 
 
 def sitemap_pairs() -> list[PairCount]:

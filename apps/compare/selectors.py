@@ -245,6 +245,8 @@ def rows_for(models: list[AIModel], entries: list[ChallengeEntry]) -> list[Row]:
             continue
         values = [response_metrics(s.response) for s in present]
         for index, (label, prefer, notes) in enumerate(METRICS):
+            if all(v[index][0] is None for v in values):
+                continue  # e.g. imported answers without token counts: say nothing
             marked = cells(
                 [v[index][0] for v in values],
                 [v[index][1] for v in values],
