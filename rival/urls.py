@@ -13,6 +13,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("compare/", include("apps.compare.urls")),
     path("", include("apps.pages.urls")),
+    path("", include("apps.catalog.urls")),
+    path("", include("apps.challenges.urls")),
+    path("", include("apps.responses.urls")),
 ]
 
 # Response images are small and few; serving them from Django keeps the embedded default

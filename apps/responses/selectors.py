@@ -1,0 +1,64 @@
+from django.db.models import F
+from django.shortcuts import get_object_or_404
+
+from apps.challenges.models import OutputType
+from apps.responses.models import Response
+
+# Columns a response card needs (no content, no rendering): lists stay light.
+CARD_FIELDS = (
+    "id",
+    "collected_at",
+    "output_type",
+    "model__slug",
+    "model__name",
+    "model__provider__name",
+    "model__provider__slug",
+    "challenge__slug",
+    "challenge__title",
+    "challenge__category__name",
+    "challenge__category__slug",
+)
+
+
+def framed_output(pk: int) -> Response:
+    """A visible HTML or SVG response, with only what the frame needs; 404 otherwise."""
+    return get_object_or_404(
+        Response.objects.visible()
+        .filter(output_type__in=[OutputType.HTML, OutputType.SVG])
+        .only("id", "content", "output_type"),
+        pk=pk,
+    )
+
+
+def response_for_page(*, model_slug: str, challenge_slug: str) -> Response:
+    """The visible response of a model to a challenge, with its model's capabilities and
+    categories; 404 when there is none. Retired models' responses stay browsable."""
+    return get_object_or_404(
+        Response.objects.visible()
+        .with_related()
+        .prefetch_related("model__capabilities", "model__modalities"),
+        model__slug=model_slug,
+        challenge__slug=challenge_slug,
+    )
+
+
+def other_responses(response: Response, limit: int = 6) -> list[Response]:
+    """Other models' visible responses to the same challenge: featured and newest models first."""
+    return list(
+        Response.objects.visible()
+        .filter(challenge_id=response.challenge_id)
+        .exclude(pk=response.pk)
+        .select_related("model")
+        .only("id", "model__slug", "model__name", "model__featured", "model__release_date")
+        .order_by(
+            "-model__featured", F("model__release_date").desc(nulls_last=True), "model__name"
+        )[:limit]
+    )
+
+
+def responded_count(challenge_id: int) -> int:
+    return Response.objects.visible().filter(challenge_id=challenge_id).count()
+
+
+def visible_count() -> int:
+    return Response.objects.visible().count()
