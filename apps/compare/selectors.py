@@ -231,6 +231,7 @@ def rows_for(models: list[AIModel], entries: list[ChallengeEntry]) -> list[Row]:
         Response.objects.visible()
         .filter(model__in=models, challenge_id__in=[e.id for e in entries])
         .select_related("challenge", "challenge__category")
+        .defer("prompt", "settings", "gateway_request_id")
     )
     by_model = {m.id: m for m in models}
     found: dict[tuple[int, int], Response] = {}

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,11 +10,22 @@ from apps.compare.diff import word_diff
 from apps.compare.picker import read_picker
 from apps.compare.ratings import head_to_head, ratings_for
 from apps.compare.selectors import BATCH_SIZE, CompareInputError
+from apps.pages.seo import meta
 
 
 def _problem(request, message: str):
     """A comparison that cannot be drawn: say why, and offer ways on. 400, never a 500."""
-    context = {"message": message, "popular": pairs.popular_pairs()}
+    context = {
+        "message": message,
+        "popular": pairs.popular_pairs(),
+        "meta": meta(
+            "Cannot compare these models",
+            message,
+            ("Compare", reverse("compare:index")),
+            ("Cannot compare", ""),
+            noindex=True,
+        ),
+    }
     return render(request, "compare/problem.html", context, status=400)
 
 
@@ -46,6 +56,12 @@ def index(request):
     if request.htmx and request.htmx.target == "picker":
         return render(request, "compare/index.html#picker", context)
     context |= {
+        "meta": meta(
+            "Compare AI models side by side",
+            "Pick two to four AI models and read their answers to the same challenges side by "
+            "side, with specs, cost, speed and arena ratings.",
+            ("Compare", ""),
+        ),
         "recent": pairs.recent_comparisons(),
         "popular": pairs.popular_pairs(),
         "suggested": pairs.suggested_pairs(),
@@ -112,7 +128,11 @@ def _batch_context(models, entries, start, end, category, link):
     rows = selectors.rows_for(models, shown)
     slugs = [m.slug for m in models]
     for row in rows:
-        row.url = link(slugs, row.entry.slug) if link else f"/challenges/{row.entry.slug}/"
+        row.url = (
+            link(slugs, row.entry.slug)
+            if link
+            else reverse("challenges:detail", args=[row.entry.slug])
+        )
     following = entries[end : end + 1]
     return {
         "models": models,
@@ -133,16 +153,17 @@ def _page_context(request, models, overview, is_pair):
         if is_pair
         else selectors.compare_url(sorted(m.slug for m in models))
     )
+    title = f"{names} — {count} {noun} compared"
+    description = (
+        f"{' and '.join(m.name for m in models)} side by side on {count} shared {noun}: "
+        "the outputs themselves, with length, tokens, latency and cost, specs and ratings."
+    )
     context = {
         "specs": metrics.spec_rows(models, ratings),
         "record": head_to_head(*models) if is_pair else None,
         "heading": names,
-        "seo_title": f"{names} — {count} {noun} compared",
-        "seo_description": (
-            f"{' and '.join(m.name for m in models)} side by side on {count} shared {noun}: "
-            "the outputs themselves, with length, tokens, latency and cost, specs and ratings."
-        ),
-        "canonical_url": settings.SITE_URL + path,
+        "meta": meta(title, description, ("Compare", reverse("compare:index")), (names, "")),
+        "canonical_path": path,
     }
     if not overview.shared:
         context["partners"] = [
@@ -184,14 +205,22 @@ def pair_challenge(request, pair: str, challenge: str):
     if request.htmx and request.htmx.target == "diff":
         return render(request, "compare/challenge.html#diff", context)
     names = " vs ".join(m.short_name for m in models)
-    path = reverse("compare:challenge", args=[canonical, challenge])
+    title = row.challenge.title
+    description = (
+        f"How {models[0].name} and {models[1].name} answered “{title}”, side by side, "
+        "with length, tokens, latency and cost, and a word-level diff."
+    )
     context |= {
         "neighbours": neighbours,
-        "heading": f"{row.challenge.title}: {names}",
-        "seo_description": (
-            f"How {models[0].name} and {models[1].name} answered “{row.challenge.title}”, "
-            "side by side, with a word-level diff."
+        "heading": f"{title}: {names}",
+        "meta": meta(
+            f"{title}: {names}",
+            description,
+            ("Compare", reverse("compare:index")),
+            (names, context["pair_url"]),
+            (title, ""),
+            og_type="article",
         ),
-        "canonical_url": settings.SITE_URL + path,
+        "canonical_path": reverse("compare:challenge", args=[canonical, challenge]),
     }
     return render(request, "compare/challenge.html", context)

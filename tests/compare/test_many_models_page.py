@@ -8,7 +8,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def three():
-    return [AIModelFactory(slug=slug) for slug in ("alpha", "bravo", "charlie")]
+    return [
+        AIModelFactory(slug=slug, name=f"Acme: {slug.title()}")
+        for slug in ("alpha", "bravo", "charlie")
+    ]
 
 
 def test_three_models_render_as_columns_in_the_order_asked(client, three):
@@ -18,7 +21,7 @@ def test_three_models_render_as_columns_in_the_order_asked(client, three):
     assert html.count('class="col col-2"') == 2
     assert html.index('for="column-0"') < html.index('for="column-2"')
     tabs = html.split('class="tab-labels"')[1].split("</div>")[0]
-    assert tabs.index("charlie") < tabs.index("alpha") < tabs.index("bravo")
+    assert tabs.index("Charlie") < tabs.index("Alpha") < tabs.index("Bravo")
 
 
 def test_columns_page_has_a_radio_tab_per_model_for_phones(client, three):
@@ -77,3 +80,12 @@ def test_columns_page_query_count_does_not_grow_with_shared_challenges(
     shared_challenges(three, 50)
     with django_assert_num_queries(3):
         client.get("/compare/?models=alpha,bravo,charlie")
+
+
+def test_columns_page_canonical_lists_the_models_alphabetically(client, three, settings):
+    settings.SITE_URL = "https://rival.example"
+    shared_challenges(three, 3)
+    html = client.get("/compare/?models=charlie,alpha,bravo").content.decode()
+    canonical = "https://rival.example/compare/?models=alpha,bravo,charlie"
+    assert f'<link rel="canonical" href="{canonical}">' in html
+    assert "<title>Charlie vs Alpha vs Bravo — 3 challenges compared · Rival</title>" in html

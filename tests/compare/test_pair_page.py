@@ -48,8 +48,8 @@ def test_a_slug_containing_vs_still_resolves(client):
 def test_shared_challenges_are_side_by_side_and_one_sided_ones_listed_apart(client):
     alpha, bravo = pair()
     both = ChallengeFactory(title="Both answered this")
-    ResponseFactory(model=alpha, challenge=both, content="Alpha's own words")
-    ResponseFactory(model=bravo, challenge=both, content="Bravo's own words")
+    ResponseFactory(model=alpha, challenge=both, content="Alpha **writes** this")
+    ResponseFactory(model=bravo, challenge=both, content="Bravo **writes** that")
     only_alpha = ChallengeFactory(title="Only Alpha answered")
     ResponseFactory(model=alpha, challenge=only_alpha)
     only_bravo = ChallengeFactory(title="Only Bravo answered")
@@ -59,8 +59,9 @@ def test_shared_challenges_are_side_by_side_and_one_sided_ones_listed_apart(clie
 
     shared_part, one_sided_part = html.split('id="partial-title"')
     assert "Both answered this" in shared_part
-    assert "Alpha&#x27;s own words" in shared_part
-    assert "Bravo&#x27;s own words" in shared_part
+    # Rendered by the shared safe renderer, as on response pages.
+    assert "Alpha <strong>writes</strong> this" in shared_part
+    assert "Bravo <strong>writes</strong> that" in shared_part
     assert "Only Alpha answered" not in shared_part
     assert "Only Alpha answered" in one_sided_part
     assert "Only Bravo answered" in one_sided_part
@@ -207,7 +208,7 @@ def test_pair_page_has_title_description_canonical_and_open_graph(client, settin
     alpha.save(), bravo.save()
     shared_challenges([alpha, bravo], 3)
     html = client.get("/compare/alpha-vs-bravo/").content.decode()
-    assert "<title>Alpha vs Bravo — 3 challenges compared — Rival</title>" in html
+    assert "<title>Alpha vs Bravo — 3 challenges compared · Rival</title>" in html
     assert '<meta name="description" content="Acme: Alpha and Beta Labs: Bravo side by side' in html
     url = "https://rival.example/compare/alpha-vs-bravo/"
     assert f'<link rel="canonical" href="{url}">' in html
@@ -226,3 +227,16 @@ def test_a_pair_with_nothing_in_common_suggests_pairs_that_have(client):
     assert "no challenge in common yet" in html
     assert 'href="/compare/alpha-vs-charlie/"' in html
     assert "Bravo alone" in html
+
+
+def test_html_outputs_are_framed_in_a_sandbox_never_inlined(client):
+    alpha, bravo = pair()
+    challenge = ChallengeFactory(output_type="html")
+    hostile = ResponseFactory(
+        model=alpha, challenge=challenge, content="<script>alert('pwned')</script><p>page</p>"
+    )
+    ResponseFactory(model=bravo, challenge=challenge, content="<h1>Bravo page</h1>")
+    html = client.get("/compare/alpha-vs-bravo/").content.decode()
+    assert f'sandbox="allow-scripts" src="/r/{hostile.pk}/frame/"' in html
+    assert "<script>alert" not in html
+    assert "allow-same-origin" not in html
