@@ -15,6 +15,10 @@ from django.utils.safestring import SafeString, mark_safe
 # output keeps the original line breaks while the comparison ignores spacing.
 TOKEN = re.compile(r"\S+\s*|\s+")
 
+# Runs of fewer common words than this, between two larger changes, are folded into them: a
+# lone shared "the" or "to" splitting two rewritten sentences makes a diff unreadable.
+MIN_COMMON_RUN = 3
+
 # SequenceMatcher is quadratic in the worst case; past this many words a diff would be slow
 # to compute and unreadable anyway.
 MAX_WORDS = 6000
@@ -47,7 +51,7 @@ def word_diff(first: str, second: str, *, max_words: int = MAX_WORDS) -> WordDif
     matcher = SequenceMatcher(None, a_words, b_words, autojunk=False)
     parts: list[str] = []
     only_a = only_b = 0
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+    for op, a1, a2, b1, b2 in _readable(matcher.get_opcodes()):
         if op == "equal":
             parts.append(escape("".join(b_tokens[b1:b2])))
             continue
@@ -58,3 +62,24 @@ def word_diff(first: str, second: str, *, max_words: int = MAX_WORDS) -> WordDif
             only_b += sum(1 for word in b_words[b1:b2] if word)
             parts.append(f"<ins>{escape(''.join(b_tokens[b1:b2]))}</ins>")
     return WordDiff(html=mark_safe("".join(parts)), only_in_first=only_a, only_in_second=only_b)
+
+
+def _readable(opcodes):
+    """Opcodes with short common runs between larger changes folded into one replacement."""
+
+    def size(op) -> int:
+        return max(op[2] - op[1], op[4] - op[3])
+
+    merged: list[list] = []
+    for index, (op, a1, a2, b1, b2) in enumerate(opcodes):
+        if op == "equal" and 0 < index < len(opcodes) - 1:
+            run = a2 - a1
+            around = min(size(merged[-1]), size(opcodes[index + 1]))
+            if run < MIN_COMMON_RUN and run < around:
+                op = "replace"
+        if op != "equal" and merged and merged[-1][0] != "equal":
+            merged[-1][0] = "replace"
+            merged[-1][2], merged[-1][4] = a2, b2
+        else:
+            merged.append([op, a1, a2, b1, b2])
+    return merged

@@ -29,3 +29,8 @@ def test_very_long_texts_are_refused_rather_than_diffed_slowly():
     diff = word_diff("word " * 50, "other " * 50, max_words=20)
     assert diff.too_long and not diff.identical
     assert diff.html == ""
+
+
+def test_a_lone_shared_word_between_two_changes_is_folded_into_one_change():
+    diff = word_diff("alpha beta to gamma delta", "one two to three four")
+    assert diff.html == "<del>alpha beta to gamma delta</del><ins>one two to three four</ins>"
