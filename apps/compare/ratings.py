@@ -32,6 +32,7 @@ class Rating:
 class HeadToHead:
     wins: tuple[int, int]
     ties: int
+    both_bad: int
     total: int
 
 
@@ -84,8 +85,9 @@ def head_to_head(first, second) -> HeadToHead | None:
         return None
     wins = (int(_read(row, "wins_a", default=0)), int(_read(row, "wins_b", default=0)))
     ties = int(_read(row, "ties", default=0))
-    total = int(_read(row, "total", "votes", default=sum(wins) + ties))
-    return HeadToHead(wins=wins, ties=ties, total=total) if total else None
+    both_bad = int(_read(row, "both_bad", default=0))
+    total = int(_read(row, "total", default=sum(wins) + ties + both_bad))
+    return HeadToHead(wins=wins, ties=ties, both_bad=both_bad, total=total) if total else None
 
 
 def _float(value) -> float | None:

@@ -11,6 +11,7 @@ class ComparePairSitemap(Sitemap):
 
     changefreq = "weekly"
     priority = 0.5
+    limit = 10_000
 
     def items(self):
         return pairs.sitemap_pairs()
