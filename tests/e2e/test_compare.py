@@ -3,7 +3,7 @@ from playwright.sync_api import expect
 
 from apps.compare.selectors import BATCH_SIZE
 from tests.compare.helpers import shared_challenges
-from tests.factories import AIModelFactory
+from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -61,8 +61,8 @@ def test_on_a_phone_the_columns_become_tabs(live_server, browser, models):
     page.goto(live_server.url + "/compare/?models=alpha,bravo,charlie")
 
     first_row = page.locator("article.row").first
-    alpha = first_row.get_by_role("region", name="Acme: Alpha")
-    bravo = first_row.get_by_role("region", name="Beta Labs: Bravo")
+    alpha = first_row.get_by_role("group", name="Acme: Alpha")
+    bravo = first_row.get_by_role("group", name="Beta Labs: Bravo")
     expect(alpha).to_be_visible()
     expect(bravo).to_be_hidden()
 
@@ -80,3 +80,34 @@ def test_pair_page_fits_a_phone_screen_without_sideways_scrolling(live_server, b
     expect(page.get_by_role("heading", name="Specifications")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/compare/", "/compare/alpha-vs-bravo/", "/compare/?models=alpha,bravo,charlie"],
+)
+def test_compare_pages_pass_an_automated_accessibility_check(live_server, page, models, path):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(live_server.url + path)
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_word_diff_toggles_in_place_and_the_page_passes_accessibility_checks(live_server, page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    alpha = AIModelFactory(slug="alpha", name="Acme: Alpha")
+    bravo = AIModelFactory(slug="bravo", name="Beta Labs: Bravo")
+    challenge = ChallengeFactory(slug="pelican", title="Pelican essay")
+    ResponseFactory(model=alpha, challenge=challenge, content="The pelican rides a red bicycle.")
+    ResponseFactory(model=bravo, challenge=challenge, content="The pelican rides a blue bicycle.")
+
+    page.goto(live_server.url + "/compare/alpha-vs-bravo/pelican/")
+    page.get_by_role("link", name="Show what one said that the other did not").click()
+    expect(page.locator(".diff del")).to_have_text("red ")
+    expect(page.locator(".diff ins")).to_have_text("blue ")
+    expect(page).to_have_url(live_server.url + "/compare/alpha-vs-bravo/pelican/?diff=1")
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    _no_errors(page)
