@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -107,15 +109,25 @@ def _comparison(request, models):
     category = request.GET.get("category") or ""
     entries = overview.shared_in(category)
     is_pair = len(models) == 2
-    link = selectors.pair_challenge_url if is_pair else None
+    # The columns page lives at /compare/?models=…; its own links must keep that parameter.
+    keep = {} if is_pair else {"models": ",".join(m.slug for m in models)}
     batch = _positive_int(request.GET.get("batch"), 0) if request.htmx else 0
     if batch:
         start, end = (batch - 1) * BATCH_SIZE, batch * BATCH_SIZE
-        context = _batch_context(models, entries, start, end, category, link)
+        context = _batch_context(models, entries, start, end, category, keep)
         return render(request, "compare/compare.html#batch", context)
     page = _positive_int(request.GET.get("page"))
-    context = _batch_context(models, entries, 0, page * BATCH_SIZE, category, link)
-    context |= {"overview": overview, "is_pair": is_pair, "category": category}
+    context = _batch_context(models, entries, 0, page * BATCH_SIZE, category, keep)
+    context |= {
+        "overview": overview,
+        "is_pair": is_pair,
+        "category": category,
+        "all_href": _query(keep),
+        "category_links": [
+            (cat, _query(keep, category=cat.slug), cat.slug == category)
+            for cat in overview.categories
+        ],
+    }
     if request.htmx and request.htmx.target == "shared":
         return render(request, "compare/compare.html#shared", context)
     context |= _page_context(request, models, overview, is_pair)
@@ -123,24 +135,28 @@ def _comparison(request, models):
     return render(request, "compare/compare.html", context)
 
 
-def _batch_context(models, entries, start, end, category, link):
-    shown = entries[start:end]
-    rows = selectors.rows_for(models, shown)
+def _query(keep: dict, **params) -> str:
+    return "?" + urlencode({**keep, **{k: v for k, v in params.items() if v}}, safe=",")
+
+
+def _batch_context(models, entries, start, end, category, keep):
+    rows = selectors.rows_for(models, entries[start:end])
     slugs = [m.slug for m in models]
     for row in rows:
         row.url = (
-            link(slugs, row.entry.slug)
-            if link
+            selectors.pair_challenge_url(slugs, row.entry.slug)
+            if len(models) == 2
             else reverse("challenges:detail", args=[row.entry.slug])
         )
     following = entries[end : end + 1]
-    return {
-        "models": models,
-        "rows": rows,
-        "next_batch": end // BATCH_SIZE + 1 if following else None,
-        "next_anchor": following[0].slug if following else "",
-        "category_param": f"&category={category}" if category else "",
-    }
+    context = {"models": models, "rows": rows, "more": None}
+    if following:
+        next_batch = end // BATCH_SIZE + 1
+        context["more"] = {
+            "href": _query(keep, page=next_batch, category=category) + f"#c-{following[0].slug}",
+            "hx_get": _query(keep, batch=next_batch, category=category),
+        }
+    return context
 
 
 def _page_context(request, models, overview, is_pair):

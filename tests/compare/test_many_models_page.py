@@ -1,7 +1,8 @@
 import pytest
 
+from apps.compare.selectors import BATCH_SIZE
 from tests.compare.helpers import shared_challenges
-from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory
+from tests.factories import AIModelFactory, CategoryFactory, ChallengeFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +90,16 @@ def test_columns_page_canonical_lists_the_models_alphabetically(client, three, s
     canonical = "https://rival.example/compare/?models=alpha,bravo,charlie"
     assert f'<link rel="canonical" href="{canonical}">' in html
     assert "<title>Charlie vs Alpha vs Bravo — 3 challenges compared · Rival</title>" in html
+
+
+def test_columns_page_links_keep_the_model_list(client, three):
+    shared_challenges(three, BATCH_SIZE, category=CategoryFactory(slug="writing"))
+    shared_challenges(three, 1, category=CategoryFactory(slug="coding"))
+    html = client.get("/compare/?models=alpha,bravo,charlie").content.decode()
+    assert 'hx-get="?models=alpha,bravo,charlie&amp;batch=2"' in html
+    assert 'href="?models=alpha,bravo,charlie&amp;category=coding"' in html
+
+    batch = client.get(
+        "/compare/?models=alpha,bravo,charlie&batch=2", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert batch.count('class="row"') == 1
