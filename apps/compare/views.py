@@ -84,19 +84,29 @@ def _compare_many(request):
     return _comparison(request, models)
 
 
-@require_GET
-@vary_on_headers("HX-Request")
-def pair(request, pair: str):
+def _pair_or_response(request, segment: str, url_name: str, *extra_args):
+    """(models in canonical order, canonical segment), or the response to send instead:
+    404 for an unknown model, 400 for the same model twice, 301 to the canonical order."""
     try:
-        models = selectors.pair_models(pair)
+        models = selectors.pair_models(segment)
     except CompareInputError as error:
         return _problem(request, str(error))
     if models is None:
         raise Http404("No such model.")
     canonical = selectors.pair_slug(*(m.slug for m in models))
-    if pair != canonical:
-        return _permanent_with_query(request, reverse("compare:pair", args=[canonical]))
-    return _comparison(request, sorted(models, key=lambda m: m.slug))
+    if segment != canonical:
+        return _permanent_with_query(request, reverse(url_name, args=[canonical, *extra_args]))
+    return sorted(models, key=lambda m: m.slug), canonical
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def pair(request, pair: str):
+    resolved = _pair_or_response(request, pair, "compare:pair")
+    if not isinstance(resolved, tuple):
+        return resolved
+    models, _ = resolved
+    return _comparison(request, models)
 
 
 def _permanent_with_query(request, url: str):
@@ -191,18 +201,10 @@ def _page_context(request, models, overview, is_pair):
 @require_GET
 @vary_on_headers("HX-Request")
 def pair_challenge(request, pair: str, challenge: str):
-    try:
-        models = selectors.pair_models(pair)
-    except CompareInputError as error:
-        return _problem(request, str(error))
-    if models is None:
-        raise Http404("No such model.")
-    canonical = selectors.pair_slug(*(m.slug for m in models))
-    if pair != canonical:
-        return _permanent_with_query(
-            request, reverse("compare:challenge", args=[canonical, challenge])
-        )
-    models = sorted(models, key=lambda m: m.slug)
+    resolved = _pair_or_response(request, pair, "compare:challenge", challenge)
+    if not isinstance(resolved, tuple):
+        return resolved
+    models, canonical = resolved
     found = selectors.pair_on_challenge(models, challenge)
     if found is None:
         raise Http404("Neither model answered this challenge.")
