@@ -53,7 +53,8 @@ def read_picker(params) -> Picker:
             picked.append(added)
     models = _known(picked, errors)
     picker = Picker(
-        query=params.get("q", "").strip()[:100],
+        # After an add the search has done its job; clearing it brings the picked list up.
+        query="" if added else params.get("q", "").strip()[:100],
         models=models,
         errors=errors,
         wants_comparison="go" in params,
