@@ -105,3 +105,34 @@ def test_response_page_renders_html_output_in_a_frame_not_inline(client):
     assert "<h1 id=app>" not in html
     assert f'src="/r/{response.pk}/frame/"' in html
     assert "View source" in html
+
+
+def test_reproducibility_card_marks_what_an_imported_response_did_not_record(client):
+    response = ResponseFactory(
+        settings={},
+        tokens_in=None,
+        tokens_out=None,
+        latency_ms=None,
+        cost_usd=None,
+        finish_reason="",
+        source="import",
+    )
+    html = client.get(response.get_absolute_url()).content.decode()
+    card = html.split('id="repro-title"', 1)[1].split("</section>", 1)[0]
+    assert "<dt>Temperature</dt><dd>—</dd>" in card
+    assert "<dt>Tokens in / out</dt><dd>— / —</dd>" in card
+    assert "Imported dataset" in card
+
+
+def test_html_output_that_needs_the_network_says_the_sandbox_blocks_it(client):
+    needs_cdn = ResponseFactory(
+        challenge=ChallengeFactory(output_type="html"),
+        content='<script src="https://cdn.example/chart.js"></script><canvas></canvas>',
+    )
+    offline = ResponseFactory(
+        challenge=ChallengeFactory(output_type="html"), content="<h1>All inline</h1>"
+    )
+    assert "blocks all network access" in client.get(needs_cdn.get_absolute_url()).content.decode()
+    assert (
+        "blocks all network access" not in client.get(offline.get_absolute_url()).content.decode()
+    )
