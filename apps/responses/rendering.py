@@ -14,6 +14,7 @@ the response row when it is saved, and in the cache for rows written in bulk.
 """
 
 import hashlib
+from functools import lru_cache
 
 import nh3
 from django.core.cache import cache
@@ -69,12 +70,19 @@ def sanitize(html: str) -> str:
     )
 
 
+@lru_cache(maxsize=256)
+def _named_lexer(name: str):
+    """Lexer lookup scans every plugin; a long answer has hundreds of fences in few languages."""
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
 def _lexer_for(code: str, language: str | None):
-    if language:
-        try:
-            return get_lexer_by_name(language.strip().split()[0].lower())
-        except ClassNotFound:
-            pass
+    words = (language or "").split()
+    if words and (lexer := _named_lexer(words[0].lower()[:40])):
+        return lexer
     if len(code) <= GUESS_LIMIT and code.strip():
         try:
             return guess_lexer(code)

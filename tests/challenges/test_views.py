@@ -93,3 +93,12 @@ def test_unpublished_or_unknown_challenges_are_404(client):
     draft = ChallengeFactory(is_published=False)
     assert client.get(draft.get_absolute_url()).status_code == 404
     assert client.get("/challenges/nope/").status_code == 404
+
+
+def test_text_previews_show_plain_text_not_markdown_marks(client):
+    challenge = ChallengeFactory()
+    ResponseFactory(
+        challenge=challenge, content="## Answer\n\n**No**, see [the docs](https://x.y)."
+    )
+    html = client.get(challenge.get_absolute_url()).content.decode()
+    assert "Answer No, see the docs." in html
