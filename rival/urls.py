@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("apps.catalog.urls")),
     path("", include("apps.challenges.urls")),
     path("", include("apps.responses.urls")),
+    path("", include("apps.arena.urls")),
     *sitemap_patterns,
 ]
 
