@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from apps.pages.urls import sitemap_patterns
 from apps.pages.views import healthz
 
 admin.site.site_header = "Rival curation"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("", include("apps.catalog.urls")),
     path("", include("apps.challenges.urls")),
     path("", include("apps.responses.urls")),
+    path("", include("apps.arena.urls")),
+    *sitemap_patterns,
 ]
 
 # Response images are small and few; serving them from Django keeps the embedded default

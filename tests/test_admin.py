@@ -238,3 +238,21 @@ def test_response_metrics_are_read_only(curator_client):
     for metric in ("tokens_in", "tokens_out", "latency_ms", "cost_usd", "prompt"):
         assert f'name="{metric}"' not in html
     assert 'name="note"' in html
+
+
+def test_setting_retired_in_the_model_form_without_a_date_is_an_error_not_a_crash(curator_client):
+    model = AIModelFactory()
+    response = curator_client.post(
+        url(AIModel, "change", model.pk),
+        {
+            "name": model.name,
+            "slug": model.slug,
+            "provider": model.provider_id,
+            "status": "retired",
+            "retired_on": "",
+            "gateway": model.gateway_id,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert AIModel.objects.get(pk=model.pk).status == AIModel.Status.ACTIVE

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q
+from django.db.models import FETCH_PEERS, Count, F, Q
 from django.db.models.functions import Left, Length
 from django.shortcuts import get_object_or_404
 
@@ -69,7 +69,7 @@ def challenge_list(filters: ChallengeFilters):
     if filters.output_type:
         challenges = challenges.filter(output_type=filters.output_type)
     ordering = CHALLENGE_SORTS.get(filters.sort, CHALLENGE_SORTS[DEFAULT_CHALLENGE_SORT])[1]
-    return challenges.order_by(*ordering, "id")
+    return challenges.order_by(*ordering, "id").fetch_mode(FETCH_PEERS)
 
 
 def featured_challenges(limit: int = 6) -> list[Challenge]:
@@ -106,4 +106,5 @@ def challenge_responses(challenge: Challenge, sort: str):
         )
         .annotate(length=Length("content"), excerpt=Left("content", EXCERPT_CHARS))
         .order_by(*ordering, "id")
+        .fetch_mode(FETCH_PEERS)
     )

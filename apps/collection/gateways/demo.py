@@ -124,7 +124,8 @@ def keywords(prompt: str, limit: int = 6) -> list[str]:
             continue
         stem = lower[:-1] if lower.endswith("s") and lower[:-1] in counts else lower
         counts[stem] = counts.get(stem, 0) + 1
-    ranked = sorted(counts, key=lambda w: -counts[w])[:limit]
+    # Nouns make better topics than gerunds and adverbs ("advising", "fully").
+    ranked = sorted(counts, key=lambda w: (-counts[w], w.endswith(("ing", "ly"))))[:limit]
     return ranked or ["the question"]
 
 
