@@ -5,9 +5,9 @@ Pure functions over already-loaded objects: no queries here.
 
 from dataclasses import dataclass
 
+from apps.arena.selectors import RatingRow
 from apps.catalog.models import AIModel
 from apps.challenges.models import OutputType
-from apps.compare.ratings import Rating
 from apps.responses.models import Response
 
 
@@ -79,22 +79,27 @@ class SpecRow:
     cells: list[Cell]
 
 
-def rating_cells(models: list[AIModel], ratings: dict[int, Rating]) -> list[Cell]:
+def rating_display(row: RatingRow | None) -> str:
+    if row is None:
+        return "no rating yet"
+    margin = (row.upper - row.lower) / 2
+    text = f"{row.rating:.0f} ± {margin:.0f}"
+    return f"{text} (provisional, {row.votes} votes)" if row.is_provisional else text
+
+
+def rating_cells(models: list[AIModel], ratings: dict[int, RatingRow]) -> list[Cell]:
+    """Higher only when its interval clears every other interval: the leaderboard's own rule."""
     found = [ratings.get(m.id) for m in models]
-    displays = [r.display if r else "no rating yet" for r in found]
-    # Higher only when its interval clears every other interval: the leaderboard's own rule.
-    marked = [Cell(d) for d in displays]
-    if sum(r is not None for r in found) < 2:
+    marked = [Cell(rating_display(row)) for row in found]
+    if any(row is None for row in found):
         return marked
-    for i, r in enumerate(found):
-        others = [o for j, o in enumerate(found) if j != i and o is not None]
-        clears = r and r.lower is not None and all(o.upper is not None for o in others)
-        if clears and all(r.lower > o.upper for o in others):
-            marked[i] = Cell(displays[i], best=True, note="higher")
+    for i, row in enumerate(found):
+        if all(row.lower > other.upper for j, other in enumerate(found) if j != i):
+            marked[i] = Cell(marked[i].display, best=True, note="higher")
     return marked
 
 
-def spec_rows(models: list[AIModel], ratings: dict[int, Rating]) -> list[SpecRow]:
+def spec_rows(models: list[AIModel], ratings: dict[int, RatingRow]) -> list[SpecRow]:
     rows = [
         SpecRow("AI creator", [Cell(m.provider.name) for m in models]),
         SpecRow(

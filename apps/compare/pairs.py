@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.urls import reverse
 
+from apps.arena import selectors as arena
 from apps.catalog.models import AIModel
-from apps.compare import ratings
 from apps.compare.selectors import compare_url, pair_slug
 from apps.responses.models import Response
 
 SITEMAP_MIN_SHARED = 3
 PAIR_COUNTS_TIMEOUT = 15 * 60
 PAIR_COUNTS_KEY = "compare:pair-counts:v2"
+SUGGESTIONS_KEY = "compare:suggestions:v1"
 RECENT_KEY = "compare:recent:v1"
 RECENT_LIMIT = 8
 
@@ -26,6 +27,7 @@ class PairCount:
     b_name: str
     shared: int
     retired: bool
+    votes: int = 0
 
     @property
     def url(self) -> str:
@@ -42,10 +44,10 @@ def _short(name: str) -> str:
 
 
 def pair_counts() -> list[PairCount]:
-    """Every pair of models with at least one shared challenge, most shared first. Cached.
+    """Every pair of models with a shared challenge, most shared first, with its arena votes.
 
     Each model's answered challenges become one bitset, and a pair's shared count is the
-    popcount of an AND: two light queries and integer maths, where a self-join of the
+    popcount of an AND: light queries and integer maths, where a self-join of the
     responses table grows with models² × challenges (seconds at 300 models). Cached because
     the popular list, the suggestions and the sitemap all read it and it changes only as
     responses are collected.
@@ -63,6 +65,7 @@ def pair_counts() -> list[PairCount]:
         AIModel.objects.filter(id__in=list(answered)).values_list("id", "slug", "name", "status"),
         key=lambda row: row[1],
     )
+    votes = arena.pair_vote_counts(set(answered))
     retired = AIModel.Status.RETIRED
     result = []
     for i, (a_id, a_slug, a_name, a_status) in enumerate(models):
@@ -77,6 +80,7 @@ def pair_counts() -> list[PairCount]:
                         b_name=b_name,
                         shared=shared,
                         retired=retired in (a_status, b_status),
+                        votes=votes.get((min(a_id, b_id), max(a_id, b_id)), 0),
                     )
                 )
     result.sort(key=lambda pair: -pair.shared)
@@ -85,10 +89,11 @@ def pair_counts() -> list[PairCount]:
 
 
 def popular_pairs(limit: int = 6, *, per_model: int = 2) -> list[PairCount]:
-    """The pairs sharing the most challenges, with no model in more than `per_model` of them."""
+    """The pairs with the most arena votes, then the most shared challenges, with no model in
+    more than `per_model` of them so one prolific model does not fill the list."""
     chosen: list[PairCount] = []
     seen: dict[str, int] = defaultdict(int)
-    for pair in pair_counts():
+    for pair in sorted(pair_counts(), key=lambda pair: (-pair.votes, -pair.shared)):
         if pair.retired or seen[pair.a_slug] >= per_model or seen[pair.b_slug] >= per_model:
             continue
         chosen.append(pair)
@@ -124,7 +129,11 @@ def suggested_pairs(limit: int = 4) -> dict[str, list[Suggestion]]:
     """Pairs worth a look: one creator's generations, one size class, close arena ratings.
 
     Only pairs that share at least one challenge are suggested, so every link has content.
+    Cached like the pair counts it is built from.
     """
+    cached = cache.get(f"{SUGGESTIONS_KEY}:{limit}")
+    if cached is not None:
+        return cached
     counts = {(p.a_slug, p.b_slug): p for p in pair_counts() if not p.retired}
     models = list(
         AIModel.objects.listed()
@@ -158,7 +167,7 @@ def suggested_pairs(limit: int = 4) -> dict[str, list[Suggestion]]:
                 seen_sizes.add(a.size_class)
                 break
     close: list[Suggestion] = []
-    model_ratings = ratings.ratings_for(models)
+    model_ratings = arena.latest_ratings()
     rated = sorted(
         ((r.rating, m.slug, m) for m in models if (r := model_ratings.get(m.id))),
         key=lambda t: t[:2],
@@ -173,11 +182,13 @@ def suggested_pairs(limit: int = 4) -> dict[str, list[Suggestion]]:
     )
     for gap, a, b in gaps[:limit]:
         close.append(Suggestion(known(a, b), f"arena ratings {gap:.0f} points apart"))
-    return {
+    suggestions = {
         "generations": generations[:limit],
         "same_size": same_size[:limit],
         "close_ratings": close,
     }
+    cache.set(f"{SUGGESTIONS_KEY}:{limit}", suggestions, PAIR_COUNTS_TIMEOUT)
+    return suggestions
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from apps.arena import selectors as arena
 from apps.compare import metrics, pairs, selectors
 from apps.compare.diff import word_diff
 from apps.compare.picker import read_picker
-from apps.compare.ratings import head_to_head, ratings_for
 from apps.compare.selectors import BATCH_SIZE, CompareInputError
 from apps.pages.seo import meta
 
@@ -170,7 +170,8 @@ def _batch_context(models, entries, start, end, category, keep):
 
 
 def _page_context(request, models, overview, is_pair):
-    ratings = ratings_for(models)
+    ratings = arena.latest_ratings()
+    record = arena.head_to_head(*models) if is_pair else None
     names = " vs ".join(m.short_name for m in models)
     count = len(overview.shared)
     noun = "challenge" if count == 1 else "challenges"
@@ -186,7 +187,7 @@ def _page_context(request, models, overview, is_pair):
     )
     context = {
         "specs": metrics.spec_rows(models, ratings),
-        "record": head_to_head(*models) if is_pair else None,
+        "record": record if record and record.total else None,
         "heading": names,
         "meta": meta(title, description, ("Compare", reverse("compare:index")), (names, "")),
         "canonical_path": path,

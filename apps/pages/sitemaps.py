@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
+from apps.compare.sitemaps import ComparePairSitemap
 from apps.responses.models import Response
 
 
@@ -76,4 +77,5 @@ SITEMAPS = {
     "creators": CreatorSitemap,
     "challenges": ChallengeSitemap,
     "responses": ResponseSitemap,
+    "compare": ComparePairSitemap,
 }

@@ -76,10 +76,10 @@ def test_columns_page_query_count_does_not_grow_with_shared_challenges(
     client, three, django_assert_num_queries
 ):
     shared_challenges(three, 10)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         client.get("/compare/?models=alpha,bravo,charlie")
     shared_challenges(three, 50)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         client.get("/compare/?models=alpha,bravo,charlie")
 
 

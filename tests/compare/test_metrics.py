@@ -1,5 +1,21 @@
+from datetime import UTC, datetime
+
+from apps.arena.selectors import RatingRow
 from apps.compare.metrics import cells, mark_best, rating_cells
-from apps.compare.ratings import Rating
+
+
+def rating(value, lower, upper, votes=500, provisional=False):
+    return RatingRow(
+        model_id=0,
+        rank=1,
+        rating=value,
+        lower=lower,
+        upper=upper,
+        votes=votes,
+        win_rate=0.5,
+        is_provisional=provisional,
+        computed_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 class _Model:
@@ -28,8 +44,8 @@ def test_marks_use_comparatives_for_two_and_superlatives_for_more():
 
 def test_a_rating_is_marked_higher_only_when_its_interval_clears_the_other():
     models = [_Model(1), _Model(2)]
-    clear = {1: Rating(1100, 1080, 1120, 500), 2: Rating(1000, 980, 1020, 500)}
-    overlap = {1: Rating(1030, 1000, 1060, 50), 2: Rating(1000, 970, 1030, 50)}
+    clear = {1: rating(1100, 1080, 1120), 2: rating(1000, 980, 1020)}
+    overlap = {1: rating(1030, 1000, 1060), 2: rating(1000, 970, 1030)}
     assert [c.best for c in rating_cells(models, clear)] == [True, False]
     assert [c.best for c in rating_cells(models, overlap)] == [False, False]
     assert rating_cells(models, clear)[0].display == "1100 ± 20"
@@ -37,3 +53,9 @@ def test_a_rating_is_marked_higher_only_when_its_interval_clears_the_other():
 
 def test_a_model_without_a_rating_says_so():
     assert rating_cells([_Model(1), _Model(2)], {})[0].display == "no rating yet"
+
+
+def test_a_provisional_rating_says_so_with_its_vote_count():
+    ratings = {1: rating(1040, 900, 1180, votes=12, provisional=True)}
+    cell = rating_cells([_Model(1), _Model(2)], ratings)[0]
+    assert cell.display == "1040 ± 140 (provisional, 12 votes)"

@@ -4,7 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.arena import services
 from apps.compare.selectors import BATCH_SIZE
+from tests.arena.conftest import votes_between
 from tests.compare.helpers import pair, shared_challenges
 from tests.factories import AIModelFactory, CategoryFactory, ChallengeFactory, ResponseFactory
 
@@ -240,3 +242,27 @@ def test_html_outputs_are_framed_in_a_sandbox_never_inlined(client):
     assert f'sandbox="allow-scripts" src="/r/{hostile.pk}/frame/"' in html
     assert "<script>alert" not in html
     assert "allow-same-origin" not in html
+
+
+def test_arena_ratings_and_the_head_to_head_record_appear_once_votes_exist(client):
+    alpha, bravo = pair()
+    challenge = ChallengeFactory()
+    first = ResponseFactory(model=alpha, challenge=challenge)
+    second = ResponseFactory(model=bravo, challenge=challenge)
+    html = client.get("/compare/alpha-vs-bravo/").content.decode()
+    assert "no rating yet" in html
+    assert "Head to head" not in html
+
+    votes_between(second, first, "a" * 40 + "b" * 5 + "t" * 3 + "x" * 2)
+    services.leaderboard_recompute(rounds=50)
+    html = client.get("/compare/alpha-vs-bravo/").content.decode()
+
+    assert "no rating yet" not in html
+    assert "Head to head in the arena" in html
+    # From the canonical first model's side: Alpha won 5 of the 50 votes, Bravo 40.
+    assert "<strong>Model alpha</strong> won 5" in html
+    assert "<strong>Model bravo</strong> won 40" in html
+    assert "3 ties, 2 “both bad”" in html
+    assert html.count("✓ higher") == 1
+    bravo_cell = html.split("Arena rating (95% interval)")[1].split("</tr>")[0]
+    assert bravo_cell.index("✓ higher") > bravo_cell.index("</td>")

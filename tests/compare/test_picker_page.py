@@ -1,7 +1,9 @@
 import pytest
 
+from apps.arena import services
+from tests.arena.conftest import votes_between
 from tests.compare.helpers import pair, shared_challenges
-from tests.factories import AIModelFactory, ProviderFactory
+from tests.factories import AIModelFactory, ChallengeFactory, ProviderFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -120,8 +122,35 @@ def test_index_suggests_one_creators_generations_and_same_size_pairs(client):
 def test_index_runs_a_constant_number_of_queries(client, django_assert_num_queries, pairs):
     for index in range(pairs):
         shared_challenges(pair(f"a{index}", f"b{index}"), 2)
-    # Search, picked models, catalog pair counts (two, then cached), suggestion candidates.
-    with django_assert_num_queries(5):
+    # Search and picked models, then (cached after the first visit) the catalog's pair counts
+    # and arena votes, and the suggestions' candidates and ratings.
+    with django_assert_num_queries(7):
         client.get("/compare/?q=model&m=a0")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         client.get("/compare/?q=model&m=a0")
+
+
+def test_popular_comparisons_put_pairs_with_arena_votes_first(client):
+    alpha, bravo = pair()
+    charlie, delta = pair("charlie", "delta")
+    shared_challenges([alpha, bravo], 5)
+    voted = ChallengeFactory()
+    first = ResponseFactory(model=charlie, challenge=voted)
+    second = ResponseFactory(model=delta, challenge=voted)
+    votes_between(first, second, "ab")
+    html = client.get("/compare/").content.decode()
+    popular = html.split('id="popular-title"')[1]
+    assert popular.index("/compare/charlie-vs-delta/") < popular.index("/compare/alpha-vs-bravo/")
+
+
+def test_index_suggests_pairs_with_close_arena_ratings(client):
+    models = [AIModelFactory(slug=slug) for slug in ("alpha", "bravo", "charlie")]
+    challenge = ChallengeFactory()
+    alpha, bravo, charlie = (ResponseFactory(model=m, challenge=challenge) for m in models)
+    votes_between(alpha, bravo, "a" * 10 + "b" * 9)
+    votes_between(alpha, charlie, "a" * 30)
+    services.leaderboard_recompute(rounds=20)
+    html = client.get("/compare/").content.decode()
+    close = html.split("Close arena ratings")[1].split("</ul>")[0]
+    assert "/compare/alpha-vs-bravo/" in close
+    assert "points apart" in close
