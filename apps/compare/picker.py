@@ -5,6 +5,9 @@ search result and each picked model; `q` is the search text; `go` asks for the c
 """
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 from apps.catalog.models import AIModel
 from apps.compare.selectors import MAX_MODELS, MIN_MODELS, compare_url, models_by_slug
@@ -32,6 +35,12 @@ class Picker:
     @property
     def comparison_url(self) -> str:
         return compare_url(self.slugs)
+
+    @property
+    def url(self) -> str:
+        """The picker page in this state, to bookmark or come back to."""
+        params = [("m", slug) for slug in self.slugs] + ([("q", self.query)] if self.query else [])
+        return reverse("compare:index") + ("?" + urlencode(params) if params else "")
 
 
 def read_picker(params) -> Picker:

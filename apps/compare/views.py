@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from apps.arena import selectors as arena
 from apps.compare import metrics, pairs, selectors
@@ -56,7 +56,8 @@ def index(request):
     if request.htmx and request.htmx.target == "picker-results":
         return render(request, "compare/index.html#results", context)
     if request.htmx and request.htmx.target == "picker":
-        return render(request, "compare/index.html#picker", context)
+        # History gets the picker's state, not the button that changed it (add=…, drop=…).
+        return push_url(render(request, "compare/index.html#picker", context), picker.url)
     context |= {
         "meta": meta(
             "Compare AI models side by side",

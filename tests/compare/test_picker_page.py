@@ -154,3 +154,9 @@ def test_index_suggests_pairs_with_close_arena_ratings(client):
     close = html.split("Close arena ratings")[1].split("</ul>")[0]
     assert "/compare/alpha-vs-bravo/" in close
     assert "points apart" in close
+
+
+def test_picker_over_htmx_pushes_its_state_not_the_button_pressed(client):
+    pair()
+    page = client.get("/compare/?m=alpha&add=bravo", HTTP_HX_TARGET="picker", **HTMX)
+    assert page.headers["HX-Push-Url"] == "/compare/?m=alpha&m=bravo"
