@@ -7,7 +7,7 @@ Ratings and head-to-head records come only through `apps.arena.selectors`.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import FETCH_PEERS, Q
 from django.urls import reverse
 
 from apps.catalog.models import AIModel
@@ -232,6 +232,8 @@ def rows_for(models: list[AIModel], entries: list[ChallengeEntry]) -> list[Row]:
         .filter(model__in=models, challenge_id__in=[e.id for e in entries])
         .select_related("challenge", "challenge__category")
         .defer("prompt", "settings", "gateway_request_id")
+        # Should a template ever touch a deferred field, one query loads it for every row.
+        .fetch_mode(FETCH_PEERS)
     )
     by_model = {m.id: m for m in models}
     found: dict[tuple[int, int], Response] = {}
