@@ -111,3 +111,24 @@ def test_word_diff_toggles_in_place_and_the_page_passes_accessibility_checks(liv
     results = Axe().run(page)
     assert results.violations_count == 0, results.generate_report()
     _no_errors(page)
+
+
+def test_without_javascript_the_picker_and_the_more_link_still_work(live_server, browser, models):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/compare/")
+
+    page.get_by_label("Find a model").fill("bravo")
+    page.get_by_label("Find a model").press("Enter")
+    page.get_by_role("button", name="Add Beta Labs: Bravo").click()
+    page.get_by_label("Find a model").fill("alpha")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Add Acme: Alpha").click()
+    page.get_by_role("button", name="Compare 2 models").click()
+    expect(page).to_have_url(live_server.url + "/compare/alpha-vs-bravo/")
+
+    rows = page.locator("article.row")
+    expect(rows).to_have_count(BATCH_SIZE)
+    page.get_by_role("link", name="More challenges").click()
+    expect(rows).to_have_count(BATCH_SIZE * 2)
+    context.close()
