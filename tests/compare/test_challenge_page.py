@@ -1,6 +1,6 @@
 import pytest
 
-from tests.compare.helpers import pair
+from tests.compare.helpers import pair, shared_challenges
 from tests.factories import ChallengeFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +79,14 @@ def test_one_challenge_page_has_a_canonical_url(client, answered, settings):
         '<link rel="canonical" href="https://rival.example/compare/alpha-vs-bravo/pelican/">'
         in html
     )
+
+
+def test_one_challenge_page_runs_the_same_queries_whatever_the_pair_shares(
+    client, answered, django_assert_num_queries
+):
+    alpha, bravo, _ = answered
+    with django_assert_num_queries(3):
+        client.get("/compare/alpha-vs-bravo/pelican/?diff=1")
+    shared_challenges([alpha, bravo], 40)
+    with django_assert_num_queries(3):
+        client.get("/compare/alpha-vs-bravo/pelican/?diff=1")
