@@ -162,10 +162,6 @@ class Overview:
             for model in self.models
         ]
 
-    @property
-    def missing_by_model(self) -> list[tuple[AIModel, int]]:
-        return [(m, sum(1 for e in self.partial if m.id not in e.answered_by)) for m in self.models]
-
 
 def overview(models: list[AIModel]) -> Overview:
     """Which published challenges each model answered: one query of small rows."""
