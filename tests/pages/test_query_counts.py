@@ -22,7 +22,7 @@ PAGES = {
     "models page 2": (lambda: "/models/?page=2&sort=price", 5),
     "model": (lambda: _model().get_absolute_url(), 5),
     "response": (lambda: _response().get_absolute_url(), 6),
-    "creators": (lambda: "/creators/", 1),
+    "creators": (lambda: "/creators/", 2),
     "creator": (lambda: _model().provider.get_absolute_url(), 2),
     "graveyard": (lambda: "/graveyard/", 1),
     "challenges": (lambda: "/challenges/?sort=responses", 3),
