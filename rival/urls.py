@@ -12,10 +12,12 @@ admin.site.site_title = "Rival admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("compare/", include("apps.compare.urls")),
     path("", include("apps.pages.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.challenges.urls")),
     path("", include("apps.responses.urls")),
+    path("", include("apps.arena.urls")),
     *sitemap_patterns,
 ]
 
