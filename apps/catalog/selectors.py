@@ -46,6 +46,8 @@ MODEL_SORTS = {
         "Priciest input",
         (F("price_input_per_mtok").desc(nulls_last=True), F("name").asc()),
     ),
+    # Ratings live in the arena; the view sorts by them after this name ordering.
+    "rating": ("Arena rating", (F("name").asc(),)),
 }
 DEFAULT_MODEL_SORT = "newest"
 

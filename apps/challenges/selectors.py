@@ -21,6 +21,8 @@ RESPONSE_SORTS = {
     "newest": ("Newest", (F("collected_at").desc(),)),
     "longest": ("Longest", (F("length").desc(), F("model__name").asc())),
     "shortest": ("Shortest", (F("length").asc(), F("model__name").asc())),
+    # The view orders by the models' arena ratings after this name ordering.
+    "rating": ("Arena rating", (F("model__name").asc(),)),
 }
 DEFAULT_RESPONSE_SORT = "model"
 EXCERPT_CHARS = 420
@@ -93,6 +95,7 @@ def challenge_responses(challenge: Challenge, sort: str):
         .select_related("model", "model__provider")
         .only(
             "id",
+            "model_id",
             "output_type",
             "collected_at",
             "image",

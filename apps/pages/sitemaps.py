@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
+from apps.compare.sitemaps import ComparePairSitemap
 from apps.responses.models import Response
 
 
@@ -18,6 +19,8 @@ class StaticSitemap(Sitemap):
             "catalog:creators",
             "catalog:graveyard",
             "challenges:list",
+            "compare:index",
+            "arena:leaderboard",
             "pages:methodology",
             "pages:privacy",
             "pages:terms",
@@ -76,4 +79,5 @@ SITEMAPS = {
     "creators": CreatorSitemap,
     "challenges": ChallengeSitemap,
     "responses": ResponseSitemap,
+    "compare": ComparePairSitemap,
 }

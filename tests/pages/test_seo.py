@@ -94,13 +94,13 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_frames(clien
 
 def test_sitemap_lists_every_public_page(client, site):
     index = client.get("/sitemap.xml").content.decode()
-    for section in ("pages", "models", "creators", "challenges", "responses"):
+    for section in ("pages", "models", "creators", "challenges", "responses", "compare"):
         assert f"/sitemap-{section}.xml" in index
     urls = "".join(
         client.get(f"/sitemap-{s}.xml").content.decode()
         for s in ("pages", "models", "creators", "challenges", "responses")
     )
-    for url in all_urls(site):
+    for url in [*all_urls(site), "/compare/", "/leaderboard/"]:
         assert f"<loc>http://testserver{url}</loc>" in urls, url
 
 
