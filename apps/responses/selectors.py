@@ -1,7 +1,8 @@
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 
-from apps.challenges.models import OutputType
+from apps.catalog.models import AIModel
+from apps.challenges.models import Challenge, OutputType
 from apps.responses.models import Response
 
 # Columns a response card needs (no content, no rendering): lists stay light.
@@ -62,3 +63,14 @@ def responded_count(challenge_id: int) -> int:
 
 def visible_count() -> int:
     return Response.objects.visible().count()
+
+
+def missing_response_context(*, model_slug: str, challenge_slug: str) -> dict:
+    """For a helpful 404: the model and challenge that do exist, if either does."""
+    return {
+        "model": AIModel.objects.filter(slug=model_slug).only("slug", "name").first(),
+        "challenge": Challenge.objects.published()
+        .filter(slug=challenge_slug)
+        .only("slug", "title")
+        .first(),
+    }

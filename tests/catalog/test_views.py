@@ -84,6 +84,8 @@ def test_sorts_by_release_context_and_price(client):
         "?page=abc",
         "?q=" + "x" * 500,
         "?status=undead&capability=%00",
+        "?q=%00",
+        "?q=%ff%fe",
         "?sort[]=1&page=1e9",
     ],
 )

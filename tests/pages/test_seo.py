@@ -79,7 +79,9 @@ def test_json_ld_cannot_be_broken_out_of(client):
 
 
 def test_text_pages_explain_method_privacy_and_terms(client):
-    assert "temperature 0.7" in client.get("/methodology/").content.decode().lower()
+    html = client.get("/methodology/").content.decode()
+    assert "temperature 0.7" in html.lower()
+    assert "Bradley–Terry" in html
     assert "salted hash" in client.get("/privacy/").content.decode()
     assert "No warranty" in client.get("/terms/").content.decode()
 
