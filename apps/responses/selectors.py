@@ -1,3 +1,4 @@
+from django.core.cache import cache
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 
@@ -62,7 +63,9 @@ def responded_count(challenge_id: int) -> int:
 
 
 def visible_count() -> int:
-    return Response.objects.visible().count()
+    """How many responses the site shows. A full count on every response page would cost
+    more than the rest of the page, and a minute-old figure reads the same."""
+    return cache.get_or_set("responses:visible_count", Response.objects.visible().count, 60)
 
 
 def missing_response_context(*, model_slug: str, challenge_slug: str) -> dict:
