@@ -2,7 +2,17 @@
 
 from dataclasses import dataclass
 
-from django.db.models import FETCH_PEERS, Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import (
+    FETCH_PEERS,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from apps.catalog.models import AIModel, Capability, Modality, Provider
@@ -36,6 +46,8 @@ MODEL_SORTS = {
         "Priciest input",
         (F("price_input_per_mtok").desc(nulls_last=True), F("name").asc()),
     ),
+    # Ratings live in the arena; the view sorts by them after this name ordering.
+    "rating": ("Arena rating", (F("name").asc(),)),
 }
 DEFAULT_MODEL_SORT = "newest"
 
@@ -132,11 +144,21 @@ def related_models(model: AIModel, limit: int = 4) -> list[AIModel]:
 
 
 def creators():
-    """Every AI creator with how many models it has listed and retired."""
-    return Provider.objects.annotate(
-        listed_count=Count("models", filter=~Q(models__status=AIModel.Status.RETIRED)),
-        retired_count=Count("models", filter=Q(models__status=AIModel.Status.RETIRED)),
-    ).order_by("name")
+    """Every AI creator with how many models it has listed and retired, and its listed
+    models newest first (two queries)."""
+    listed = (
+        AIModel.objects.listed()
+        .only("id", "slug", "name", "provider_id")
+        .order_by(F("release_date").desc(nulls_last=True), "name")
+    )
+    return (
+        Provider.objects.annotate(
+            listed_count=Count("models", filter=~Q(models__status=AIModel.Status.RETIRED)),
+            retired_count=Count("models", filter=Q(models__status=AIModel.Status.RETIRED)),
+        )
+        .prefetch_related(Prefetch("models", queryset=listed, to_attr="listed_models"))
+        .order_by("name")
+    )
 
 
 def creator_detail(slug: str) -> Provider:

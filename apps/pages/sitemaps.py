@@ -19,6 +19,8 @@ class StaticSitemap(Sitemap):
             "catalog:creators",
             "catalog:graveyard",
             "challenges:list",
+            "compare:index",
+            "arena:leaderboard",
             "pages:methodology",
             "pages:privacy",
             "pages:terms",

@@ -84,6 +84,8 @@ def test_sorts_by_release_context_and_price(client):
         "?page=abc",
         "?q=" + "x" * 500,
         "?status=undead&capability=%00",
+        "?q=%00",
+        "?q=%ff%fe",
         "?sort[]=1&page=1e9",
     ],
 )
@@ -224,3 +226,11 @@ def test_graveyard_lists_retired_models_with_date_reason_and_responses(client):
     assert "Shut down by its creator." in html
     assert "1 response to read" in html
     assert "Acme: Live" not in html
+
+
+def test_creators_page_links_each_creators_newest_models(client):
+    acme = ProviderFactory(name="Acme")
+    AIModelFactory(provider=acme, name="Acme: Newer", release_date=datetime.date(2025, 5, 1))
+    AIModelFactory(provider=acme, name="Acme: Older", release_date=datetime.date(2024, 5, 1))
+    html = client.get("/creators/").content.decode()
+    assert html.index(">Newer</a>") < html.index(">Older</a>")

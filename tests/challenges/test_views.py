@@ -36,7 +36,9 @@ def test_challenges_sort_by_most_responses(client):
     assert titles(client.get("/challenges/?sort=responses"))[0] == "Busy"
 
 
-@pytest.mark.parametrize("query", ["?sort=nope", "?output_type=video", "?page=0", "?page=zz"])
+@pytest.mark.parametrize(
+    "query", ["?sort=nope", "?output_type=video", "?page=0", "?page=zz", "?q=%00", "?q=%ff"]
+)
 def test_bad_challenge_filters_never_fail(client, query):
     ChallengeFactory()
     assert client.get("/challenges/" + query).status_code == 200

@@ -85,3 +85,33 @@ def test_pagination_without_javascript_follows_plain_links(live_server, browser)
     page.wait_for_url("**page=2*")
     assert page.locator("#model-results .card").count() == 2
     context.close()
+
+
+def test_challenge_filters_and_response_sorting_swap_in_place(live_server, page):
+    from tests.factories import CategoryFactory, ChallengeFactory, ResponseFactory
+
+    svg = CategoryFactory(slug="svg-art", name="SVG art")
+    pelican = ChallengeFactory(title="Pelican", category=svg, output_type="svg")
+    ChallengeFactory(title="Essay", output_type="text")
+    ResponseFactory(challenge=pelican, model=AIModelFactory(name="A short"), content="<svg/>")
+    ResponseFactory(
+        challenge=pelican,
+        model=AIModelFactory(name="B long"),
+        content="<svg>" + " " * 900 + "</svg>",
+    )
+
+    page.goto(live_server.url + "/challenges/")
+    page.get_by_label("Category").select_option("svg-art")
+    page.wait_for_url("**category=svg-art*")
+    expect(page.locator("#challenge-results .card")).to_have_count(1)
+
+    page.get_by_role("link", name="Pelican").click()
+    page.wait_for_url("**/challenges/" + pelican.slug + "/")
+    titles = page.locator("#challenge-responses .card-title")
+    expect(titles.first).to_have_text("A short")
+    page.get_by_role("link", name="Longest").click()
+    page.wait_for_url("**sort=longest*")
+    expect(titles.first).to_have_text("B long")
+    page.go_back()
+    page.wait_for_url("**/challenges/" + pelican.slug + "/")
+    expect(titles.first).to_have_text("A short")

@@ -17,22 +17,27 @@ pytestmark = pytest.mark.django_db
 # Upper bounds, also asserted; the real check is that the count does not grow with the data.
 PAGES = {
     "home": (lambda: "/", 6),
-    "models": (lambda: "/models/", 5),
-    "models filtered": (lambda: "/models/?capability=reasoning&size=large&sort=context", 5),
-    "models page 2": (lambda: "/models/?page=2&sort=price", 5),
-    "model": (lambda: _model().get_absolute_url(), 5),
+    "models": (lambda: "/models/", 6),
+    "models filtered": (lambda: "/models/?capability=reasoning&size=large&sort=context", 6),
+    "models page 2": (lambda: "/models/?page=2&sort=price", 6),
+    "models by rating": (lambda: "/models/?sort=rating&page=2", 6),
+    "model": (lambda: _model().get_absolute_url(), 6),
     "response": (lambda: _response().get_absolute_url(), 6),
-    "creators": (lambda: "/creators/", 1),
+    "creators": (lambda: "/creators/", 2),
     "creator": (lambda: _model().provider.get_absolute_url(), 2),
     "graveyard": (lambda: "/graveyard/", 1),
     "challenges": (lambda: "/challenges/?sort=responses", 3),
-    "challenge": (lambda: Challenge.objects.order_by("pk").first().get_absolute_url(), 3),
+    "challenge": (lambda: Challenge.objects.order_by("pk").first().get_absolute_url(), 4),
     "challenge sorted by length": (
         lambda: Challenge.objects.order_by("pk").first().get_absolute_url() + "?sort=longest",
-        3,
+        4,
     ),
     "sitemap responses": (lambda: "/sitemap-responses.xml", 2),
     "sitemap models": (lambda: "/sitemap-models.xml", 2),
+    "challenge by rating": (
+        lambda: Challenge.objects.order_by("pk").first().get_absolute_url() + "?sort=rating",
+        4,
+    ),
 }
 
 

@@ -79,7 +79,9 @@ def test_json_ld_cannot_be_broken_out_of(client):
 
 
 def test_text_pages_explain_method_privacy_and_terms(client):
-    assert "temperature 0.7" in client.get("/methodology/").content.decode().lower()
+    html = client.get("/methodology/").content.decode()
+    assert "temperature 0.7" in html.lower()
+    assert "Bradley–Terry" in html
     assert "salted hash" in client.get("/privacy/").content.decode()
     assert "No warranty" in client.get("/terms/").content.decode()
 
@@ -94,13 +96,13 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_frames(clien
 
 def test_sitemap_lists_every_public_page(client, site):
     index = client.get("/sitemap.xml").content.decode()
-    for section in ("pages", "models", "creators", "challenges", "responses"):
+    for section in ("pages", "models", "creators", "challenges", "responses", "compare"):
         assert f"/sitemap-{section}.xml" in index
     urls = "".join(
         client.get(f"/sitemap-{s}.xml").content.decode()
         for s in ("pages", "models", "creators", "challenges", "responses")
     )
-    for url in all_urls(site):
+    for url in [*all_urls(site), "/compare/", "/leaderboard/"]:
         assert f"<loc>http://testserver{url}</loc>" in urls, url
 
 

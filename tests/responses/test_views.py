@@ -136,3 +136,13 @@ def test_html_output_that_needs_the_network_says_the_sandbox_blocks_it(client):
     assert (
         "blocks all network access" not in client.get(offline.get_absolute_url()).content.decode()
     )
+
+
+def test_missing_response_404_points_to_what_does_exist(client, answered):
+    other = AIModelFactory(slug="lonely", name="M: Lonely")
+    page = client.get(f"/models/{other.slug}/responses/eli-expert/")
+    html = page.content.decode()
+    assert page.status_code == 404
+    assert "M: Lonely has not answered" in html
+    assert 'href="/challenges/eli-expert/"' in html
+    assert 'href="/models/lonely/"' in html
