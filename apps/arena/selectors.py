@@ -105,16 +105,28 @@ def head_to_head(model_a: AIModel | int, model_b: AIModel | int) -> HeadToHead:
     return HeadToHead(**counts)
 
 
-def pair_vote_counts(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+def pair_vote_counts(model_ids: set[int]) -> dict[tuple[int, int], int]:
+    """All votes (counted or not) between any two of the given models, keyed by
+    (smaller id, larger id); one grouped query."""
+    if not model_ids:
+        return {}
+    return _pair_counts(Q(model_a_id__in=model_ids, model_b_id__in=model_ids))
+
+
+def votes_on_pairs(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """All votes (counted or not) on each given pair of models in either seat, keyed by
-    (smaller id, larger id); one query using the pair index."""
+    (smaller id, larger id); one query that only touches those pairs (the pair index)."""
     if not pairs:
         return {}
     either_seat = Q()
     for a, b in pairs:
         either_seat |= Q(model_a_id=a, model_b_id=b) | Q(model_a_id=b, model_b_id=a)
+    return _pair_counts(either_seat)
+
+
+def _pair_counts(condition: Q) -> dict[tuple[int, int], int]:
     rows = (
-        Vote.objects.filter(either_seat)
+        Vote.objects.filter(condition)
         .values_list("model_a_id", "model_b_id")
         .annotate(n=Count("pk"))
         .order_by()

@@ -163,7 +163,7 @@ def battle_issue(*, voter: str, category: Category | None = None) -> Battle | No
     eligible responses. Candidates are cached for a few minutes (identity-term edits apply
     at once), so a page view never scans every response.
     """
-    from apps.arena.selectors import latest_ratings, pair_vote_counts
+    from apps.arena.selectors import latest_ratings, votes_on_pairs
 
     rng = random.SystemRandom()
     version = cache.get_or_set(POOL_VERSION_KEY, 1, timeout=None)
@@ -183,7 +183,7 @@ def battle_issue(*, voter: str, category: Category | None = None) -> Battle | No
         first, second = rng.sample(responses[challenge_id], 2)
         candidates.append((challenge_id, first, second))
     ratings_now = latest_ratings()
-    pair_votes = pair_vote_counts({tuple(sorted((a[1], b[1]))) for _, a, b in candidates})
+    pair_votes = votes_on_pairs({tuple(sorted((a[1], b[1]))) for _, a, b in candidates})
     weights = []
     for _, (_, model_1), (_, model_2) in candidates:
         votes = pair_votes.get((min(model_1, model_2), max(model_1, model_2)), 0)

@@ -2,7 +2,17 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import (
+    FETCH_PEERS,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from apps.catalog.models import AIModel, Capability, Modality, Provider
@@ -36,6 +46,8 @@ MODEL_SORTS = {
         "Priciest input",
         (F("price_input_per_mtok").desc(nulls_last=True), F("name").asc()),
     ),
+    # Ratings live in the arena; the view sorts by them after this name ordering.
+    "rating": ("Arena rating", (F("name").asc(),)),
 }
 DEFAULT_MODEL_SORT = "newest"
 
@@ -78,7 +90,8 @@ def model_list(filters: ModelFilters):
     if filters.size:
         models = models.filter(size_class=filters.size)
     ordering = MODEL_SORTS.get(filters.sort, MODEL_SORTS[DEFAULT_MODEL_SORT])[1]
-    return models.order_by(*ordering, "id")
+    # A template touching a column left out of only() costs one query per page, not per row.
+    return models.order_by(*ordering, "id").fetch_mode(FETCH_PEERS)
 
 
 def model_detail(slug: str) -> AIModel:
@@ -131,11 +144,21 @@ def related_models(model: AIModel, limit: int = 4) -> list[AIModel]:
 
 
 def creators():
-    """Every AI creator with how many models it has listed and retired."""
-    return Provider.objects.annotate(
-        listed_count=Count("models", filter=~Q(models__status=AIModel.Status.RETIRED)),
-        retired_count=Count("models", filter=Q(models__status=AIModel.Status.RETIRED)),
-    ).order_by("name")
+    """Every AI creator with how many models it has listed and retired, and its listed
+    models newest first (two queries)."""
+    listed = (
+        AIModel.objects.listed()
+        .only("id", "slug", "name", "provider_id")
+        .order_by(F("release_date").desc(nulls_last=True), "name")
+    )
+    return (
+        Provider.objects.annotate(
+            listed_count=Count("models", filter=~Q(models__status=AIModel.Status.RETIRED)),
+            retired_count=Count("models", filter=Q(models__status=AIModel.Status.RETIRED)),
+        )
+        .prefetch_related(Prefetch("models", queryset=listed, to_attr="listed_models"))
+        .order_by("name")
+    )
 
 
 def creator_detail(slug: str) -> Provider:
@@ -160,4 +183,5 @@ def graveyard():
         .only(*MODEL_CARD_FIELDS, "retirement_reason")
         .annotate(response_count=Count("responses", filter=Q(responses__is_published=True)))
         .order_by(F("retired_on").desc(nulls_last=True), "name")
+        .fetch_mode(FETCH_PEERS)
     )

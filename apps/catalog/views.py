@@ -7,6 +7,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from apps.catalog import selectors
 from apps.catalog.models import AIModel
+from apps.pages import ratings
 from apps.pages.htmx import partial_or_page
 from apps.pages.seo import meta
 
@@ -51,9 +52,13 @@ class ModelFilterForm(forms.Form):
 def model_list(request):
     form = ModelFilterForm(request.GET, selectors.filter_choices())
     filters = form.filters()
-    page = Paginator(selectors.model_list(filters), MODELS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    rated = ratings.latest()
+    models = selectors.model_list(filters)
+    if filters.sort == "rating":
+        # A few hundred light rows at most: sorting them here beats reaching into the arena.
+        models = ratings.by_rating(models, rated)
+    page = Paginator(models, MODELS_PER_PAGE).get_page(request.GET.get("page"))
+    ratings.attach(page.object_list, rated)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -83,6 +88,7 @@ def model_detail(request, slug: str):
         "catalog/model_detail.html",
         {
             "model": model,
+            "rating": ratings.latest().get(model.pk),
             "responses": selectors.model_responses(model),
             "related": selectors.related_models(model),
             "meta": meta(

@@ -7,6 +7,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from apps.challenges import selectors
 from apps.challenges.models import OutputType
+from apps.pages import ratings
 from apps.pages.htmx import partial_or_page
 from apps.pages.seo import meta
 
@@ -73,9 +74,12 @@ def challenge_detail(request, slug: str):
     sort = request.GET.get("sort", "")
     if sort not in selectors.RESPONSE_SORTS:
         sort = selectors.DEFAULT_RESPONSE_SORT
-    page = Paginator(selectors.challenge_responses(challenge, sort), RESPONSES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    rated = ratings.latest()
+    responses = selectors.challenge_responses(challenge, sort)
+    if sort == "rating":
+        responses = ratings.by_rating(responses, rated, model_id=lambda r: r.model_id)
+    page = Paginator(responses, RESPONSES_PER_PAGE).get_page(request.GET.get("page"))
+    ratings.attach(page.object_list, rated, model_id=lambda r: r.model_id)
     return render(
         request,
         partial_or_page(request, "challenges/challenge_detail.html", "responses"),

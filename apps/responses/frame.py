@@ -21,6 +21,17 @@ FRAME_CSP = {
     "sandbox": ["allow-scripts"],
 }
 
+# Many SVGs give a pixel width and height but no viewBox, so they crop instead of scaling to
+# the frame. Deriving the viewBox from the size lets them scale; it runs inside the sandbox.
+FIT_SCRIPT = (
+    "<script>(function(){var s=document.querySelector('body>svg');if(!s)return;"
+    "var n=/^\\s*[0-9.]+(px)?\\s*$/,w=s.getAttribute('width'),h=s.getAttribute('height');"
+    "if(!s.getAttribute('viewBox')&&n.test(w||'')&&n.test(h||''))"
+    "s.setAttribute('viewBox','0 0 '+parseFloat(w)+' '+parseFloat(h));"
+    "if(s.getAttribute('viewBox'))s.setAttribute('class',(s.getAttribute('class')||'')+' fit');"
+    "})();</script>"
+)
+
 # SVG is wrapped in a minimal HTML document so it scales to the frame; inside the sandbox the
 # markup runs exactly as it would as a standalone image document.
 SVG_DOCUMENT = (
@@ -28,8 +39,9 @@ SVG_DOCUMENT = (
     '<meta name="viewport" content="width=device-width, initial-scale=1">'
     "<style>html,body{margin:0;height:100%;background:#fff}"
     "body{display:flex;align-items:center;justify-content:center}"
-    "body>svg{max-width:100%;max-height:100vh;height:auto}</style>"
-    "</head><body>{svg}</body></html>"
+    "body>svg{max-width:100%;max-height:100vh;height:auto}"
+    "body>svg.fit{width:100%;height:100vh}</style>"
+    "</head><body>{svg}" + FIT_SCRIPT + "</body></html>"
 )
 
 

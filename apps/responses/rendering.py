@@ -14,6 +14,7 @@ the response row when it is saved, and in the cache for rows written in bulk.
 """
 
 import hashlib
+from functools import lru_cache
 
 import nh3
 from django.core.cache import cache
@@ -26,7 +27,7 @@ from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
 # Bump when the output of this module changes, so cached renderings are recomputed.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 # Guessing a lexer is slow on long inputs and rarely right on prose; above this, plain text.
 GUESS_LIMIT = 20_000
@@ -69,12 +70,19 @@ def sanitize(html: str) -> str:
     )
 
 
+@lru_cache(maxsize=256)
+def _named_lexer(name: str):
+    """Lexer lookup scans every plugin; a long answer has hundreds of fences in few languages."""
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
 def _lexer_for(code: str, language: str | None):
-    if language:
-        try:
-            return get_lexer_by_name(language.strip().split()[0].lower())
-        except ClassNotFound:
-            pass
+    words = (language or "").split()
+    if words and (lexer := _named_lexer(words[0].lower()[:40])):
+        return lexer
     if len(code) <= GUESS_LIMIT and code.strip():
         try:
             return guess_lexer(code)
@@ -121,21 +129,33 @@ def _markdown() -> MarkdownIt:
 _md = _markdown()
 
 
+def _scrollable_regions_focusable(html: str) -> str:
+    """Code blocks and tables scroll sideways on phones; keyboard users must reach them.
+
+    Runs after sanitising and only inserts fixed markup of ours, never model text."""
+    return (
+        html.replace('<div class="highlight"><pre>', '<div class="highlight"><pre tabindex="0">')
+        .replace("<table>", '<div class="table-wrap" tabindex="0"><table>')
+        .replace("</table>", "</table></div>")
+    )
+
+
 def render_markdown(text: str) -> str:
     """Markdown (raw HTML off) → sanitised HTML with highlighted code and rel'd links."""
-    return sanitize(_md.render(text or ""))
+    return _scrollable_regions_focusable(sanitize(_md.render(text or "")))
 
 
 def render_code(text: str, language: str | None = None) -> str:
     """A code output: Markdown when the model fenced its code, else the whole text highlighted."""
     if "```" in text or "~~~" in text:
         return render_markdown(text)
-    return sanitize(highlight_code(text, language))
+    return _scrollable_regions_focusable(sanitize(highlight_code(text, language)))
 
 
 def render_source(text: str, output_type: str) -> str:
     """The highlighted source of an HTML or SVG output, for the "view source" toggle."""
-    return sanitize(highlight_code(text, "html" if output_type == "html" else "xml"))
+    language = "html" if output_type == "html" else "xml"
+    return _scrollable_regions_focusable(sanitize(highlight_code(text, language)))
 
 
 def render_output(content: str, output_type: str) -> str:

@@ -1,7 +1,9 @@
+from django.core.cache import cache
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 
-from apps.challenges.models import OutputType
+from apps.catalog.models import AIModel
+from apps.challenges.models import Challenge, OutputType
 from apps.responses.models import Response
 
 # Columns a response card needs (no content, no rendering): lists stay light.
@@ -61,4 +63,17 @@ def responded_count(challenge_id: int) -> int:
 
 
 def visible_count() -> int:
-    return Response.objects.visible().count()
+    """How many responses the site shows. A full count on every response page would cost
+    more than the rest of the page, and a minute-old figure reads the same."""
+    return cache.get_or_set("responses:visible_count", Response.objects.visible().count, 60)
+
+
+def missing_response_context(*, model_slug: str, challenge_slug: str) -> dict:
+    """For a helpful 404: the model and challenge that do exist, if either does."""
+    return {
+        "model": AIModel.objects.filter(slug=model_slug).only("slug", "name").first(),
+        "challenge": Challenge.objects.published()
+        .filter(slug=challenge_slug)
+        .only("slug", "title")
+        .first(),
+    }

@@ -1,4 +1,4 @@
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
@@ -30,7 +30,11 @@ def frame(request, pk: int):
 
 @require_GET
 def detail(request, model: str, challenge: str):
-    response = selectors.response_for_page(model_slug=model, challenge_slug=challenge)
+    try:
+        response = selectors.response_for_page(model_slug=model, challenge_slug=challenge)
+    except Http404:
+        context = selectors.missing_response_context(model_slug=model, challenge_slug=challenge)
+        return render(request, "responses/missing.html", context, status=404)
     ai_model, chal = response.model, response.challenge
     return render(
         request,

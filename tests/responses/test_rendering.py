@@ -161,3 +161,9 @@ def test_image_file_is_shown_with_its_size_and_alt_text(client, settings, tmp_pa
 )
 def test_the_vector_checker_itself_catches_known_vectors(vector):
     assert xss.executable_vectors(vector) != []
+
+
+@pytest.mark.parametrize("info", ["", "   ", "no-such-language", "python {.cls}", "x" * 500])
+def test_any_fence_info_string_renders(info):
+    html = rendering.render_markdown(f"```{info}\nprint(1)\n```")
+    assert "print" in html
