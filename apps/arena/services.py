@@ -350,11 +350,14 @@ def _aggregate_postgresql() -> AggregatedVotes:
         "SELECT COALESCE(category_id, -1)::bigint, model_a_id::bigint, model_b_id::bigint, "
         "count(*) FILTER (WHERE outcome = 'a'), count(*) FILTER (WHERE outcome = 'b'), "
         "count(*) FILTER (WHERE outcome IN ('tie', 'both_bad')) "
-        f"FROM {table} WHERE is_counted GROUP BY 1, 2, 3"
+        f"FROM {table} WHERE is_counted GROUP BY category_id, model_a_id, model_b_id"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        # Hundreds of thousands of groups: give the hash aggregate room so it does not spill
-        # to disk, and skip JIT compilation, which costs more than it saves here.
+        # Hundreds of thousands of groups: read them in order from the vote_tally index
+        # (several times faster than hashing every vote, which the planner would choose),
+        # with room in work_mem should it hash anyway, and without JIT, which costs more
+        # than it saves here.
+        cursor.execute("SET LOCAL enable_hashagg = off")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL jit = off")
         with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
