@@ -1,10 +1,13 @@
 """Plain factories for the core models; each test builds exactly what it needs."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 from django.utils import timezone
 
+from apps.arena import services as arena_services
+from apps.arena.models import Battle, Vote
 from apps.catalog.models import AIModel, Capability, Gateway, Modality, Provider
 from apps.challenges.models import Category, Challenge
 from apps.responses.models import Response
@@ -98,3 +101,36 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     cost_usd = Decimal("0.001200")
     finish_reason = "stop"
     is_published = True
+
+
+# Arena: votes stored directly, as if cast, for tests that need a voting history.
+
+
+def battle_between(response_a, response_b, *, voter: str = "voter-x", **extra) -> Battle:
+    return Battle.objects.create(
+        session_key=voter,
+        challenge=response_a.challenge,
+        response_a=response_a,
+        response_b=response_b,
+        expires_at=extra.pop("expires_at", timezone.now() + timedelta(hours=1)),
+    )
+
+
+def votes_between(response_a, response_b, outcomes: str, **vote_fields) -> list[Vote]:
+    """Stored votes for a string of outcomes: a, b, t (tie), x (both bad)."""
+    names = {"a": "a", "b": "b", "t": "tie", "x": "both_bad"}
+    votes = []
+    for letter in outcomes:
+        battle = battle_between(response_a, response_b)
+        votes.append(
+            Vote.objects.create(
+                battle=battle,
+                outcome=names[letter],
+                model_a=response_a.model,
+                model_b=response_b.model,
+                category=response_a.challenge.category,
+                session_key=vote_fields.get("session_key", "s"),
+                ip_hash=vote_fields.get("ip_hash", arena_services.ip_hash("10.0.0.1")),
+            )
+        )
+    return votes

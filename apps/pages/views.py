@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.arena import selectors as arena
 from apps.challenges.selectors import featured_challenges
 from apps.pages import selectors
 from apps.pages.seo import meta
@@ -24,6 +25,7 @@ def home(request):
             "counts": selectors.site_counts(),
             "newest": selectors.newest_responses(),
             "featured": featured_challenges(),
+            "leaders": list(arena.latest_rows()[:5]),
             "meta": meta(
                 "Rival — compare AI models by what they actually write",
                 "Rival compares AI models by their actual output: the same challenges sent to "

@@ -2,8 +2,7 @@ import pytest
 from django.urls import reverse
 
 from apps.arena.models import Exclusion, Vote
-from tests.arena.conftest import votes_between
-from tests.factories import ResponseFactory
+from tests.factories import ResponseFactory, votes_between
 
 pytestmark = pytest.mark.django_db
 

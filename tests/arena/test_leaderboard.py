@@ -5,8 +5,13 @@ from django.urls import reverse
 
 from apps.arena import selectors, services
 from apps.arena.models import Exclusion, LeaderboardSnapshot, Vote
-from tests.arena.conftest import votes_between
-from tests.factories import AIModelFactory, CategoryFactory, ChallengeFactory, ResponseFactory
+from tests.factories import (
+    AIModelFactory,
+    CategoryFactory,
+    ChallengeFactory,
+    ResponseFactory,
+    votes_between,
+)
 
 pytestmark = pytest.mark.django_db
 

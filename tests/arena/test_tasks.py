@@ -5,9 +5,8 @@ from django.test import Client
 from apps.arena.models import LeaderboardSnapshot
 from apps.arena.tasks import recompute_leaderboard
 from rival.celery import app
-from tests.arena.conftest import votes_between
 from tests.arena.test_voting import issued_token, vote
-from tests.factories import ResponseFactory
+from tests.factories import ResponseFactory, votes_between
 from tests.utils import wait_for
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.arena.models import Battle, Vote
 from apps.arena.services import ip_hash
-from tests.arena.conftest import battle_between
+from tests.factories import battle_between
 
 pytestmark = pytest.mark.django_db
 
@@ -203,8 +203,7 @@ def test_the_frame_serves_html_output_sandboxed_and_only_to_its_visitor(client, 
 
 
 def test_battles_lean_towards_pairs_with_few_votes(client, db):
-    from tests.arena.conftest import votes_between
-    from tests.factories import ChallengeFactory, ResponseFactory
+    from tests.factories import ChallengeFactory, ResponseFactory, votes_between
 
     challenge = ChallengeFactory()
     busy_a, busy_b, fresh = (ResponseFactory(challenge=challenge) for _ in range(3))

@@ -6,9 +6,14 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.arena import services
 from apps.compare.selectors import BATCH_SIZE
-from tests.arena.conftest import votes_between
 from tests.compare.helpers import pair, shared_challenges
-from tests.factories import AIModelFactory, CategoryFactory, ChallengeFactory, ResponseFactory
+from tests.factories import (
+    AIModelFactory,
+    CategoryFactory,
+    ChallengeFactory,
+    ResponseFactory,
+    votes_between,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,14 @@
 import pytest
 
 from apps.arena import services
-from tests.arena.conftest import votes_between
 from tests.compare.helpers import pair, shared_challenges
-from tests.factories import AIModelFactory, ChallengeFactory, ProviderFactory, ResponseFactory
+from tests.factories import (
+    AIModelFactory,
+    ChallengeFactory,
+    ProviderFactory,
+    ResponseFactory,
+    votes_between,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 # Upper bounds, also asserted; the real check is that the count does not grow with the data.
 PAGES = {
-    "home": (lambda: "/", 6),
+    "home": (lambda: "/", 7),
     "models": (lambda: "/models/", 6),
     "models filtered": (lambda: "/models/?capability=reasoning&size=large&sort=context", 6),
     "models page 2": (lambda: "/models/?page=2&sort=price", 6),

@@ -19,7 +19,7 @@ def test_home_shows_counts_and_the_newest_responses(client):
 
 def test_home_runs_a_constant_number_of_queries(client, django_assert_max_num_queries):
     ResponseFactory.create_batch(15)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         client.get(reverse("pages:home"))
 
 
@@ -51,3 +51,24 @@ def test_healthz_is_503_when_the_cache_is_unreachable(client, settings):
 
 def test_unknown_url_is_404(client):
     assert client.get("/no-such-page/").status_code == 404
+
+
+def test_home_shows_the_top_of_the_leaderboard_once_votes_are_counted(client):
+    from apps.arena.services import leaderboard_recompute
+    from tests.factories import votes_between
+
+    winner = ResponseFactory(model__name="Acme: Winner")
+    loser = ResponseFactory(challenge=winner.challenge, model__name="Acme: Loser")
+    votes_between(winner, loser, "aaaab")
+    leaderboard_recompute(rounds=50)
+
+    html = client.get(reverse("pages:home")).content.decode()
+
+    leaderboard = html.split('id="leaders-title"', 1)[1].split("</section>", 1)[0]
+    assert leaderboard.index("Acme: Winner") < leaderboard.index("Acme: Loser")
+    assert "#1" in leaderboard
+
+
+def test_home_without_ratings_points_to_the_arena(client):
+    html = client.get(reverse("pages:home")).content.decode()
+    assert "No ratings yet" in html
