@@ -59,6 +59,7 @@ def index(request):
         "form": form,
         "error": error,
         "max_chars": settings.LAB_MAX_PROMPT_CHARS,
+        "paid_allowed": settings.LAB_ALLOW_PAID_GATEWAYS,
         "min_models": MIN_MODELS,
         "max_models": MAX_MODELS,
         "recent": selectors.recent_runs(_owner(request)),

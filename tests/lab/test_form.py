@@ -18,7 +18,7 @@ def test_the_form_shows_the_character_limit_and_the_demo_models(client, demo_mod
     assert page.status_code == 200
     html = page.content.decode()
     assert 'maxlength="1234"' in html
-    assert "Up to 1234 characters" in html
+    assert "Up to 1,234 characters" in html
     for model in demo_models:
         assert model.name in html
     for hint in ("Text", "Code", "HTML page", "SVG image"):
