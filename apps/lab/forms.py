@@ -9,6 +9,14 @@ MIN_MODELS = 2
 MAX_MODELS = 4
 
 
+class PromptField(forms.CharField):
+    def to_python(self, value):
+        # Browsers submit line breaks as CRLF but count them as one character for maxlength;
+        # normalise first so the visible limit and ours agree.
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if value else value
+
+
 class ModelChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return obj.name
@@ -38,7 +46,7 @@ class LabForm(forms.Form):
         # Evaluated per form: the operator's key settings may change while the site runs.
         self.fields["models"].queryset = lab_models()
         limit = settings.LAB_MAX_PROMPT_CHARS
-        self.fields["prompt"] = forms.CharField(
+        self.fields["prompt"] = PromptField(
             max_length=limit,
             strip=True,
             widget=forms.Textarea(attrs={"rows": 8, "aria-describedby": "prompt-help"}),

@@ -14,6 +14,9 @@ class OutputHint(models.TextChoices):
     SVG = "svg", "SVG image"
 
 
+WAITING_LONG_SECONDS = 30
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -91,6 +94,14 @@ class LabResult(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def is_waiting_long(self) -> bool:
+        """Still queued well after the run started: the worker may be busy or not running."""
+        from django.utils import timezone
+
+        age = timezone.now() - self.run.created_at
+        return self.state == self.State.PENDING and age.total_seconds() > WAITING_LONG_SECONDS
 
     @property
     def is_framed(self) -> bool:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods
@@ -68,7 +69,6 @@ def index(request):
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 def run(request, token: str):
     """A run and its results as they arrive; another session's run is a 404."""
     lab_run = selectors.run_for_owner(token, _owner(request))
@@ -84,11 +84,14 @@ def run(request, token: str):
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def result(request, token: str, result_id: int):
-    """One result card, polled by htmx while it is pending."""
+    """One result card, polled by htmx while it is pending; a plain visit goes to the run."""
     lab_result = selectors.result_for_owner(token, _owner(request), result_id)
     if lab_result is None:
         raise Http404("No such Lab result.")
+    if not request.htmx:
+        return redirect(f"{reverse('lab:run', args=[token])}#result-{lab_result.pk}")
     return _no_store(
         render(request, "lab/run.html#result", {"run": lab_result.run, "result": lab_result})
     )

@@ -107,3 +107,13 @@ def test_paid_models_are_offered_only_when_opted_in_and_their_key_is_set(
     assert with_key.name in html
     assert without_key.name not in html
     assert "sk-test" not in html
+
+
+def test_line_breaks_count_as_one_character_like_the_browser_counts_them(
+    client, demo_models, settings, django_capture_on_commit_callbacks
+):
+    settings.LAB_MAX_PROMPT_CHARS = 10
+    with django_capture_on_commit_callbacks():
+        page = post(client, demo_models[:2], prompt="ab\r\ncd\r\nef\r\n")
+    assert page.status_code == 302
+    assert LabRun.objects.get().prompt == "ab\ncd\nef"

@@ -99,11 +99,13 @@ def test_another_session_gets_404_for_a_run_its_results_and_frames(client, demo_
         reverse("lab:result", args=[run.token, result.pk]),
         reverse("lab:frame", args=[run.token, result.pk]),
     ]
-    assert [client.get(url).status_code for url in urls] == [200, 200, 200]
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    assert [client.get(url, **htmx).status_code for url in urls] == [200, 200, 200]
     stranger = Client()
-    assert [stranger.get(url).status_code for url in urls] == [404, 404, 404]
-    stranger.get(URL)  # a session with an owner of its own still sees nothing
-    assert [stranger.get(url).status_code for url in urls] == [404, 404, 404]
+    assert [stranger.get(url, **htmx).status_code for url in urls] == [404, 404, 404]
+    stranger.post(URL, {"prompt": "mine", "models": [m.pk for m in demo_models[:2]]})
+    assert stranger.session["lab_owner"], "the stranger has runs of its own now"
+    assert [stranger.get(url, **htmx).status_code for url in urls] == [404, 404, 404]
 
 
 def test_a_made_up_token_is_a_404(client, db):
@@ -167,3 +169,25 @@ def test_recent_runs_of_this_session_are_listed_on_the_form(client, demo_models)
     html = client.get(URL).content.decode()
     assert "My earlier prompt" in html
     assert reverse("lab:run", args=[run.token]) in html
+
+
+def test_a_plain_visit_to_a_result_card_goes_to_its_run(client, demo_models):
+    run = lab_run_with(client, demo_models[:2])
+    result = run.results.first()
+    page = client.get(reverse("lab:result", args=[run.token, result.pk]))
+    assert page.status_code == 302
+    assert page["Location"] == reverse("lab:run", args=[run.token]) + f"#result-{result.pk}"
+
+
+def test_a_result_nobody_picks_up_says_the_workers_may_be_down(client, demo_models):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = lab_run_with(client, demo_models[:2])
+    html = client.get(reverse("lab:run", args=[run.token])).content.decode()
+    assert "Waiting for a worker…" in html
+    LabRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    html = client.get(reverse("lab:run", args=[run.token])).content.decode()
+    assert "background workers may be busy or stopped" in html
+    assert 'hx-trigger="every 1s"' in html
