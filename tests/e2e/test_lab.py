@@ -107,3 +107,29 @@ def test_lab_pages_have_no_serious_axe_violations_and_no_console_errors(
     # The refused form is answered with 400 on purpose; Chromium logs that status, nothing else.
     errors = [m.text for m in console if m.type == "error" and "status of 400" not in m.text]
     assert errors == [], errors
+
+
+def test_without_javascript_the_run_page_reloads_itself_until_the_answers_are_in(
+    live_server, browser
+):
+    from apps.lab.tasks import lab_generate
+
+    for name in ("Alpha", "Beta"):
+        AIModelFactory(name=f"Acme: {name}")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/lab/")
+    page.get_by_label("Prompt").fill("Explain tides.")
+    page.get_by_label("Acme: Alpha").check()
+    page.get_by_label("Acme: Beta").check()
+    page.get_by_role("button", name="Run the prompt").click()
+    page.wait_for_url(re.compile(r"/lab/[A-Za-z0-9_-]{20,}/$"))
+    assert page.get_by_role("link", name="Refresh").count() == 1
+
+    for result in LabRun.objects.get().results.all():
+        lab_generate.apply(args=[result.pk])
+
+    page.locator("article.lab-done").nth(1).wait_for(timeout=15_000)
+    assert page.get_by_role("link", name="Refresh").count() == 0
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    context.close()
