@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.compare",
     "apps.arena",
     "apps.collection",
+    "apps.lab",
     "apps.pages",
 ]
 
@@ -250,3 +251,16 @@ ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", 
 ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 ARENA_TRUSTED_PROXIES = int(os.environ.get("ARENA_TRUSTED_PROXIES", "0"))
+
+# Prompt Lab: a visitor's own prompt, live against 2-4 models. Only the free demo gateway is
+# offered unless the operator opts in to gateways that spend money (those with a key set).
+LAB_MAX_PROMPT_CHARS = min(
+    int(os.environ.get("LAB_MAX_PROMPT_CHARS", "4000")), RIVAL_MAX_PROMPT_CHARS
+)
+LAB_ALLOW_PAID_GATEWAYS = env_bool("LAB_ALLOW_PAID_GATEWAYS", False)
+# Runs started, as count/seconds, per browser session and per (hashed) IP.
+LAB_RATE_LIMIT_SESSION = os.environ.get("LAB_RATE_LIMIT_SESSION", "10/3600")
+LAB_RATE_LIMIT_IP = os.environ.get("LAB_RATE_LIMIT_IP", "30/3600")
+# One model's answer: soft limit (the result is marked failed), then the hard kill.
+LAB_TASK_SOFT_TIME_LIMIT = 120
+LAB_TASK_TIME_LIMIT = 150

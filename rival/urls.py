@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("compare/", include("apps.compare.urls")),
+    path("lab/", include("apps.lab.urls")),
     path("", include("apps.pages.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.challenges.urls")),

@@ -9,6 +9,7 @@ from apps.arena import services as arena_services
 from apps.arena.models import IdentityTerm
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
+from apps.lab import services as lab_services
 from apps.responses.models import Response
 from tests.factories import (
     AIModelFactory,
@@ -55,6 +56,9 @@ def one_of_everything(curator):
     arena_services.exclusion_create(kind="session", value="someone-else", reason="test")
     IdentityTerm.objects.create(model=model, term="as a test model")
     arena_services.leaderboard_recompute()
+    lab_services.labrun_create(
+        owner="admin-test-owner", ip="127.0.0.1", prompt="Hi", models=[model], output_type="text"
+    )
     return {
         "provider": model.provider_id,
         "capability": model.capabilities.get().pk,

@@ -1,0 +1,184 @@
+"""Writes of the Prompt Lab: starting a run and generating one model's result."""
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.catalog.models import AIModel, Gateway
+from apps.collection.gateways import (
+    CompletionRequest,
+    GatewayError,
+    MissingAPIKey,
+    PermanentGatewayError,
+    client_for,
+)
+from apps.lab.models import LabResult, LabRun
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMITED = (
+    "You have started a lot of Lab runs recently. Please wait a while before starting another."
+)
+
+
+class RunRefused(Exception):
+    """A run that was not started; the message is safe to show to the visitor."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def owner_new() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def ip_hash(ip: str) -> str:
+    """Salted hash of an IP address; the address itself is never stored."""
+    salt = f"lab-ip:{settings.SECRET_KEY}"
+    return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
+
+
+def _over_limit(key: str, rule: str) -> bool:
+    """Count one hit on `key` against a "count/seconds" rule, atomically in the cache."""
+    limit, window = (int(part) for part in rule.split("/"))
+    cache_key = f"lab:rate:{key}"
+    for _ in range(3):
+        cache.add(cache_key, 0, timeout=window)
+        try:
+            return cache.incr(cache_key) > limit
+        except ValueError:
+            # The window expired between add and incr; start a new one.
+            continue
+    return False
+
+
+def labrun_create(
+    *, owner: str, ip: str, prompt: str, models: list[AIModel], output_type: str
+) -> LabRun:
+    """Store a run with one pending result per model and queue one task per result once the
+    transaction commits. Raises RunRefused, storing and queueing nothing, when the session or
+    the IP is over its rate limit. The caller validates the prompt and the models (LabForm)."""
+    hashed_ip = ip_hash(ip)
+    if _over_limit(f"session:{owner}", settings.LAB_RATE_LIMIT_SESSION) or _over_limit(
+        f"ip:{hashed_ip}", settings.LAB_RATE_LIMIT_IP
+    ):
+        raise RunRefused(RATE_LIMITED)
+    with transaction.atomic():
+        run = LabRun.objects.create(
+            owner=owner, ip_hash=hashed_ip, prompt=prompt, output_type=output_type
+        )
+        results = LabResult.objects.bulk_create(
+            LabResult(run=run, model=model, position=index) for index, model in enumerate(models)
+        )
+        from apps.lab.tasks import lab_generate
+
+        for result in results:
+            transaction.on_commit(lambda pk=result.pk: lab_generate.delay(pk))
+    logger.info("lab run %s started with %d models", run.token[:8], len(results))
+    return run
+
+
+def _check_allowed(gateway: Gateway | None) -> Gateway:
+    """The Lab's own policy, checked again at call time: the operator may have removed a key
+    or switched paid gateways off since the run was started."""
+    if gateway is None or not gateway.is_enabled:
+        raise PermanentGatewayError("This model's gateway is switched off.")
+    if gateway.kind == Gateway.Kind.DEMO:
+        return gateway
+    if not settings.LAB_ALLOW_PAID_GATEWAYS:
+        raise PermanentGatewayError("Paid gateways are switched off for the Lab on this site.")
+    if gateway.api_key_env and not os.environ.get(gateway.api_key_env, "").strip():
+        raise MissingAPIKey(gateway.api_key_env)
+    return gateway
+
+
+def _claim(result_id: int) -> bool:
+    """Move a result from pending to running; True only for the one caller that did it.
+
+    A claim older than the task's hard time limit belongs to a worker that died, so it may be
+    taken over (the task is acks_late and redelivered after such a loss)."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.LAB_TASK_TIME_LIMIT + 30)
+    return (
+        LabResult.objects.filter(
+            Q(state=LabResult.State.PENDING)
+            | Q(state=LabResult.State.RUNNING, started_at__lt=stale),
+            pk=result_id,
+        ).update(state=LabResult.State.RUNNING, started_at=now)
+        == 1
+    )
+
+
+def _finish(result_id: int, **fields) -> None:
+    LabResult.objects.filter(pk=result_id, state=LabResult.State.RUNNING).update(
+        finished_at=timezone.now(), **fields
+    )
+
+
+def labresult_generate(*, result_id: int) -> bool:
+    """Ask one model for its answer to the run's prompt and store it, or the error.
+
+    Idempotent: only the caller that claims the pending result calls the gateway; any other
+    delivery returns False and changes nothing. Gateway errors are stored on the result, not
+    retried: the visitor is watching, and a retry minutes later helps no one."""
+    if not _claim(result_id):
+        logger.info("lab result %s already claimed; nothing to do", result_id)
+        return False
+    result = LabResult.objects.select_related("run", "model__gateway").get(pk=result_id)
+    model = result.model
+    request = CompletionRequest(
+        model_id=model.gateway_model_id or model.slug,
+        prompt=result.run.prompt,
+        temperature=settings.RIVAL_DEFAULT_TEMPERATURE,
+        top_p=settings.RIVAL_DEFAULT_TOP_P,
+        max_tokens=settings.RIVAL_DEFAULT_MAX_TOKENS,
+        output_type=result.run.output_type,
+    )
+    sent = {**request.sent_settings(), "gateway": model.gateway.name if model.gateway else ""}
+    try:
+        completion = client_for(_check_allowed(model.gateway)).complete(request)
+    except GatewayError as error:
+        logger.info("lab result %s failed: %s", result_id, error.message)
+        _finish(result_id, state=LabResult.State.FAILED, error=error.message, settings=sent)
+        return True
+    except SoftTimeLimitExceeded:
+        _finish(
+            result_id,
+            state=LabResult.State.FAILED,
+            error="The model took too long to answer.",
+            settings=sent,
+        )
+        return True
+    except Exception:
+        logger.exception("lab result %s failed unexpectedly", result_id)
+        _finish(
+            result_id,
+            state=LabResult.State.FAILED,
+            error="Something went wrong on our side while asking this model.",
+            settings=sent,
+        )
+        return True
+    _finish(
+        result_id,
+        state=LabResult.State.DONE,
+        content=completion.content,
+        tokens_in=completion.tokens_in,
+        tokens_out=completion.tokens_out,
+        latency_ms=completion.latency_ms,
+        cost_usd=completion.cost_usd,
+        finish_reason=completion.finish_reason[:40],
+        settings=sent,
+    )
+    logger.info("lab result %s done (run %s)", result_id, result.run.token[:8])
+    return True
