@@ -21,6 +21,8 @@ class StaticSitemap(Sitemap):
             "challenges:list",
             "compare:index",
             "arena:leaderboard",
+            "arena:arena",
+            "lab:index",
             "pages:methodology",
             "pages:privacy",
             "pages:terms",

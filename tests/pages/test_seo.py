@@ -102,7 +102,7 @@ def test_sitemap_lists_every_public_page(client, site):
         client.get(f"/sitemap-{s}.xml").content.decode()
         for s in ("pages", "models", "creators", "challenges", "responses")
     )
-    for url in [*all_urls(site), "/compare/", "/leaderboard/"]:
+    for url in [*all_urls(site), "/compare/", "/leaderboard/", "/arena/", "/lab/"]:
         assert f"<loc>http://testserver{url}</loc>" in urls, url
 
 
