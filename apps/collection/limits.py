@@ -1,9 +1,15 @@
 """Per-gateway concurrency and rate limits, shared by every worker process through Redis.
 
-One Lua script takes a slot atomically: a semaphore of leased tokens (a sorted set scored by
-lease expiry, so a killed worker's slot frees itself) and a sliding one-second window of request
-start times (a sorted set scored by time). The clock is Redis's own `TIME`, so workers on
-different machines agree.
+One Lua script takes a slot atomically from two sorted sets per gateway:
+
+- a semaphore of leased tokens, scored by lease expiry, so a killed worker's slot frees itself;
+- a sliding window of requests. A request counts from the moment its slot is taken until one
+  window after the provider has *received* it (`request_sent()`, called by the gateway client
+  once response headers arrive). Counting from the acquire time alone is not enough: requests
+  leave a variable few milliseconds after the slot is granted, and two of them granted a
+  window apart can land on the provider less than a window apart.
+
+The clock is Redis's own `TIME`, so workers on different machines agree.
 
 Without Redis (the embedded default: local-memory cache, filesystem broker) the same limits
 apply per worker process only, and a log line says so.
@@ -15,16 +21,11 @@ import random
 import threading
 import time
 import uuid
-from collections import deque
 from contextlib import contextmanager
 
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
-
-# Some slack on the window so that requests leaving a hair apart cannot land on the provider
-# inside one second because of network jitter.
-WINDOW_SLACK_MS = 50
 
 ACQUIRE = """
 local t = redis.call('TIME')
@@ -40,12 +41,20 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window_ms)
 if redis.call('ZCARD', KEYS[2]) >= limit then
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window_ms - now)
+  return math.max(1, math.min(50, tonumber(oldest[2]) + window_ms - now))
 end
 redis.call('ZADD', KEYS[1], now + lease_ms, ARGV[1])
-redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('ZADD', KEYS[2], now + lease_ms, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
-redis.call('PEXPIRE', KEYS[2], window_ms * 2)
+redis.call('PEXPIRE', KEYS[2], lease_ms * 2 + window_ms)
+return 0
+"""
+
+# Mark a request as received by the provider: from now it counts for one more window.
+SENT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 return 0
 """
 
@@ -57,8 +66,8 @@ class SlotUnavailable(Exception):
 def rate_window(requests_per_second: float) -> tuple[int, int]:
     """(requests allowed, window in ms): 5/s → 5 per 1000 ms; 0.5/s → 1 per 2000 ms."""
     if requests_per_second >= 1:
-        return math.floor(requests_per_second), 1000 + WINDOW_SLACK_MS
-    return 1, math.ceil(1000 / requests_per_second) + WINDOW_SLACK_MS
+        return math.floor(requests_per_second), 1000
+    return 1, math.ceil(1000 / requests_per_second)
 
 
 class RedisLimiter:
@@ -67,6 +76,7 @@ class RedisLimiter:
 
         self._redis = redis.Redis.from_url(url)
         self._acquire = self._redis.register_script(ACQUIRE)
+        self._sent = self._redis.register_script(SENT)
         self._prefix = prefix
 
     def _keys(self, name: str) -> list[str]:
@@ -81,6 +91,9 @@ class RedisLimiter:
             return 0
         return 0.02 if result < 0 else result / 1000
 
+    def sent(self, name: str, token: str) -> None:
+        self._sent(keys=self._keys(name)[1:], args=[token])
+
     def release(self, name: str, token: str) -> None:
         self._redis.zrem(self._keys(name)[0], token)
 
@@ -91,23 +104,31 @@ class LocalLimiter:
     def __init__(self):
         self._lock = threading.Lock()
         self._held: dict[str, set[str]] = {}
-        self._starts: dict[str, deque[float]] = {}
+        self._starts: dict[str, dict[str, float]] = {}
 
     def try_acquire(self, name, token, max_concurrency, rps, lease) -> float:
         limit, window_ms = rate_window(rps)
+        window = window_ms / 1000
         now = time.monotonic()
         with self._lock:
             held = self._held.setdefault(name, set())
             if len(held) >= max_concurrency:
                 return 0.02
-            starts = self._starts.setdefault(name, deque())
-            while starts and starts[0] <= now - window_ms / 1000:
-                starts.popleft()
+            starts = self._starts.setdefault(name, {})
+            for other, at in list(starts.items()):
+                if at <= now - window:
+                    del starts[other]
             if len(starts) >= limit:
-                return max(0.001, starts[0] + window_ms / 1000 - now)
+                return max(0.001, min(0.05, min(starts.values()) + window - now))
             held.add(token)
-            starts.append(now)
+            starts[token] = now + lease
             return 0
+
+    def sent(self, name: str, token: str) -> None:
+        with self._lock:
+            starts = self._starts.setdefault(name, {})
+            if token in starts:
+                starts[token] = time.monotonic()
 
     def release(self, name: str, token: str) -> None:
         with self._lock:
@@ -134,6 +155,18 @@ def get_limiter():
         return _limiter
 
 
+_current = threading.local()
+
+
+def request_sent() -> None:
+    """Called by gateway clients once the provider has answered with headers: the request
+    has arrived, so its place in the rate window can start ageing. A no-op outside a slot."""
+    slot = getattr(_current, "slot", None)
+    if slot is not None and not slot["sent"]:
+        slot["sent"] = True
+        slot["limiter"].sent(slot["name"], slot["token"])
+
+
 @contextmanager
 def gateway_slot(gateway, *, wait: float, lease: float):
     """Hold one of the gateway's slots for a call; SlotUnavailable after `wait` seconds."""
@@ -150,7 +183,11 @@ def gateway_slot(gateway, *, wait: float, lease: float):
             raise SlotUnavailable(f"gateway {gateway.name} is at its limits")
         # A little jitter so waiting workers do not retry in lockstep.
         time.sleep(pause + random.uniform(0, 0.01))
+    _current.slot = {"limiter": limiter, "name": gateway.name, "token": token, "sent": False}
     try:
         yield
     finally:
+        # Failed before headers (timeout, refused connection): count it from now, to be safe.
+        request_sent()
+        _current.slot = None
         limiter.release(gateway.name, token)

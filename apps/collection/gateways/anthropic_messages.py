@@ -19,6 +19,7 @@ from apps.collection.gateways.base import (
     parse_retry_after,
     provider_message,
 )
+from apps.collection.limits import request_sent
 
 
 def map_anthropic_error(exc: Exception) -> GatewayError:
@@ -76,6 +77,8 @@ class AnthropicClient:
         tokens_in = tokens_out = None
         request_id = ""
         with self._client.messages.stream(**kwargs) as stream:
+            # The provider has our request (headers are back): tell the rate limiter.
+            request_sent()
             for event in stream:
                 if event.type == "message_start":
                     request_id = event.message.id

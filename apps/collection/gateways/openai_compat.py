@@ -21,6 +21,7 @@ from apps.collection.gateways.base import (
     parse_retry_after,
     provider_message,
 )
+from apps.collection.limits import request_sent
 
 
 def map_openai_error(exc: Exception) -> GatewayError:
@@ -80,6 +81,8 @@ class OpenAICompatibleClient:
             # OpenRouter adds the charged cost to usage when asked; others ignore the field.
             extra_body={"usage": {"include": True}},
         )
+        # The provider has our request (headers are back): tell the rate limiter.
+        request_sent()
         with stream:
             for chunk in stream:
                 request_id = request_id or chunk.id or ""
