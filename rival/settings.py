@@ -255,6 +255,8 @@ COLLECTION_ESTIMATED_OUTPUT_TOKENS = int(
 )
 # Default budget cap per run in USD; empty for none. Runs can set their own.
 COLLECTION_DEFAULT_BUDGET_USD = os.environ.get("COLLECTION_DEFAULT_BUDGET_USD", "") or None
+# The benchmark runs its worker on its own queue, away from real work.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE["collection-requeue-stale-jobs"] = {
     "task": "apps.collection.tasks.requeue_stale_jobs",
     "schedule": COLLECTION_REQUEUE_INTERVAL,

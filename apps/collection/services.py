@@ -99,15 +99,20 @@ def _store(model: AIModel, challenge: Challenge, request, completion: Completion
     )
 
 
-def response_collect(*, model: AIModel, challenge: Challenge) -> tuple[Response, bool]:
+def response_collect(
+    *, model: AIModel, challenge: Challenge, job: "CollectionJob | None" = None
+) -> tuple[Response, bool]:
     """Ask the model's gateway for an answer to the challenge and store it.
 
     Idempotent: a pair that already has a published response is not sent again. Oversized
     prompts and missing keys are refused before any call. Raises GatewayError subclasses;
-    nothing is stored when the call fails, so a half-received answer is never saved.
+    nothing is stored when the call fails, so a half-received answer is never saved. With a
+    job, the job is marked done in the same transaction as the response is stored.
     """
     existing = Response.objects.filter(model=model, challenge=challenge, is_published=True).first()
     if existing:
+        if job is not None:
+            _job_done(job, existing)
         return existing, False
     if model.gateway is None:
         raise PermanentGatewayError(f"{model.slug} has no gateway configured.")
@@ -118,8 +123,12 @@ def response_collect(*, model: AIModel, challenge: Challenge) -> tuple[Response,
         model.gateway, wait=settings.COLLECTION_SLOT_WAIT, lease=settings.COLLECTION_JOB_LEASE
     ):
         completion = client.complete(request)
-    response, created = _store(model, challenge, request, completion)
-    logger.info("collected model=%s challenge=%s created=%s", model.slug, challenge.slug, created)
+    with transaction.atomic():
+        response, created = _store(model, challenge, request, completion)
+        if job is not None:
+            _job_done(job, response)
+    if job is None:
+        logger.info("collected model=%s challenge=%s", model.slug, challenge.slug)
     return response, created
 
 
@@ -339,12 +348,12 @@ def job_claim(job_id: int) -> CollectionJob | None:
 
 def job_run(job: CollectionJob) -> Response:
     """Make the call for a claimed job and store the answer; the job is then done."""
-    response, _ = response_collect(model=job.model, challenge=job.challenge)
-    job_succeed(job, response)
+    response, _ = response_collect(model=job.model, challenge=job.challenge, job=job)
+    run_finish_if_done(job.run_id)
     return response
 
 
-def job_succeed(job: CollectionJob, response: Response) -> None:
+def _job_done(job: CollectionJob, response: Response) -> None:
     CollectionJob.objects.filter(pk=job.pk, state=CollectionJob.State.RUNNING).update(
         state=CollectionJob.State.DONE,
         response=response,
@@ -352,7 +361,6 @@ def job_succeed(job: CollectionJob, response: Response) -> None:
         finished_at=timezone.now(),
         lease_until=None,
     )
-    run_finish_if_done(job.run_id)
 
 
 def job_fail(job: CollectionJob, message: str) -> None:
