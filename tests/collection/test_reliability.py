@@ -72,8 +72,12 @@ def test_200_jobs_with_transient_faults_give_exactly_200_responses(
 
 
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
-    worker, fake_provider, make_gateway, tmp_path
+    worker, fake_provider, make_gateway, tmp_path, settings
 ):
+    # Messages the killed worker had reserved but not started die with it (Redis brings them
+    # back only after its visibility timeout): their jobs are requeued once the queue lease,
+    # set when the run is created, runs out.
+    settings.COLLECTION_QUEUE_LEASE = 3
     fake = fake_provider(latency=0.05, faults="500=0.05", seed=3)
     gateway = make_gateway(fake)
     _, challenges = pairs(gateway, models=20, challenges=10)
