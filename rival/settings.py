@@ -149,7 +149,12 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "arena-recompute-leaderboard": {
+        "task": "apps.arena.tasks.recompute_leaderboard",
+        "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
+    },
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -232,6 +237,17 @@ RIVAL_DEFAULT_TEMPERATURE = 0.7
 RIVAL_DEFAULT_TOP_P = 1.0
 RIVAL_DEFAULT_MAX_TOKENS = 8192
 RIVAL_MAX_PROMPT_CHARS = int(os.environ.get("RIVAL_MAX_PROMPT_CHARS", "50000"))
+
+# Arena: how long an issued battle can be voted on, vote rate limits ("count/seconds", per
+# arena session and per IP hash), the bootstrap, and when a model counts as provisional.
+ARENA_BATTLE_TTL_SECONDS = int(os.environ.get("ARENA_BATTLE_TTL_SECONDS", "3600"))
+ARENA_RATE_LIMIT_SESSION = os.environ.get("ARENA_RATE_LIMIT_SESSION", "30/60")
+ARENA_RATE_LIMIT_IP = os.environ.get("ARENA_RATE_LIMIT_IP", "120/60")
+ARENA_BOOTSTRAP_ROUNDS = int(os.environ.get("ARENA_BOOTSTRAP_ROUNDS", "1000"))
+ARENA_PROVISIONAL_VOTES = int(os.environ.get("ARENA_PROVISIONAL_VOTES", "30"))
+ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", "100"))
+# Salt for IP hashes; defaults to one derived from SECRET_KEY. Changing it unlinks old hashes.
+ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
 
 # --- Collection (see README "Collect real responses") ----------------------------------------
 # Per-gateway concurrency and requests/second live on the Gateway rows (admin). These tune how

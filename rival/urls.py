@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from apps.pages.urls import sitemap_patterns
 from apps.pages.views import healthz
 
 admin.site.site_header = "Rival curation"
@@ -11,7 +12,13 @@ admin.site.site_title = "Rival admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("compare/", include("apps.compare.urls")),
     path("", include("apps.pages.urls")),
+    path("", include("apps.catalog.urls")),
+    path("", include("apps.challenges.urls")),
+    path("", include("apps.responses.urls")),
+    path("", include("apps.arena.urls")),
+    *sitemap_patterns,
 ]
 
 # Response images are small and few; serving them from Django keeps the embedded default

@@ -2,18 +2,29 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 
 from apps.challenges.models import Category, Challenge
+from apps.challenges.services import challenges_set_published
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "position"]
+    list_editable = ["position"]
+    search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Challenge)
 class ChallengeAdmin(admin.ModelAdmin):
-    list_display = ["title", "category", "output_type", "difficulty", "is_published", "responses"]
-    list_filter = ["category", "output_type", "is_published", "difficulty"]
+    list_display = [
+        "title",
+        "category",
+        "output_type",
+        "difficulty",
+        "is_published",
+        "featured",
+        "responses",
+    ]
+    list_filter = ["category", "output_type", "is_published", "featured", "difficulty"]
     search_fields = ["title", "slug", "prompt"]
     prepopulated_fields = {"slug": ["title"]}
     list_select_related = ["category"]
@@ -41,10 +52,10 @@ class ChallengeAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected challenges")
     def publish(self, request, queryset):
-        count = queryset.update(is_published=True)
+        count = challenges_set_published(challenges=queryset, published=True)
         self.message_user(request, f"Published {count} challenge(s).", messages.SUCCESS)
 
     @admin.action(description="Unpublish selected challenges")
     def unpublish(self, request, queryset):
-        count = queryset.update(is_published=False)
+        count = challenges_set_published(challenges=queryset, published=False)
         self.message_user(request, f"Unpublished {count} challenge(s).", messages.SUCCESS)

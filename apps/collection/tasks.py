@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init
 from django.conf import settings
 
 from apps.catalog.models import AIModel, Gateway
@@ -21,6 +22,13 @@ logger = logging.getLogger(__name__)
 # Statuses that mean the gateway itself refuses us: every other job of the run would fail the
 # same way, so the run stops instead of sending more requests.
 RUN_STOPPING_STATUSES = {401, 403}
+
+
+@worker_init.connect
+def _preload_gateway_clients(**kwargs) -> None:
+    """Import the provider SDKs when the worker starts, not inside the first calls: they take
+    seconds to import, during which every thread would wait on the first one."""
+    from apps.collection.gateways import anthropic_messages, openai_compat  # noqa: F401
 
 
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:

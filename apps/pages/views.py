@@ -2,12 +2,15 @@ import logging
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.challenges.selectors import featured_challenges
 from apps.pages import selectors
+from apps.pages.seo import meta
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +20,56 @@ def home(request):
     return render(
         request,
         "pages/home.html",
-        {"counts": selectors.site_counts(), "newest": selectors.newest_responses()},
+        {
+            "counts": selectors.site_counts(),
+            "newest": selectors.newest_responses(),
+            "featured": featured_challenges(),
+            "meta": meta(
+                "Rival — compare AI models by what they actually write",
+                "Rival compares AI models by their actual output: the same challenges sent to "
+                "every model, responses side by side, blind votes and honest ratings.",
+            ),
+        },
     )
+
+
+TEXT_PAGES = {
+    "methodology": (
+        "Methodology",
+        "How Rival collects one-shot responses from every model with the same settings, "
+        "and how blind arena votes become ratings with 95% intervals.",
+    ),
+    "privacy": (
+        "Privacy",
+        "What Rival stores about visitors and voters (very little), and what it never does.",
+    ),
+    "terms": (
+        "Terms",
+        "Plain terms for using Rival: model outputs as written, the open dataset, fair voting.",
+    ),
+}
+
+
+@require_GET
+def text_page(request, page: str):
+    title, description = TEXT_PAGES[page]
+    return render(
+        request,
+        f"pages/{page}.html",
+        {"meta": meta(title, description, ("Home", "/"), (title, ""))},
+    )
+
+
+@require_GET
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /r/",
+        "Disallow: /arena/",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 @never_cache

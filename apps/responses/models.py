@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from apps.catalog.models import AIModel
 from apps.challenges.models import Challenge, OutputType
+from apps.responses import rendering
 
 
 class ResponseQuerySet(models.QuerySet):
@@ -53,6 +54,9 @@ class Response(models.Model):
     gateway_request_id = models.CharField(max_length=200, blank=True)
     is_published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Safe HTML of `content`, computed on save (see rendering.rendered_html for bulk writes).
+    rendered_html = models.TextField(blank=True, editable=False)
+    rendered_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = ResponseQuerySet.as_manager()
 
@@ -78,5 +82,24 @@ class Response(models.Model):
     def __str__(self) -> str:
         return f"{self.model} → {self.challenge}"
 
+    def save(self, *args, **kwargs):
+        key = rendering.content_hash(self.content, self.output_type)
+        if key != self.rendered_hash:
+            self.rendered_html = rendering.render_output(self.content, self.output_type)
+            self.rendered_hash = key
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "rendered_html", "rendered_hash"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("responses:detail", args=[self.model.slug, self.challenge.slug])
+
+    @property
+    def safe_html(self) -> str:
+        """The output as safe HTML (source only, for framed HTML/SVG outputs)."""
+        return rendering.rendered_html(self)
+
+    @property
+    def is_framed(self) -> bool:
+        return self.output_type in (OutputType.HTML, OutputType.SVG)

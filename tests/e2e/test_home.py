@@ -11,7 +11,7 @@ def test_home_page_loads_in_chromium_without_console_errors(live_server, page):
     page.goto(live_server.url + "/")
 
     assert page.title().startswith("Rival")
-    assert page.get_by_role("heading", name="Pelican on a bicycle").is_visible()
+    assert page.get_by_role("heading", name="Pelican on a bicycle").first.is_visible()
     assert page.get_by_role("navigation", name="Main").is_visible()
     errors = [m.text for m in page.console_messages if m.type == "error"]
     assert errors == [], errors

@@ -1,0 +1,118 @@
+from django.contrib import admin, messages
+
+from apps.arena import services
+from apps.arena.models import (
+    Battle,
+    Exclusion,
+    IdentityTerm,
+    LeaderboardRow,
+    LeaderboardSnapshot,
+    Vote,
+)
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "outcome",
+        "model_a",
+        "model_b",
+        "category",
+        "short_session",
+        "short_ip",
+        "is_counted",
+        "exclusion",
+    ]
+    list_filter = ["outcome", "is_counted", "category"]
+    search_fields = ["session_key", "ip_hash"]
+    list_select_related = ["model_a", "model_b", "category", "exclusion"]
+    date_hierarchy = "created_at"
+    actions = ["exclude_sessions", "exclude_ip_hashes"]
+    readonly_fields = [f.name for f in Vote._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="session")
+    def short_session(self, vote):
+        return vote.session_key[:10]
+
+    @admin.display(description="IP hash")
+    def short_ip(self, vote):
+        return vote.ip_hash[:10]
+
+    def _exclude(self, request, queryset, kind, field):
+        total = 0
+        for value in set(queryset.values_list(field, flat=True)):
+            _, changed = services.exclusion_create(
+                kind=kind,
+                value=value,
+                reason=f"Excluded from the vote list by {request.user}",
+                user=request.user,
+            )
+            total += changed
+        self.message_user(request, f"{total} votes no longer count.", messages.SUCCESS)
+
+    @admin.action(description="Exclude these votes' sessions")
+    def exclude_sessions(self, request, queryset):
+        self._exclude(request, queryset, "session", "session_key")
+
+    @admin.action(description="Exclude these votes' IP hashes")
+    def exclude_ip_hashes(self, request, queryset):
+        self._exclude(request, queryset, "ip", "ip_hash")
+
+
+@admin.register(Exclusion)
+class ExclusionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "value", "reason", "created_by", "vote_count"]
+    list_filter = ["kind"]
+    search_fields = ["value", "reason"]
+    fields = ["kind", "value", "reason", "created_by", "created_at"]
+    readonly_fields = ["created_by", "created_at"]
+
+    @admin.display(description="votes excluded")
+    def vote_count(self, exclusion):
+        return exclusion.votes.count()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        exclusion, changed = services.exclusion_create(
+            kind=obj.kind, value=obj.value, reason=obj.reason, user=request.user
+        )
+        obj.pk = exclusion.pk
+        self.message_user(request, f"{changed} votes no longer count.", messages.SUCCESS)
+
+
+@admin.register(IdentityTerm)
+class IdentityTermAdmin(admin.ModelAdmin):
+    list_display = ["term", "model", "provider"]
+    list_filter = ["provider"]
+    search_fields = ["term"]
+    autocomplete_fields = []
+    list_select_related = ["model", "provider"]
+
+
+@admin.register(Battle)
+class BattleAdmin(admin.ModelAdmin):
+    list_display = ["pk", "challenge", "created_at", "expires_at"]
+    list_select_related = ["challenge"]
+    readonly_fields = ["token", "session_key", "challenge", "response_a", "response_b"]
+
+
+class LeaderboardRowInline(admin.TabularInline):
+    model = LeaderboardRow
+    extra = 0
+    can_delete = False
+    readonly_fields = ["rank", "model", "rating", "lower", "upper", "votes", "win_rate"]
+    fields = readonly_fields
+
+
+@admin.register(LeaderboardSnapshot)
+class LeaderboardSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["computed_at", "category", "votes_used", "excluded_votes", "duration_ms"]
+    list_filter = ["category"]
+    inlines = [LeaderboardRowInline]
+    exclude = ["win_matrix"]

@@ -1,0 +1,399 @@
+"""Writes of the arena: issuing battles, casting votes, excluding visitors, recomputing."""
+
+import hashlib
+import hmac
+import logging
+import math
+import random
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, TextField
+from django.db.models.lookups import IContains
+from django.utils import timezone
+
+from apps.arena import ratings
+from apps.arena.models import (
+    Battle,
+    Exclusion,
+    IdentityTerm,
+    LeaderboardRow,
+    LeaderboardSnapshot,
+    Vote,
+)
+from apps.catalog.models import AIModel
+from apps.challenges.models import Category, Challenge
+from apps.responses.models import Response
+
+logger = logging.getLogger(__name__)
+
+VOTES_SINCE_RECOMPUTE_KEY = "arena:votes-since-recompute"
+SNAPSHOTS_KEPT_PER_CATEGORY = 20
+WIN_MATRIX_SIZE = 20
+# How many random candidate pairs a battle is chosen from, and how the choice leans:
+# towards pairs with few votes and towards models whose ratings are close.
+CANDIDATE_PAIRS = 48
+CANDIDATE_CHALLENGES = 12
+RATING_CLOSENESS = 150.0
+ALREADY_VOTED = "You already voted on this battle; a second vote counts nothing."
+
+
+class VoteRefused(Exception):
+    """A vote that counts nothing; the message is safe to show to the visitor."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+# --- visitors --------------------------------------------------------------------------------
+
+
+def voter_new() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def ip_hash(ip: str) -> str:
+    """Salted hash of an IP address; the address itself is never stored."""
+    salt = settings.ARENA_IP_SALT or f"arena-ip:{settings.SECRET_KEY}"
+    return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
+
+
+def rate_limit_exceeded(key: str, rule: str) -> bool:
+    """Count one hit on `key` against a "count/seconds" rule, atomically in the cache."""
+    limit, window = (int(part) for part in rule.split("/"))
+    cache_key = f"arena:rate:{key}"
+    for _ in range(3):
+        cache.add(cache_key, 0, timeout=window)
+        try:
+            return cache.incr(cache_key) > limit
+        except ValueError:
+            # The window expired between add and incr; start a new one.
+            continue
+    return False
+
+
+# --- battles ---------------------------------------------------------------------------------
+
+
+def _eligible_responses():
+    """Published responses of listed models to published challenges, that don't name their
+    own model or creator (terms in admin, plus the creator's name itself)."""
+    content = ExpressionWrapper(OuterRef("content"), output_field=TextField())
+    own_terms = IdentityTerm.objects.filter(
+        Q(model_id=OuterRef("model_id")) | Q(provider_id=OuterRef("model__provider_id")),
+        IContains(content, F("term")),
+    )
+    return (
+        Response.objects.visible()
+        .exclude(model__status=AIModel.Status.RETIRED)
+        .exclude(content__icontains=F("model__provider__name"))
+        .exclude(Exists(own_terms))
+    )
+
+
+def battle_issue(*, voter: str, category: Category | None = None) -> Battle | None:
+    """Issue a battle to `voter`: two responses by different models to one challenge.
+
+    The pair is drawn at random among candidates, weighted towards pairs with few votes and
+    close ratings. Returns None when no challenge has two eligible responses.
+    """
+    from apps.arena.selectors import latest_ratings, pair_vote_counts
+
+    challenges = Challenge.objects.published()
+    if category is not None:
+        challenges = challenges.filter(category=category)
+    eligible = _eligible_responses()
+    challenge_ids = list(
+        challenges.annotate(
+            n=Count("responses", filter=Q(responses__in=eligible.values("pk")), distinct=True)
+        )
+        .filter(n__gte=2)
+        .order_by("?")
+        .values_list("pk", flat=True)[:CANDIDATE_CHALLENGES]
+    )
+    if not challenge_ids:
+        return None
+    responses: dict[int, list[tuple[int, int]]] = {}
+    for pk, model_id, challenge_id in eligible.filter(challenge_id__in=challenge_ids).values_list(
+        "pk", "model_id", "challenge_id"
+    ):
+        responses.setdefault(challenge_id, []).append((pk, model_id))
+    rng = random.SystemRandom()
+    candidates = []
+    for _ in range(CANDIDATE_PAIRS):
+        challenge_id = rng.choice(challenge_ids)
+        first, second = rng.sample(responses[challenge_id], 2)
+        candidates.append((challenge_id, first, second))
+    ratings_now = latest_ratings()
+    pair_votes = pair_vote_counts({m for _, a, b in candidates for m in (a[1], b[1])})
+    weights = []
+    for _, (_, model_1), (_, model_2) in candidates:
+        votes = pair_votes.get((min(model_1, model_2), max(model_1, model_2)), 0)
+        r1, r2 = ratings_now.get(model_1), ratings_now.get(model_2)
+        gap = abs(r1.rating - r2.rating) if r1 and r2 else 0.0
+        weights.append(math.exp(-((gap / RATING_CLOSENESS) ** 2)) / math.sqrt(1 + votes))
+    challenge_id, first, second = rng.choices(candidates, weights=weights)[0]
+    if rng.random() < 0.5:
+        first, second = second, first
+    return Battle.objects.create(
+        session_key=voter,
+        challenge_id=challenge_id,
+        response_a_id=first[0],
+        response_b_id=second[0],
+        expires_at=timezone.now() + timedelta(seconds=settings.ARENA_BATTLE_TTL_SECONDS),
+    )
+
+
+# --- votes -----------------------------------------------------------------------------------
+
+
+def _exclusion_for(voter: str, hashed_ip: str) -> Exclusion | None:
+    return Exclusion.objects.filter(
+        Q(kind=Exclusion.Kind.SESSION, value=voter) | Q(kind=Exclusion.Kind.IP, value=hashed_ip)
+    ).first()
+
+
+@transaction.atomic
+def vote_cast(*, token: str, voter: str, outcome: str, ip: str) -> Vote:
+    """Record `voter`'s verdict on the battle `token`; raises VoteRefused and stores nothing
+    for a made-up, foreign, expired or already-voted battle, a bad outcome, or a visitor over
+    the rate limit. Votes of excluded visitors are stored but not counted."""
+    if outcome not in Vote.Outcome.values:
+        raise VoteRefused("That is not one of the four choices.")
+    hashed_ip = ip_hash(ip)
+    battle = (
+        Battle.objects.select_for_update()
+        .select_related("response_a", "response_b", "challenge")
+        .filter(token=token)
+        .first()
+    )
+    if battle is None or not secrets.compare_digest(battle.session_key, voter or ""):
+        raise VoteRefused(
+            "This battle was not issued to you, so the vote was not counted. Here is a new one.",
+            status=403,
+        )
+    if Vote.objects.filter(battle=battle).exists():
+        raise VoteRefused(ALREADY_VOTED, 409)
+    if battle.expires_at <= timezone.now():
+        raise VoteRefused("This battle has expired, so the vote was not counted.", 410)
+    if rate_limit_exceeded(f"session:{voter}", settings.ARENA_RATE_LIMIT_SESSION) or (
+        rate_limit_exceeded(f"ip:{hashed_ip}", settings.ARENA_RATE_LIMIT_IP)
+    ):
+        raise VoteRefused("You are voting faster than we can count. Take a short break.", 429)
+    exclusion = _exclusion_for(voter, hashed_ip)
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                battle=battle,
+                outcome=outcome,
+                model_a_id=battle.response_a.model_id,
+                model_b_id=battle.response_b.model_id,
+                category_id=battle.challenge.category_id,
+                session_key=voter,
+                ip_hash=hashed_ip,
+                is_counted=exclusion is None,
+                exclusion=exclusion,
+            )
+    except IntegrityError as exc:
+        raise VoteRefused(
+            "You already voted on this battle; a second vote counts nothing.", 409
+        ) from exc
+    _count_towards_recompute()
+    return vote
+
+
+def _count_towards_recompute() -> None:
+    cache.add(VOTES_SINCE_RECOMPUTE_KEY, 0, timeout=None)
+    try:
+        pending = cache.incr(VOTES_SINCE_RECOMPUTE_KEY)
+    except ValueError:
+        return
+    if pending >= settings.ARENA_RECOMPUTE_AFTER_VOTES:
+        cache.set(VOTES_SINCE_RECOMPUTE_KEY, 0, timeout=None)
+        from apps.arena.tasks import recompute_leaderboard
+
+        transaction.on_commit(recompute_leaderboard.delay)
+
+
+# --- exclusions ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def exclusion_create(*, kind: str, value: str, reason: str, user=None) -> tuple[Exclusion, int]:
+    """Stop counting every vote of a session or IP hash, past and future.
+
+    Idempotent: excluding the same visitor again keeps the first exclusion. Returns the
+    exclusion and how many votes it newly took out of the count.
+    """
+    exclusion, _ = Exclusion.objects.get_or_create(
+        kind=kind, value=value, defaults={"reason": reason, "created_by": user}
+    )
+    field = "session_key" if kind == Exclusion.Kind.SESSION else "ip_hash"
+    changed = Vote.objects.filter(**{field: value}, is_counted=True).update(
+        is_counted=False, exclusion=exclusion
+    )
+    return exclusion, changed
+
+
+# --- leaderboard -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AggregatedVotes:
+    """Counted votes per (category, model A, model B) as numpy columns."""
+
+    category: np.ndarray
+    model_a: np.ndarray
+    model_b: np.ndarray
+    wins_a: np.ndarray
+    wins_b: np.ndarray
+    ties: np.ndarray
+
+
+def votes_aggregate() -> AggregatedVotes:
+    """One GROUP BY over the counted votes; ties and both-bad are both ties."""
+    rows = list(
+        Vote.objects.filter(is_counted=True)
+        .values_list("category_id", "model_a_id", "model_b_id")
+        .annotate(
+            wins_a=Count("pk", filter=Q(outcome=Vote.Outcome.A)),
+            wins_b=Count("pk", filter=Q(outcome=Vote.Outcome.B)),
+            ties=Count("pk", filter=Q(outcome__in=[Vote.Outcome.TIE, Vote.Outcome.BOTH_BAD])),
+        )
+        .order_by()
+    )
+    table = np.array(
+        [(c if c is not None else -1, a, b, wa, wb, t) for c, a, b, wa, wb, t in rows],
+        dtype=np.int64,
+    ).reshape(-1, 6)
+    return AggregatedVotes(*(table[:, i] for i in range(6)))
+
+
+def _snapshot_build(
+    *,
+    category: Category | None,
+    counts: ratings.PairCounts,
+    model_ids: np.ndarray,
+    excluded: int,
+    rounds: int,
+    seed: int,
+    now,
+) -> LeaderboardSnapshot:
+    started = time.perf_counter()
+    result = ratings.rate(counts, rounds=rounds, seed=seed)
+    rated = np.flatnonzero(result.rated)
+    top = rated[np.argsort(-result.rating[rated], kind="stable")][:WIN_MATRIX_SIZE]
+    matrix = ratings.win_rate_matrix(counts, top)
+    snapshot = LeaderboardSnapshot.objects.create(
+        category=category,
+        computed_at=now,
+        votes_used=counts.n_votes,
+        excluded_votes=excluded,
+        rounds=rounds,
+        seed=seed,
+        duration_ms=0,
+        win_matrix={
+            "models": [int(model_ids[i]) for i in top],
+            "rates": [
+                [None if math.isnan(x) else round(float(x), 4) for x in row] for row in matrix
+            ],
+        },
+    )
+    LeaderboardRow.objects.bulk_create(
+        LeaderboardRow(
+            snapshot=snapshot,
+            model_id=int(model_ids[i]),
+            rank=int(result.rank[i]),
+            rating=float(result.rating[i]),
+            lower=float(result.lower[i]),
+            upper=float(result.upper[i]),
+            votes=int(result.votes[i]),
+            win_rate=float(result.win_rate[i]),
+            is_provisional=bool(result.votes[i] < settings.ARENA_PROVISIONAL_VOTES),
+        )
+        for i in rated
+    )
+    snapshot.duration_ms = int((time.perf_counter() - started) * 1000)
+    snapshot.save(update_fields=["duration_ms"])
+    return snapshot
+
+
+def leaderboard_recompute(
+    *, rounds: int | None = None, seed: int = ratings.DEFAULT_SEED
+) -> list[LeaderboardSnapshot]:
+    """Write a snapshot overall and for every category from the counted votes.
+
+    Safe to run twice: each run adds snapshots (pages read the newest) and prunes old ones.
+    """
+    rounds = settings.ARENA_BOOTSTRAP_ROUNDS if rounds is None else rounds
+    votes = votes_aggregate()
+    excluded = dict(
+        Vote.objects.filter(is_counted=False)
+        .values_list("category_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
+    index_a = np.searchsorted(model_ids, votes.model_a)
+    index_b = np.searchsorted(model_ids, votes.model_b)
+
+    def counts_where(mask) -> ratings.PairCounts:
+        return ratings.PairCounts.from_rows(
+            model_ids.size,
+            index_a[mask],
+            index_b[mask],
+            votes.wins_a[mask],
+            votes.wins_b[mask],
+            votes.ties[mask],
+        )
+
+    now = timezone.now()
+    snapshots = []
+    with transaction.atomic():
+        everything = np.ones(votes.category.size, dtype=bool)
+        snapshots.append(
+            _snapshot_build(
+                category=None,
+                counts=counts_where(everything),
+                model_ids=model_ids,
+                excluded=sum(excluded.values()),
+                rounds=rounds,
+                seed=seed,
+                now=now,
+            )
+        )
+        for category in Category.objects.all():
+            snapshots.append(
+                _snapshot_build(
+                    category=category,
+                    counts=counts_where(votes.category == category.pk),
+                    model_ids=model_ids,
+                    excluded=excluded.get(category.pk, 0),
+                    rounds=rounds,
+                    seed=seed,
+                    now=now,
+                )
+            )
+        _snapshots_prune()
+    logger.info(
+        "leaderboard recomputed: %d snapshots, %d votes", len(snapshots), snapshots[0].votes_used
+    )
+    return snapshots
+
+
+def _snapshots_prune() -> None:
+    for category_id in LeaderboardSnapshot.objects.values_list("category_id", flat=True).distinct():
+        keep = LeaderboardSnapshot.objects.filter(category_id=category_id).values_list(
+            "pk", flat=True
+        )[:SNAPSHOTS_KEPT_PER_CATEGORY]
+        LeaderboardSnapshot.objects.filter(category_id=category_id).exclude(
+            pk__in=list(keep)
+        ).delete()

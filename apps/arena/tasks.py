@@ -1,0 +1,23 @@
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+
+from apps.arena import services
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = "arena:recompute-lock"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def recompute_leaderboard() -> int:
+    """Write fresh leaderboard snapshots; returns how many. Safe to run twice; a run that
+    starts while another is in progress does nothing (a cache lock, released at the end)."""
+    if not cache.add(LOCK_KEY, "1", timeout=900):
+        logger.info("leaderboard recompute skipped: another one is running")
+        return 0
+    try:
+        return len(services.leaderboard_recompute())
+    finally:
+        cache.delete(LOCK_KEY)

@@ -1,0 +1,132 @@
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.csp import CSP
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from apps.arena import selectors, services
+from apps.arena.services import VoteRefused
+from apps.challenges.models import Category
+
+VOTER_SESSION_KEY = "arena_voter"
+# Model-written HTML and SVG run in an opaque origin with nothing to reach but themselves.
+FRAME_POLICY = {
+    "default-src": [CSP.NONE],
+    "script-src": [CSP.UNSAFE_INLINE],
+    "style-src": [CSP.UNSAFE_INLINE],
+    "img-src": ["data:"],
+    "font-src": ["data:"],
+    "sandbox": ["allow-scripts"],
+}
+
+
+def _voter(request, create: bool = False) -> str:
+    voter = request.session.get(VOTER_SESSION_KEY, "")
+    if not voter and create:
+        voter = services.voter_new()
+        request.session[VOTER_SESSION_KEY] = voter
+    return voter
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _category(request) -> Category | None:
+    slug = request.GET.get("category") or request.POST.get("category") or ""
+    if not slug:
+        return None
+    return Category.objects.filter(slug=slug).first()
+
+
+def _render_arena(request, context: dict, status: int = 200):
+    template = "arena/arena.html#battle" if request.htmx else "arena/arena.html"
+    context.setdefault("categories", selectors.ratings_categories())
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def arena(request):
+    category = _category(request)
+    battle = services.battle_issue(voter=_voter(request, create=True), category=category)
+    return _render_arena(request, {"battle": battle, "category": category})
+
+
+@require_POST
+def vote(request):
+    category = _category(request)
+    voter = _voter(request, create=True)
+    try:
+        cast = services.vote_cast(
+            token=request.POST.get("battle", ""),
+            voter=voter,
+            outcome=request.POST.get("outcome", ""),
+            ip=_client_ip(request),
+        )
+    except VoteRefused as refused:
+        battle = services.battle_issue(voter=voter, category=category)
+        # htmx swaps only 2xx answers; the message in the page says what happened either way.
+        return _render_arena(
+            request,
+            {"battle": battle, "category": category, "error": refused.message},
+            status=200 if request.htmx else refused.status,
+        )
+    battle = selectors.battle_revealed(cast.battle)
+    ratings = selectors.latest_ratings()
+    return _render_arena(
+        request,
+        {
+            "battle": battle,
+            "category": category,
+            "vote": cast,
+            "reveal": [
+                (side, response, ratings.get(response.model_id))
+                for side, response in (("A", battle.response_a), ("B", battle.response_b))
+            ],
+        },
+    )
+
+
+@require_GET
+@xframe_options_sameorigin
+@csp_override(FRAME_POLICY)
+def frame(request, token: str, side: str):
+    """One side's output, by battle token: nothing in the URL leads to a response or model."""
+    battle = selectors.battle_for_page(token, _voter(request))
+    if battle is None or side not in ("a", "b"):
+        raise Http404("No such battle.")
+    response = battle.response_a if side == "a" else battle.response_b
+    if response.output_type == "image" and response.image:
+        return FileResponse(response.image.open("rb"))
+    content_type = {"svg": "image/svg+xml", "html": "text/html"}.get(response.output_type)
+    if content_type is None:
+        raise Http404("This output is shown on the page.")
+    reply = HttpResponse(response.content, content_type=f"{content_type}; charset=utf-8")
+    reply["Cache-Control"] = "private, no-store"
+    reply["Referrer-Policy"] = "no-referrer"
+    return reply
+
+
+@require_GET
+def leaderboard(request):
+    from apps.arena import leaderboard as board
+
+    category = _category(request)
+    if request.GET.get("category") and category is None:
+        raise Http404("No such category.")
+    return render(
+        request,
+        "arena/leaderboard.html",
+        board.leaderboard_context(category=category, creator=request.GET.get("creator", "")),
+    )
+
+
+@require_GET
+def best_for(request, category: str):
+    from apps.arena import leaderboard as board
+
+    category = get_object_or_404(Category, slug=category)
+    return render(request, "arena/best_for.html", board.best_for_context(category))

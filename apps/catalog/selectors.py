@@ -1,0 +1,187 @@
+"""Reads for the catalog pages. Every function issues a fixed number of queries."""
+
+from dataclasses import dataclass
+
+from django.db.models import (
+    FETCH_PEERS,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    Value,
+    When,
+)
+from django.shortcuts import get_object_or_404
+
+from apps.catalog.models import AIModel, Capability, Modality, Provider
+from apps.responses.models import Response
+
+MODEL_CARD_FIELDS = (
+    "id",
+    "slug",
+    "name",
+    "status",
+    "release_date",
+    "size_class",
+    "context_length",
+    "price_input_per_mtok",
+    "price_output_per_mtok",
+    "parameters_total",
+    "parameters_active",
+    "retired_on",
+    "provider__slug",
+    "provider__name",
+)
+
+# Sort keys offered on /models/: key → (label, ordering). Nulls go last whichever way.
+MODEL_SORTS = {
+    "newest": ("Newest", (F("release_date").desc(nulls_last=True), F("name").asc())),
+    "name": ("Name", (F("name").asc(),)),
+    "oldest": ("Oldest", (F("release_date").asc(nulls_last=True), F("name").asc())),
+    "context": ("Largest context", (F("context_length").desc(nulls_last=True), F("name").asc())),
+    "price": ("Cheapest input", (F("price_input_per_mtok").asc(nulls_last=True), F("name").asc())),
+    "price-desc": (
+        "Priciest input",
+        (F("price_input_per_mtok").desc(nulls_last=True), F("name").asc()),
+    ),
+    # Ratings live in the arena; the view sorts by them after this name ordering.
+    "rating": ("Arena rating", (F("name").asc(),)),
+}
+DEFAULT_MODEL_SORT = "newest"
+
+
+@dataclass(frozen=True)
+class ModelFilters:
+    q: str = ""
+    creator: str = ""
+    capability: str = ""
+    category: str = ""
+    size: str = ""
+    status: str = ""
+    sort: str = DEFAULT_MODEL_SORT
+
+
+def filter_choices() -> dict:
+    """Options for the /models/ filter form: three small queries."""
+    return {
+        "creators": list(Provider.objects.values_list("slug", "name")),
+        "capabilities": list(Capability.objects.values_list("slug", "name")),
+        "categories": list(Modality.objects.values_list("slug", "name")),
+    }
+
+
+def model_list(filters: ModelFilters):
+    """Models matching the filters, as an unevaluated queryset ready to paginate.
+
+    Without a status filter the graveyard is left out; `status=retired` shows it.
+    """
+    models = AIModel.objects.with_provider().only(*MODEL_CARD_FIELDS)
+    models = models.filter(status=filters.status) if filters.status else models.listed()
+    if filters.q:
+        models = models.filter(Q(name__icontains=filters.q) | Q(slug__icontains=filters.q))
+    if filters.creator:
+        models = models.filter(provider__slug=filters.creator)
+    if filters.capability:
+        models = models.filter(capabilities__slug=filters.capability)
+    if filters.category:
+        models = models.filter(modalities__slug=filters.category)
+    if filters.size:
+        models = models.filter(size_class=filters.size)
+    ordering = MODEL_SORTS.get(filters.sort, MODEL_SORTS[DEFAULT_MODEL_SORT])[1]
+    # A template touching a column left out of only() costs one query per page, not per row.
+    return models.order_by(*ordering, "id").fetch_mode(FETCH_PEERS)
+
+
+def model_detail(slug: str) -> AIModel:
+    return get_object_or_404(
+        AIModel.objects.with_provider().prefetch_related("capabilities", "modalities"), slug=slug
+    )
+
+
+def model_responses(model: AIModel):
+    """The model's visible responses, ordered for grouping by challenge category."""
+    return (
+        Response.objects.visible()
+        .filter(model=model)
+        .select_related("challenge", "challenge__category")
+        .only(
+            "id",
+            "output_type",
+            "collected_at",
+            "challenge__slug",
+            "challenge__title",
+            "challenge__category__name",
+            "challenge__category__slug",
+            "challenge__category__position",
+        )
+        .order_by(
+            F("challenge__category__position").asc(nulls_last=True),
+            "challenge__category__name",
+            "challenge__title",
+        )
+    )
+
+
+def related_models(model: AIModel, limit: int = 4) -> list[AIModel]:
+    """Models worth comparing with: same creator first, then same size, newest first."""
+    return list(
+        AIModel.objects.listed()
+        .exclude(pk=model.pk)
+        .with_provider()
+        .only("id", "slug", "name", "provider__name", "provider__slug")
+        .annotate(
+            closeness=Case(
+                When(provider_id=model.provider_id, then=Value(0)),
+                When(size_class=model.size_class, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("closeness", F("release_date").desc(nulls_last=True), "name")[:limit]
+    )
+
+
+def creators():
+    """Every AI creator with how many models it has listed and retired, and its listed
+    models newest first (two queries)."""
+    listed = (
+        AIModel.objects.listed()
+        .only("id", "slug", "name", "provider_id")
+        .order_by(F("release_date").desc(nulls_last=True), "name")
+    )
+    return (
+        Provider.objects.annotate(
+            listed_count=Count("models", filter=~Q(models__status=AIModel.Status.RETIRED)),
+            retired_count=Count("models", filter=Q(models__status=AIModel.Status.RETIRED)),
+        )
+        .prefetch_related(Prefetch("models", queryset=listed, to_attr="listed_models"))
+        .order_by("name")
+    )
+
+
+def creator_detail(slug: str) -> Provider:
+    return get_object_or_404(Provider, slug=slug)
+
+
+def creator_models(provider: Provider):
+    return (
+        AIModel.objects.filter(provider=provider)
+        .with_provider()
+        .only(*MODEL_CARD_FIELDS)
+        .annotate(response_count=Count("responses", filter=Q(responses__is_published=True)))
+        .order_by(F("release_date").desc(nulls_last=True), "name")
+    )
+
+
+def graveyard():
+    """Retired models, most recently retired first, with how many responses remain."""
+    return (
+        AIModel.objects.retired()
+        .with_provider()
+        .only(*MODEL_CARD_FIELDS, "retirement_reason")
+        .annotate(response_count=Count("responses", filter=Q(responses__is_published=True)))
+        .order_by(F("retired_on").desc(nulls_last=True), "name")
+        .fetch_mode(FETCH_PEERS)
+    )

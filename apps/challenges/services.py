@@ -1,0 +1,33 @@
+from django.db import transaction
+from django.db.models import QuerySet
+
+from apps.challenges.models import Category, Challenge
+
+
+@transaction.atomic
+def challenges_set_published(*, challenges: QuerySet[Challenge], published: bool) -> int:
+    """Publish or unpublish challenges; returns how many changed state."""
+    return challenges.exclude(is_published=published).update(is_published=published)
+
+
+@transaction.atomic
+def category_ensure(*, slug: str, name: str, position: int | None = None) -> Category:
+    """The category with this slug, created when missing. Existing names are kept."""
+    defaults = {"name": name} if position is None else {"name": name, "position": position}
+    return Category.objects.get_or_create(slug=slug, defaults=defaults)[0]
+
+
+@transaction.atomic
+def challenge_upsert(
+    *, slug: str, fields: dict, initial: dict | None = None, update: bool = True
+) -> tuple[Challenge, bool]:
+    """Create a challenge by slug, or update it with `fields` when `update` is true.
+
+    `initial` (e.g. is_published) applies only on creation, so re-running an import or the
+    demo loader never re-publishes what a curator unpublished.
+    """
+    if not update:
+        return Challenge.objects.get_or_create(slug=slug, defaults={**(initial or {}), **fields})
+    return Challenge.objects.update_or_create(
+        slug=slug, defaults=fields, create_defaults={**(initial or {}), **fields}
+    )

@@ -1,0 +1,99 @@
+from django import forms
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from apps.challenges import selectors
+from apps.challenges.models import OutputType
+from apps.pages import ratings
+from apps.pages.htmx import partial_or_page
+from apps.pages.seo import meta
+
+CHALLENGES_PER_PAGE = 24
+RESPONSES_PER_PAGE = 30
+
+
+class ChallengeFilterForm(forms.Form):
+    """The /challenges/ GET form. Unknown values are dropped, never an error page."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search challenges")
+    category = forms.ChoiceField(required=False, label="Category")
+    output_type = forms.ChoiceField(
+        required=False, label="Output type", choices=[("", "Any output"), *OutputType.choices]
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        label="Sort by",
+        choices=[(key, label) for key, (label, _) in selectors.CHALLENGE_SORTS.items()],
+    )
+
+    def __init__(self, data, categories):
+        super().__init__(data)
+        self.fields["category"].choices = [("", "All categories"), *categories]
+
+    def filters(self) -> selectors.ChallengeFilters:
+        self.is_valid()
+        values = {name: value for name, value in self.cleaned_data.items() if value}
+        return selectors.ChallengeFilters(**values)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def challenge_list(request):
+    form = ChallengeFilterForm(request.GET, selectors.categories())
+    filters = form.filters()
+    page = Paginator(selectors.challenge_list(filters), CHALLENGES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        partial_or_page(request, "challenges/challenge_list.html", "results"),
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "meta": meta(
+                "Challenges" + (f" — page {page.number}" if page.number > 1 else ""),
+                "The prompts every model on Rival answers, one shot each: writing, reasoning, "
+                "code, web design, SVG drawing and images. Filter by category and output type.",
+                ("Home", "/"),
+                ("Challenges", ""),
+            ),
+        },
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def challenge_detail(request, slug: str):
+    challenge = selectors.challenge_detail(slug)
+    sort = request.GET.get("sort", "")
+    if sort not in selectors.RESPONSE_SORTS:
+        sort = selectors.DEFAULT_RESPONSE_SORT
+    rated = ratings.latest()
+    responses = selectors.challenge_responses(challenge, sort)
+    if sort == "rating":
+        responses = ratings.by_rating(responses, rated, model_id=lambda r: r.model_id)
+    page = Paginator(responses, RESPONSES_PER_PAGE).get_page(request.GET.get("page"))
+    ratings.attach(page.object_list, rated, model_id=lambda r: r.model_id)
+    return render(
+        request,
+        partial_or_page(request, "challenges/challenge_detail.html", "responses"),
+        {
+            "challenge": challenge,
+            "page": page,
+            "sort": sort,
+            "sorts": [(key, label) for key, (label, _) in selectors.RESPONSE_SORTS.items()],
+            "meta": meta(
+                f"{challenge.title} — every model's response",
+                f"{challenge.title}: {challenge.description or challenge.prompt}",
+                ("Home", "/"),
+                ("Challenges", reverse("challenges:list")),
+                (challenge.title, ""),
+            ),
+        },
+    )

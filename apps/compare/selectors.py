@@ -1,0 +1,279 @@
+"""Reads for the compare pages.
+
+Every function here runs a fixed number of queries whatever the number of shared challenges.
+Ratings and head-to-head records come only through `apps.arena.selectors`.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import FETCH_PEERS, Q
+from django.urls import reverse
+
+from apps.catalog.models import AIModel
+from apps.challenges.models import OutputType
+from apps.compare.metrics import METRICS, Cell, cells, response_metrics
+from apps.responses.models import Response
+
+MIN_MODELS = 2
+MAX_MODELS = 4
+PAIR_SEPARATOR = "-vs-"
+# Challenges rendered per lazy-loaded batch; the first batch is part of the page itself.
+BATCH_SIZE = 6
+
+
+class CompareInputError(Exception):
+    """A comparison that cannot be drawn, for a reason the visitor can fix."""
+
+
+# --- Addresses --------------------------------------------------------------------------------
+
+
+def pair_slug(first_slug: str, second_slug: str) -> str:
+    """The canonical `<a>-vs-<b>` segment: the two slugs in alphabetical order."""
+    return PAIR_SEPARATOR.join(sorted([first_slug, second_slug]))
+
+
+def compare_url(slugs: list[str]) -> str:
+    if len(slugs) == 2:
+        return reverse("compare:pair", args=[pair_slug(*slugs)])
+    return reverse("compare:index") + "?models=" + ",".join(slugs)
+
+
+def pair_challenge_url(slugs: list[str], challenge_slug: str) -> str:
+    return reverse("compare:challenge", args=[pair_slug(*slugs), challenge_slug])
+
+
+# --- Which models ---------------------------------------------------------------------------
+
+
+def models_by_slug(slugs) -> dict[str, AIModel]:
+    return {m.slug: m for m in AIModel.objects.with_provider().filter(slug__in=set(slugs))}
+
+
+def pair_models(segment: str) -> list[AIModel] | None:
+    """The two models named by `<a>-vs-<b>`, in the order written; None if either is unknown.
+
+    A slug may itself contain "-vs-", so every split is tried against one lookup.
+    Raises CompareInputError when both sides name the same model.
+    """
+    splits = []
+    start = 0
+    while (at := segment.find(PAIR_SEPARATOR, start)) != -1:
+        splits.append((segment[:at], segment[at + len(PAIR_SEPARATOR) :]))
+        start = at + 1
+    splits = [(a, b) for a, b in splits if a and b]
+    if not splits:
+        return None
+    found = models_by_slug({slug for split in splits for slug in split})
+    for a, b in splits:
+        if a in found and b in found:
+            if a == b:
+                raise CompareInputError(
+                    f"You asked to compare {found[a].name} with itself. Pick a second model."
+                )
+            return [found[a], found[b]]
+    return None
+
+
+def parse_model_list(raw: str) -> list[str]:
+    """Slugs from `a,b,c`, in order; raises CompareInputError for repeats or too many."""
+    slugs = [slug.strip() for slug in raw.split(",") if slug.strip()]
+    if len(set(slugs)) != len(slugs):
+        raise CompareInputError("The same model is listed twice. Each model can appear once.")
+    if len(slugs) > MAX_MODELS:
+        raise CompareInputError(
+            f"You listed {len(slugs)} models; a comparison shows at most {MAX_MODELS}."
+        )
+    if len(slugs) < MIN_MODELS:
+        raise CompareInputError("Pick at least two models to compare.")
+    return slugs
+
+
+def models_in_order(slugs: list[str]) -> list[AIModel] | None:
+    """The models for these slugs in the order given, or None if any is unknown."""
+    found = models_by_slug(slugs)
+    if len(found) != len(set(slugs)):
+        return None
+    return [found[slug] for slug in slugs]
+
+
+def search_models(query: str, *, exclude: list[str] = (), limit: int = 10) -> list[AIModel]:
+    query = query.strip()
+    if not query:
+        return []
+    matches = (
+        AIModel.objects.listed()
+        .with_provider()
+        .filter(
+            Q(name__icontains=query)
+            | Q(slug__icontains=query)
+            | Q(provider__name__icontains=query)
+            | Q(gateway_model_id__icontains=query)
+        )
+        .exclude(slug__in=list(exclude))
+        .only("id", "slug", "name", "release_date", "provider__name", "provider__slug")
+        .order_by("-featured", "name")
+    )
+    return list(matches[:limit])
+
+
+# --- What they answered ---------------------------------------------------------------------
+
+
+@dataclass
+class ChallengeEntry:
+    id: int
+    slug: str
+    title: str
+    output_type: str
+    category_slug: str | None
+    category_name: str | None
+    answered_by: list[int] = field(default_factory=list)
+
+    @property
+    def output_type_label(self) -> str:
+        return OutputType(self.output_type).label
+
+
+@dataclass
+class Category:
+    slug: str
+    name: str
+    count: int
+
+
+@dataclass
+class Overview:
+    models: list[AIModel]
+    shared: list[ChallengeEntry]
+    partial: list[ChallengeEntry]
+    categories: list[Category]
+
+    def shared_in(self, category: str | None) -> list[ChallengeEntry]:
+        if not category:
+            return self.shared
+        return [entry for entry in self.shared if entry.category_slug == category]
+
+    def partial_by_model(self) -> list[tuple[AIModel, list[ChallengeEntry]]]:
+        """For each model, the challenges it answered that not every other model did."""
+        return [
+            (model, [entry for entry in self.partial if model.id in entry.answered_by])
+            for model in self.models
+        ]
+
+
+def overview(models: list[AIModel]) -> Overview:
+    """Which published challenges each model answered: one query of small rows."""
+    rows = (
+        Response.objects.visible()
+        .filter(model__in=models)
+        .values_list(
+            "challenge_id",
+            "model_id",
+            "challenge__slug",
+            "challenge__title",
+            "challenge__output_type",
+            "challenge__category__slug",
+            "challenge__category__name",
+            "challenge__category__position",
+        )
+        .order_by("challenge__title", "challenge_id")
+    )
+    entries: dict[int, ChallengeEntry] = {}
+    positions: dict[str, int] = {}
+    for cid, model_id, slug, title, output_type, cat_slug, cat_name, cat_pos in rows:
+        entry = entries.get(cid)
+        if entry is None:
+            entry = entries[cid] = ChallengeEntry(cid, slug, title, output_type, cat_slug, cat_name)
+            if cat_slug:
+                positions[cat_slug] = cat_pos
+        entry.answered_by.append(model_id)
+    order = {model.id: i for i, model in enumerate(models)}
+    everyone = set(order)
+    shared, partial = [], []
+    for entry in entries.values():
+        entry.answered_by.sort(key=order.__getitem__)
+        (shared if set(entry.answered_by) == everyone else partial).append(entry)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for entry in shared:
+        if entry.category_slug:
+            counts[(entry.category_slug, entry.category_name)] += 1
+    categories = [
+        Category(slug, name, n)
+        for (slug, name), n in sorted(counts.items(), key=lambda kv: (positions[kv[0][0]], kv[0]))
+    ]
+    return Overview(models=models, shared=shared, partial=partial, categories=categories)
+
+
+@dataclass
+class Side:
+    model: AIModel
+    response: Response | None
+    metrics: list[tuple[str, Cell]] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    entry: ChallengeEntry
+    challenge: object
+    sides: list[Side]
+    url: str = ""
+
+
+def rows_for(models: list[AIModel], entries: list[ChallengeEntry]) -> list[Row]:
+    """The responses of `models` to `entries`, side by side with marked metrics: one query."""
+    responses = (
+        Response.objects.visible()
+        .filter(model__in=models, challenge_id__in=[e.id for e in entries])
+        .select_related("challenge", "challenge__category")
+        .defer("prompt", "settings", "gateway_request_id")
+        # Should a template ever touch a deferred field, one query loads it for every row.
+        .fetch_mode(FETCH_PEERS)
+    )
+    by_model = {m.id: m for m in models}
+    found: dict[tuple[int, int], Response] = {}
+    for response in responses:
+        response.model = by_model[response.model_id]
+        found[(response.challenge_id, response.model_id)] = response
+    rows = []
+    for entry in entries:
+        sides = [Side(m, found.get((entry.id, m.id))) for m in models]
+        present = [s for s in sides if s.response is not None]
+        if not present:
+            continue
+        values = [response_metrics(s.response) for s in present]
+        for index, (label, prefer, notes) in enumerate(METRICS):
+            if all(v[index][0] is None for v in values):
+                continue  # e.g. imported answers without token counts: say nothing
+            marked = cells(
+                [v[index][0] for v in values],
+                [v[index][1] for v in values],
+                prefer=prefer,
+                notes=notes,
+            )
+            for side, cell in zip(present, marked, strict=True):
+                side.metrics.append((label, cell))
+        rows.append(Row(entry=entry, challenge=present[0].response.challenge, sides=sides))
+    return rows
+
+
+def pair_on_challenge(models: list[AIModel], challenge_slug: str):
+    """One challenge's row for these models, with the previous and next shared challenges.
+
+    None when the challenge is unknown, unpublished, or answered by neither model.
+    """
+    found = overview(models)
+    entry = next((e for e in found.shared + found.partial if e.slug == challenge_slug), None)
+    if entry is None:
+        return None
+    rows = rows_for(models, [entry])
+    if not rows:
+        return None
+    neighbours = (None, None)
+    if entry in found.shared:
+        at = found.shared.index(entry)
+        before = found.shared[at - 1] if at > 0 else None
+        after = found.shared[at + 1] if at + 1 < len(found.shared) else None
+        neighbours = (before, after)
+    return rows[0], neighbours

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.responses import views
+
+app_name = "responses"
+
+urlpatterns = [
+    path("r/<int:pk>/frame/", views.frame, name="frame"),
+    path("models/<slug:model>/responses/<slug:challenge>/", views.detail, name="detail"),
+]

@@ -1,0 +1,208 @@
+"""Snapshots, exclusions, selectors and the leaderboard pages."""
+
+import pytest
+from django.urls import reverse
+
+from apps.arena import selectors, services
+from apps.arena.models import Exclusion, LeaderboardSnapshot, Vote
+from tests.arena.conftest import votes_between
+from tests.factories import AIModelFactory, CategoryFactory, ChallengeFactory, ResponseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_categories():
+    """Coding: model 1 beats model 2 mostly. Writing: model 2 beats model 3 mostly."""
+    coding = ChallengeFactory(category=CategoryFactory(slug="coding", name="Coding"))
+    writing = ChallengeFactory(category=CategoryFactory(slug="writing", name="Writing"))
+    m1, m2, m3 = AIModelFactory(), AIModelFactory(), AIModelFactory()
+    c1, c2 = (
+        ResponseFactory(challenge=coding, model=m1),
+        ResponseFactory(challenge=coding, model=m2),
+    )
+    w2, w3 = (
+        ResponseFactory(challenge=writing, model=m2),
+        ResponseFactory(challenge=writing, model=m3),
+    )
+    votes_between(c1, c2, "a" * 30 + "b" * 10 + "t" * 4 + "x" * 2)
+    votes_between(w3, w2, "b" * 25 + "a" * 5)
+    return {"coding": coding.category, "writing": writing.category, "models": (m1, m2, m3)}
+
+
+def test_recompute_writes_a_snapshot_overall_and_one_per_category(two_categories):
+    m1, m2, m3 = two_categories["models"]
+
+    snapshots = services.leaderboard_recompute(rounds=100)
+
+    assert len(snapshots) == 3
+    overall = selectors.latest_ratings()
+    coding = selectors.latest_ratings(two_categories["coding"])
+    writing = selectors.latest_ratings(two_categories["writing"])
+    assert set(overall) == {m1.pk, m2.pk, m3.pk}
+    assert set(coding) == {m1.pk, m2.pk} and set(writing) == {m2.pk, m3.pk}
+    assert overall[m1.pk].votes == 46 and overall[m2.pk].votes == 76
+    assert coding[m1.pk].rating > coding[m2.pk].rating
+    assert writing[m2.pk].rating > writing[m3.pk].rating
+    assert overall[m1.pk].lower <= overall[m1.pk].rating <= overall[m1.pk].upper
+    by_category = {s.category_id: s.votes_used for s in snapshots}
+    assert by_category == {
+        None: 76,
+        two_categories["coding"].pk: 46,
+        two_categories["writing"].pk: 30,
+    }
+
+
+def test_pages_read_the_newest_snapshot(two_categories, client):
+    services.leaderboard_recompute(rounds=20)
+    m1 = two_categories["models"][0]
+    votes_between(
+        ResponseFactory(model=m1), ResponseFactory(model=two_categories["models"][2]), "a" * 50
+    )
+
+    services.leaderboard_recompute(rounds=20)
+
+    assert selectors.latest_ratings()[m1.pk].votes == 96
+    assert str(96) in client.get(reverse("arena:leaderboard")).content.decode()
+
+
+def test_excluding_a_session_stops_its_votes_counting_and_the_page_says_so(two_categories, client):
+    m1, m2, _ = two_categories["models"]
+    stuffed = votes_between(
+        ResponseFactory(model=m2), ResponseFactory(model=m1), "a" * 40, session_key="stuffer"
+    )
+
+    exclusion, changed = services.exclusion_create(
+        kind=Exclusion.Kind.SESSION, value="stuffer", reason="40 votes in a minute"
+    )
+    services.leaderboard_recompute(rounds=20)
+
+    assert changed == 40
+    assert all(not v.is_counted for v in Vote.objects.filter(pk__in=[v.pk for v in stuffed]))
+    assert selectors.latest_ratings()[m2.pk].votes == 76
+    page = client.get(reverse("arena:leaderboard")).content.decode()
+    assert "40 votes excluded" in page
+    assert exclusion.votes.count() == 40
+
+
+def test_excluding_an_ip_hash_also_catches_its_later_votes(challenge_pair, client):
+    from django.test import Client
+
+    from tests.arena.test_voting import issued_token, vote
+
+    bad_ip = "192.0.2.66"
+    services.exclusion_create(
+        kind=Exclusion.Kind.IP, value=services.ip_hash(bad_ip), reason="stuffing"
+    )
+
+    visitor = Client(REMOTE_ADDR=bad_ip)
+    assert vote(visitor, issued_token(visitor)).status_code == 200
+
+    stored = Vote.objects.get()
+    assert not stored.is_counted and stored.exclusion.reason == "stuffing"
+
+
+def test_exclusion_is_idempotent(two_categories):
+    votes_between(*ResponseFactory.create_batch(2), "aa", session_key="twice")
+    services.exclusion_create(kind="session", value="twice", reason="first")
+    _, changed = services.exclusion_create(kind="session", value="twice", reason="second")
+    assert changed == 0 and Exclusion.objects.get().reason == "first"
+
+
+def test_head_to_head_counts_votes_from_the_first_models_side(two_categories):
+    m1, m2, m3 = two_categories["models"]
+
+    result = selectors.head_to_head(m2, m1)
+
+    assert (result.wins_a, result.wins_b, result.ties, result.both_bad) == (10, 30, 4, 2)
+    assert result.total == 46
+    assert result.score_a == pytest.approx((10 + 3) / 46)
+    assert selectors.head_to_head(m1, m3).total == 0
+
+
+def test_leaderboard_shows_ranks_intervals_votes_creators_chart_and_heat_map(
+    two_categories, client
+):
+    services.leaderboard_recompute(rounds=50)
+    m1 = two_categories["models"][0]
+
+    page = client.get(reverse("arena:leaderboard"))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert m1.name in html and m1.provider.name in html
+    assert "95% interval" in html and "<svg" in html and 'class="heat"' in html
+    assert "from 76 votes" in html and "0 votes excluded" in html
+    assert "/methodology/" in html
+    row = selectors.latest_ratings()[m1.pk]
+    assert f"{row.lower:.0f}–{row.upper:.0f}" in html
+
+
+def test_leaderboard_marks_models_with_few_votes_as_provisional(two_categories, client, settings):
+    settings.ARENA_PROVISIONAL_VOTES = 50
+    services.leaderboard_recompute(rounds=20)
+
+    rows = selectors.latest_ratings()
+
+    m1, m2, m3 = two_categories["models"]
+    assert rows[m1.pk].is_provisional and rows[m3.pk].is_provisional
+    assert not rows[m2.pk].is_provisional
+    assert "provisional" in client.get(reverse("arena:leaderboard")).content.decode()
+
+
+def test_leaderboard_filters_by_category_and_creator(two_categories, client):
+    services.leaderboard_recompute(rounds=20)
+    m1, m2, m3 = two_categories["models"]
+
+    coding = client.get(reverse("arena:leaderboard"), {"category": "coding"}).content.decode()
+    by_creator = client.get(
+        reverse("arena:leaderboard"), {"creator": m3.provider.slug}
+    ).content.decode()
+
+    assert m1.name in coding and m3.name not in coding
+    assert (
+        m3.name in by_creator and m1.name not in by_creator.split("<tbody>")[1].split("</tbody>")[0]
+    )
+
+
+def test_an_unknown_category_is_404(client, db):
+    assert client.get(reverse("arena:leaderboard"), {"category": "nope"}).status_code == 404
+    assert client.get(reverse("arena:best_for", args=["nope"])).status_code == 404
+
+
+def test_leaderboard_before_any_recompute_says_so(client, db):
+    page = client.get(reverse("arena:leaderboard"))
+    assert page.status_code == 200
+    assert "has not been computed yet" in page.content.decode()
+
+
+def test_leaderboard_runs_a_constant_number_of_queries(
+    two_categories, client, django_assert_max_num_queries
+):
+    for _ in range(5):
+        a, b = ResponseFactory(), ResponseFactory()
+        votes_between(a, b, "ab")
+    services.leaderboard_recompute(rounds=10)
+    with django_assert_max_num_queries(4):
+        client.get(reverse("arena:leaderboard"))
+
+
+def test_best_for_shows_the_top_models_with_an_example_response(two_categories, client):
+    services.leaderboard_recompute(rounds=20)
+    m1, m2, _ = two_categories["models"]
+
+    page = client.get(reverse("arena:best_for", args=["coding"])).content.decode()
+
+    assert "Best for Coding" in page
+    assert page.index(m1.name) < page.index(m2.name)
+    coding_challenge = two_categories["coding"].challenges.get()
+    assert coding_challenge.title in page
+
+
+def test_recompute_keeps_a_bounded_history_of_snapshots(two_categories):
+    for _ in range(services.SNAPSHOTS_KEPT_PER_CATEGORY + 2):
+        services.leaderboard_recompute(rounds=0)
+    assert (
+        LeaderboardSnapshot.objects.filter(category__isnull=True).count()
+        == services.SNAPSHOTS_KEPT_PER_CATEGORY
+    )

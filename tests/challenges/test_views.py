@@ -1,0 +1,106 @@
+import pytest
+
+from tests.factories import AIModelFactory, CategoryFactory, ChallengeFactory, ResponseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def titles(page) -> list[str]:
+    return [challenge.title for challenge in page.context["page"].object_list]
+
+
+def test_challenges_page_lists_published_challenges_with_response_counts(client):
+    challenge = ChallengeFactory(title="Pelican")
+    ResponseFactory.create_batch(2, challenge=challenge)
+    ResponseFactory(challenge=challenge, model=AIModelFactory(), is_published=False)
+    ChallengeFactory(title="Draft", is_published=False)
+    page = client.get("/challenges/")
+    assert titles(page) == ["Pelican"]
+    assert "2 responses" in page.content.decode()
+
+
+def test_challenges_filter_by_category_output_type_and_search(client):
+    svg = CategoryFactory(slug="svg-art", name="SVG art")
+    ChallengeFactory(title="Pelican on a bike", category=svg, output_type="svg")
+    ChallengeFactory(title="Pelican essay", output_type="text")
+    ChallengeFactory(title="Tiger", category=svg, output_type="svg")
+    assert titles(client.get("/challenges/?category=svg-art&output_type=svg&q=pelican")) == [
+        "Pelican on a bike"
+    ]
+
+
+def test_challenges_sort_by_most_responses(client):
+    ChallengeFactory(title="A quiet one")
+    busy = ChallengeFactory(title="Busy")
+    ResponseFactory.create_batch(3, challenge=busy)
+    assert titles(client.get("/challenges/?sort=responses"))[0] == "Busy"
+
+
+@pytest.mark.parametrize(
+    "query", ["?sort=nope", "?output_type=video", "?page=0", "?page=zz", "?q=%00", "?q=%ff"]
+)
+def test_bad_challenge_filters_never_fail(client, query):
+    ChallengeFactory()
+    assert client.get("/challenges/" + query).status_code == 200
+
+
+def test_htmx_challenge_filtering_returns_only_the_results(client):
+    ChallengeFactory(title="Pelican")
+    page = client.get("/challenges/?q=pel", headers={"HX-Request": "true"})
+    html = page.content.decode()
+    assert "<html" not in html
+    assert 'id="challenge-results"' in html
+    assert "HX-Request" in page["Vary"]
+
+
+def test_challenge_page_shows_prompt_and_a_card_per_response(client):
+    challenge = ChallengeFactory(title="Haiku", prompt="Write a haiku about rivers.")
+    ResponseFactory(challenge=challenge, model=AIModelFactory(name="Acme: One"), content="Water")
+    ResponseFactory(challenge=challenge, model=AIModelFactory(name="Acme: Two"), content="Flow")
+    html = client.get(challenge.get_absolute_url()).content.decode()
+    assert "Write a haiku about rivers." in html
+    assert "Acme: One" in html
+    assert "Acme: Two" in html
+    assert "2 responses" in html
+
+
+def test_html_previews_are_lazy_sandboxed_frames(client):
+    challenge = ChallengeFactory(output_type="html")
+    response = ResponseFactory(challenge=challenge, content="<h1>app</h1>")
+    html = client.get(challenge.get_absolute_url()).content.decode()
+    assert f'sandbox="allow-scripts" src="/r/{response.pk}/frame/" loading="lazy"' in html
+    assert "<h1>app</h1>" not in html
+
+
+def test_challenge_responses_sort_by_length(client):
+    challenge = ChallengeFactory()
+    ResponseFactory(challenge=challenge, model=AIModelFactory(name="Short"), content="x")
+    ResponseFactory(challenge=challenge, model=AIModelFactory(name="Long"), content="x" * 500)
+    page = client.get(challenge.get_absolute_url() + "?sort=longest")
+    assert [r.model.name for r in page.context["page"].object_list] == ["Long", "Short"]
+    assert client.get(challenge.get_absolute_url() + "?sort=bogus").status_code == 200
+
+
+def test_htmx_sorting_a_challenge_returns_only_the_response_cards(client):
+    challenge = ChallengeFactory()
+    ResponseFactory(challenge=challenge)
+    html = client.get(
+        challenge.get_absolute_url() + "?sort=newest", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "<html" not in html
+    assert 'id="challenge-responses"' in html
+
+
+def test_unpublished_or_unknown_challenges_are_404(client):
+    draft = ChallengeFactory(is_published=False)
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert client.get("/challenges/nope/").status_code == 404
+
+
+def test_text_previews_show_plain_text_not_markdown_marks(client):
+    challenge = ChallengeFactory()
+    ResponseFactory(
+        challenge=challenge, content="## Answer\n\n**No**, see [the docs](https://x.y)."
+    )
+    html = client.get(challenge.get_absolute_url()).content.decode()
+    assert "Answer No, see the docs." in html
