@@ -264,3 +264,34 @@ LAB_RATE_LIMIT_IP = os.environ.get("LAB_RATE_LIMIT_IP", "30/3600")
 # One model's answer: soft limit (the result is marked failed), then the hard kill.
 LAB_TASK_SOFT_TIME_LIMIT = 120
 LAB_TASK_TIME_LIMIT = 150
+
+# --- Collection (see README "Collect real responses") ----------------------------------------
+# Per-gateway concurrency and requests/second live on the Gateway rows (admin). These tune how
+# workers call providers and recover from failures.
+COLLECTION_REQUEST_TIMEOUT = float(os.environ.get("COLLECTION_REQUEST_TIMEOUT", "120"))
+COLLECTION_MAX_ATTEMPTS = int(os.environ.get("COLLECTION_MAX_ATTEMPTS", "8"))
+COLLECTION_BACKOFF_BASE = float(os.environ.get("COLLECTION_BACKOFF_BASE", "2"))
+COLLECTION_BACKOFF_MAX = float(os.environ.get("COLLECTION_BACKOFF_MAX", "300"))
+# A claimed job not finished within this many seconds is taken as lost (worker killed) and
+# re-enqueued by the requeue_stale_jobs beat task; a queued one after COLLECTION_QUEUE_LEASE.
+COLLECTION_JOB_LEASE = float(
+    os.environ.get("COLLECTION_JOB_LEASE", str(CELERY_TASK_TIME_LIMIT + 60))
+)
+COLLECTION_QUEUE_LEASE = float(os.environ.get("COLLECTION_QUEUE_LEASE", "1800"))
+COLLECTION_REQUEUE_INTERVAL = float(os.environ.get("COLLECTION_REQUEUE_INTERVAL", "60"))
+# How long a task waits in-process for a gateway slot before handing itself back to the queue.
+COLLECTION_SLOT_WAIT = float(os.environ.get("COLLECTION_SLOT_WAIT", "30"))
+# Budget estimates: output tokens assumed per answer (capped by the challenge's max_tokens).
+COLLECTION_ESTIMATED_OUTPUT_TOKENS = int(
+    os.environ.get("COLLECTION_ESTIMATED_OUTPUT_TOKENS", "1000")
+)
+# Default budget cap per run in USD; empty for none. Runs can set their own.
+COLLECTION_DEFAULT_BUDGET_USD = os.environ.get("COLLECTION_DEFAULT_BUDGET_USD", "") or None
+# The benchmark runs its worker on its own queue, away from real work.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+CELERY_BEAT_SCHEDULE["collection-requeue-stale-jobs"] = {
+    "task": "apps.collection.tasks.requeue_stale_jobs",
+    "schedule": COLLECTION_REQUEUE_INTERVAL,
+}
+# The SDKs' HTTP client logs every request line at INFO; keep it quiet like httpx above.
+LOGGING["loggers"]["httpx2"] = {"level": "WARNING"}

@@ -9,6 +9,7 @@ from apps.arena import services as arena_services
 from apps.arena.models import IdentityTerm
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
+from apps.collection import services as collection_services
 from apps.lab import services as lab_services
 from apps.responses.models import Response
 from tests.factories import (
@@ -59,6 +60,7 @@ def one_of_everything(curator):
     lab_services.labrun_create(
         owner="admin-test-owner", ip="127.0.0.1", prompt="Hi", models=[model], output_type="text"
     )
+    collection_services.run_create(scope="missing", user=curator)
     return {
         "provider": model.provider_id,
         "capability": model.capabilities.get().pk,

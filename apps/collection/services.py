@@ -1,14 +1,38 @@
-import logging
+"""Writes for collection: plan and start runs, claim and finish jobs, store responses."""
 
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.catalog.models import AIModel
+from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
-from apps.collection.gateways import CompletionRequest, PermanentGatewayError, client_for
+from apps.collection.gateways import (
+    Completion,
+    CompletionRequest,
+    GatewayError,
+    PermanentGatewayError,
+    check_gateway_ready,
+    client_for,
+)
+from apps.collection.limits import gateway_slot
+from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
 from apps.responses.models import Response
 from apps.responses.services import response_create
 
 logger = logging.getLogger(__name__)
+MILLION = Decimal(1_000_000)
+
+
+class PromptTooLong(PermanentGatewayError):
+    def __init__(self, length: int):
+        limit = settings.RIVAL_MAX_PROMPT_CHARS
+        super().__init__(f"The prompt has {length} characters; the limit is {limit}.")
 
 
 def completion_request_for(model: AIModel, challenge: Challenge) -> CompletionRequest:
@@ -23,21 +47,40 @@ def completion_request_for(model: AIModel, challenge: Challenge) -> CompletionRe
     )
 
 
-def response_collect(*, model: AIModel, challenge: Challenge) -> tuple[Response, bool]:
-    """Ask the model's gateway for an answer to the challenge and store it.
+def check_prompt(challenge: Challenge) -> None:
+    if len(challenge.prompt) + len(challenge.system_prompt) > settings.RIVAL_MAX_PROMPT_CHARS:
+        raise PromptTooLong(len(challenge.prompt) + len(challenge.system_prompt))
 
-    Idempotent: a pair that already has a published response is not sent again.
-    Raises GatewayError subclasses; nothing is stored when the call fails.
-    """
-    existing = Response.objects.filter(model=model, challenge=challenge, is_published=True).first()
-    if existing:
-        return existing, False
-    if model.gateway is None:
-        raise PermanentGatewayError(f"{model.slug} has no gateway configured.")
-    request = completion_request_for(model, challenge)
-    completion = client_for(model.gateway).complete(request)
+
+def estimate_tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def cost_estimate(model: AIModel, challenge: Challenge) -> Decimal:
+    """Prompt tokens × input price + expected output tokens × output price, in USD."""
+    if model.gateway is not None and model.gateway.kind == Gateway.Kind.DEMO:
+        return Decimal(0)
+    tokens_out = min(challenge.max_tokens, settings.COLLECTION_ESTIMATED_OUTPUT_TOKENS)
+    tokens_in = estimate_tokens(challenge.prompt + challenge.system_prompt)
+    return _price(model, tokens_in, tokens_out) or Decimal(0)
+
+
+def _price(model: AIModel, tokens_in: int | None, tokens_out: int | None) -> Decimal | None:
+    if model.price_input_per_mtok is None or model.price_output_per_mtok is None:
+        return None
+    if tokens_in is None or tokens_out is None:
+        return None
+    return (
+        model.price_input_per_mtok * tokens_in + model.price_output_per_mtok * tokens_out
+    ) / MILLION
+
+
+def _store(model: AIModel, challenge: Challenge, request, completion: Completion):
+    cost = completion.cost_usd
+    if cost is None and model.gateway.kind != Gateway.Kind.DEMO:
+        cost = _price(model, completion.tokens_in, completion.tokens_out)
     source = Response.Source.DEMO if model.gateway.kind == "demo" else Response.Source.GATEWAY
-    response, created = response_create(
+    return response_create(
         model=model,
         challenge=challenge,
         prompt=request.prompt,
@@ -50,9 +93,325 @@ def response_collect(*, model: AIModel, challenge: Challenge) -> tuple[Response,
         tokens_out=completion.tokens_out,
         latency_ms=completion.latency_ms,
         ttft_ms=completion.ttft_ms,
-        cost_usd=completion.cost_usd,
+        cost_usd=cost.quantize(Decimal("0.000001")) if cost is not None else None,
         finish_reason=completion.finish_reason,
         gateway_request_id=completion.request_id,
     )
-    logger.info("collected model=%s challenge=%s created=%s", model.slug, challenge.slug, created)
+
+
+def response_collect(
+    *, model: AIModel, challenge: Challenge, job: "CollectionJob | None" = None
+) -> tuple[Response, bool]:
+    """Ask the model's gateway for an answer to the challenge and store it.
+
+    Idempotent: a pair that already has a published response is not sent again. Oversized
+    prompts and missing keys are refused before any call. Raises GatewayError subclasses;
+    nothing is stored when the call fails, so a half-received answer is never saved. With a
+    job, the job is marked done in the same transaction as the response is stored.
+    """
+    existing = Response.objects.filter(model=model, challenge=challenge, is_published=True).first()
+    if existing:
+        if job is not None:
+            _job_done(job, existing)
+        return existing, False
+    if model.gateway is None:
+        raise PermanentGatewayError(f"{model.slug} has no gateway configured.")
+    check_prompt(challenge)
+    request = completion_request_for(model, challenge)
+    client = client_for(model.gateway)
+    with gateway_slot(
+        model.gateway, wait=settings.COLLECTION_SLOT_WAIT, lease=settings.COLLECTION_JOB_LEASE
+    ):
+        completion = client.complete(request)
+    with transaction.atomic():
+        response, created = _store(model, challenge, request, completion)
+        if job is not None:
+            _job_done(job, response)
+    if job is None:
+        logger.info("collected model=%s challenge=%s", model.slug, challenge.slug)
     return response, created
+
+
+# --- Runs -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedCall:
+    model: AIModel
+    challenge: Challenge
+    estimate: Decimal
+    refusal: str = ""
+
+
+def missing_pairs(
+    *,
+    scope: str,
+    challenges=None,
+    ai_models=None,
+    gateway: Gateway | None = None,
+) -> list[tuple[AIModel, Challenge]]:
+    """The (model, challenge) pairs in scope that have no published response yet."""
+    model_qs = AIModel.objects.active().filter(gateway__isnull=False, gateway__is_enabled=True)
+    challenge_qs = Challenge.objects.published()
+    if scope == CollectionRun.Scope.CHALLENGE:
+        challenge_qs = Challenge.objects.filter(pk__in=[c.pk for c in challenges])
+    elif scope == CollectionRun.Scope.MODEL:
+        model_qs = AIModel.objects.filter(pk__in=[m.pk for m in ai_models], gateway__isnull=False)
+    if gateway is not None:
+        model_qs = model_qs.filter(gateway=gateway)
+    model_list = list(model_qs.select_related("gateway").order_by("pk"))
+    challenge_list = list(challenge_qs.order_by("pk"))
+    have = set(
+        Response.objects.published()
+        .filter(model__in=model_list, challenge__in=challenge_list)
+        .values_list("model_id", "challenge_id")
+    )
+    return [(m, c) for c in challenge_list for m in model_list if (m.pk, c.pk) not in have]
+
+
+def run_plan(
+    *, scope: str, challenges=None, ai_models=None, gateway=None, budget_usd=None
+) -> tuple[list[PlannedCall], list[PlannedCall]]:
+    """(calls to make, calls left out by the budget cap), each with its cost estimate.
+
+    Calls whose prompt is too long are planned with a refusal and never sent.
+    """
+    planned, over_budget = [], []
+    total = Decimal(0)
+    for model, challenge in missing_pairs(
+        scope=scope, challenges=challenges, ai_models=ai_models, gateway=gateway
+    ):
+        call = PlannedCall(model, challenge, cost_estimate(model, challenge))
+        try:
+            check_prompt(challenge)
+        except PromptTooLong as exc:
+            call.refusal = exc.message
+            planned.append(call)
+            continue
+        if over_budget or (budget_usd is not None and total + call.estimate > budget_usd):
+            over_budget.append(call)
+            continue
+        total += call.estimate
+        planned.append(call)
+    return planned, over_budget
+
+
+@transaction.atomic
+def run_create(
+    *,
+    scope: str,
+    challenges=(),
+    ai_models=(),
+    gateway: Gateway | None = None,
+    user=None,
+    budget_usd: Decimal | None = None,
+) -> CollectionRun:
+    """Create a run with one job per missing pair and enqueue them after commit.
+
+    A gateway that cannot be called (missing key, no URL) fails the run at once: no job is
+    created and no API call is made. The budget cap stops planning at the first call whose
+    estimate would pass it.
+    """
+    if budget_usd is None and settings.COLLECTION_DEFAULT_BUDGET_USD:
+        budget_usd = Decimal(settings.COLLECTION_DEFAULT_BUDGET_USD)
+    run = CollectionRun.objects.create(
+        scope=scope, gateway=gateway, created_by=user, budget_usd=budget_usd
+    )
+    run.challenges.set(challenges)
+    run.ai_models.set(ai_models)
+    planned, over_budget = run_plan(
+        scope=scope,
+        challenges=challenges,
+        ai_models=ai_models,
+        gateway=gateway,
+        budget_usd=budget_usd,
+    )
+    problems = []
+    for gw in {call.model.gateway for call in planned}:
+        try:
+            check_gateway_ready(gw)
+        except GatewayError as exc:
+            problems.append(f"{gw.name}: {exc.message}")
+    if problems:
+        run_fail(run.pk, " ".join(sorted(problems)))
+        run.refresh_from_db()
+        return run
+    now = timezone.now()
+    jobs = CollectionJob.objects.bulk_create(
+        CollectionJob(
+            run=run,
+            model=call.model,
+            challenge=call.challenge,
+            estimated_cost_usd=call.estimate,
+            state=CollectionJob.State.FAILED if call.refusal else CollectionJob.State.PENDING,
+            last_error=call.refusal,
+            finished_at=now if call.refusal else None,
+            lease_until=None if call.refusal else now + _queue_lease(),
+        )
+        for call in planned
+    )
+    run.estimated_cost_usd = sum((c.estimate for c in planned if not c.refusal), Decimal(0))
+    run.skipped_over_budget = len(over_budget)
+    run.save(update_fields=["estimated_cost_usd", "skipped_over_budget"])
+    to_send = [job.pk for job in jobs if job.state == CollectionJob.State.PENDING]
+    logger.info(
+        "run=%s created: %s jobs, %s refused, %s over budget",
+        run.pk,
+        len(to_send),
+        len(jobs) - len(to_send),
+        len(over_budget),
+    )
+    if not to_send:
+        run_finish_if_done(run.pk)
+        run.refresh_from_db()
+    transaction.on_commit(lambda: _enqueue(to_send))
+    return run
+
+
+def _enqueue(job_ids: list[int]) -> None:
+    from apps.collection.tasks import collect_response
+
+    for job_id in job_ids:
+        collect_response.delay(job_id)
+
+
+def _queue_lease() -> timedelta:
+    return timedelta(seconds=settings.COLLECTION_QUEUE_LEASE)
+
+
+def run_fail(run_id: int, message: str) -> bool:
+    """Fail a running run with a message and cancel its jobs still waiting."""
+    now = timezone.now()
+    changed = CollectionRun.objects.filter(pk=run_id, state=CollectionRun.State.RUNNING).update(
+        state=CollectionRun.State.FAILED, error=message, finished_at=now
+    )
+    CollectionJob.objects.filter(run_id=run_id, state=CollectionJob.State.PENDING).update(
+        state=CollectionJob.State.CANCELLED, finished_at=now
+    )
+    if changed:
+        logger.warning("run=%s failed: %s", run_id, message)
+    return bool(changed)
+
+
+def run_cancel(run: CollectionRun) -> int:
+    """Cancel a run: jobs not yet started never start; calls in flight finish. Idempotent."""
+    now = timezone.now()
+    cancelled = CollectionJob.objects.filter(run=run, state=CollectionJob.State.PENDING).update(
+        state=CollectionJob.State.CANCELLED, finished_at=now
+    )
+    CollectionRun.objects.filter(pk=run.pk, state=CollectionRun.State.RUNNING).update(
+        state=CollectionRun.State.CANCELLED, finished_at=now
+    )
+    logger.info("run=%s cancelled, %s jobs dropped", run.pk, cancelled)
+    return cancelled
+
+
+def run_finish_if_done(run_id: int) -> bool:
+    """Mark the run finished once no job is pending or running."""
+    if CollectionJob.objects.filter(run_id=run_id, state__in=OPEN_JOB_STATES).exists():
+        return False
+    return bool(
+        CollectionRun.objects.filter(pk=run_id, state=CollectionRun.State.RUNNING).update(
+            state=CollectionRun.State.FINISHED, finished_at=timezone.now()
+        )
+    )
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+
+def job_claim(job_id: int) -> CollectionJob | None:
+    """Take a job for this worker, or None when another delivery has it or it is over.
+
+    A conditional UPDATE: a pending job whose retry time has come, or a running one whose
+    lease expired (its worker died). Exactly one concurrent caller wins.
+    """
+    now = timezone.now()
+    ready = Q(state=CollectionJob.State.PENDING) & (
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
+    lost = Q(state=CollectionJob.State.RUNNING, lease_until__lt=now)
+    changed = CollectionJob.objects.filter(Q(pk=job_id) & (ready | lost)).update(
+        state=CollectionJob.State.RUNNING,
+        attempts=F("attempts") + 1,
+        lease_until=now + timedelta(seconds=settings.COLLECTION_JOB_LEASE),
+        not_before=None,
+    )
+    if changed != 1:
+        return None
+    job = CollectionJob.objects.select_related("run", "model__gateway", "challenge").get(pk=job_id)
+    if job.run.state != CollectionRun.State.RUNNING:
+        job_cancel(job)
+        return None
+    return job
+
+
+def job_run(job: CollectionJob) -> Response:
+    """Make the call for a claimed job and store the answer; the job is then done."""
+    response, _ = response_collect(model=job.model, challenge=job.challenge, job=job)
+    run_finish_if_done(job.run_id)
+    return response
+
+
+def _job_done(job: CollectionJob, response: Response) -> None:
+    CollectionJob.objects.filter(pk=job.pk, state=CollectionJob.State.RUNNING).update(
+        state=CollectionJob.State.DONE,
+        response=response,
+        last_error="",
+        finished_at=timezone.now(),
+        lease_until=None,
+    )
+
+
+def job_fail(job: CollectionJob, message: str) -> None:
+    CollectionJob.objects.filter(pk=job.pk, state=CollectionJob.State.RUNNING).update(
+        state=CollectionJob.State.FAILED,
+        last_error=message,
+        finished_at=timezone.now(),
+        lease_until=None,
+    )
+    logger.warning("run=%s job=%s failed: %s", job.run_id, job.pk, message)
+    run_finish_if_done(job.run_id)
+
+
+def job_cancel(job: CollectionJob) -> None:
+    CollectionJob.objects.filter(pk=job.pk, state__in=OPEN_JOB_STATES).update(
+        state=CollectionJob.State.CANCELLED, finished_at=timezone.now(), lease_until=None
+    )
+    run_finish_if_done(job.run_id)
+
+
+def job_defer(job: CollectionJob, *, delay: float, message: str = "", refund: bool = False):
+    """Put a claimed job back to pending, claimable again after `delay` seconds."""
+    now = timezone.now()
+    updates = {
+        "state": CollectionJob.State.PENDING,
+        # A little early, so the retry message (due at exactly `delay`) always finds it ready.
+        "not_before": now + timedelta(seconds=max(0.0, delay - 0.05)),
+        "lease_until": now + timedelta(seconds=delay) + _queue_lease(),
+    }
+    if message:
+        updates["last_error"] = message
+    if refund:
+        updates["attempts"] = F("attempts") - 1
+    CollectionJob.objects.filter(pk=job.pk, state=CollectionJob.State.RUNNING).update(**updates)
+
+
+def stale_jobs() -> list[int]:
+    """Jobs whose lease ran out (worker killed, message lost), put back to pending.
+
+    Each is reset with a conditional UPDATE on the lease it had, so two beat ticks never
+    requeue the same lapse twice. Returns the ids to enqueue again.
+    """
+    now = timezone.now()
+    ids = []
+    candidates = CollectionJob.objects.filter(
+        state__in=OPEN_JOB_STATES, lease_until__lt=now, run__state=CollectionRun.State.RUNNING
+    ).values_list("pk", "state", "lease_until")[:1000]
+    for pk, state, lease_until in candidates:
+        changed = CollectionJob.objects.filter(pk=pk, state=state, lease_until=lease_until).update(
+            state=CollectionJob.State.PENDING, not_before=None, lease_until=now + _queue_lease()
+        )
+        if changed:
+            ids.append(pk)
+    return ids

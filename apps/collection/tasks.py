@@ -1,14 +1,129 @@
-from celery import shared_task
+"""Celery tasks for collection: thin wrappers that take ids and call services."""
 
-from apps.catalog.models import AIModel
+import logging
+import random
+from decimal import Decimal
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init
+from django.conf import settings
+
+from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
-from apps.collection.services import response_collect
+from apps.collection import services
+from apps.collection.catalog_sync import catalog_sync
+from apps.collection.gateways import MissingAPIKey, PermanentGatewayError, TransientGatewayError
+from apps.collection.limits import SlotUnavailable
+from apps.collection.models import CollectionRun
+
+logger = logging.getLogger(__name__)
+
+# Statuses that mean the gateway itself refuses us: every other job of the run would fail the
+# same way, so the run stops instead of sending more requests.
+RUN_STOPPING_STATUSES = {401, 403}
+
+
+@worker_init.connect
+def _preload_gateway_clients(**kwargs) -> None:
+    """Import the provider SDKs when the worker starts, not inside the first calls: they take
+    seconds to import, during which every thread would wait on the first one."""
+    from apps.collection.gateways import anthropic_messages, openai_compat  # noqa: F401
+
+
+def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, never shorter than the provider's Retry-After."""
+    cap = min(
+        settings.COLLECTION_BACKOFF_MAX, settings.COLLECTION_BACKOFF_BASE * 2 ** (attempt - 1)
+    )
+    delay = random.uniform(0, cap)
+    if retry_after is not None:
+        delay = max(delay, retry_after + 0.1)
+    return delay
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def collect_response(self, job_id: int) -> int | None:
+    """Collect the response for one job. Idempotent: a second delivery finds the job claimed
+    or finished and does nothing; the published-response constraint backs that up.
+
+    Transient errors retry with backoff (honouring Retry-After) up to COLLECTION_MAX_ATTEMPTS;
+    permanent ones fail the job with the provider's message, and 401/403 or a missing key fail
+    the whole run. Returns the response id, or None when nothing was stored.
+    """
+    job = services.job_claim(job_id)
+    if job is None:
+        logger.info("job=%s not claimable (done, cancelled or held elsewhere)", job_id)
+        return None
+    try:
+        response = services.job_run(job)
+    except SlotUnavailable:
+        services.job_defer(job, delay=1, refund=True)
+        raise self.retry(countdown=1) from None
+    except (TransientGatewayError, SoftTimeLimitExceeded) as exc:
+        message = getattr(exc, "message", "") or "The call ran past the task's soft time limit."
+        if job.attempts >= settings.COLLECTION_MAX_ATTEMPTS:
+            services.job_fail(job, f"Gave up after {job.attempts} attempts: {message}")
+            return None
+        delay = backoff_delay(job.attempts, getattr(exc, "retry_after", None))
+        logger.info("run=%s job=%s retry in %.2fs: %s", job.run_id, job.pk, delay, message)
+        services.job_defer(job, delay=delay, message=message)
+        raise self.retry(countdown=delay) from None
+    except PermanentGatewayError as exc:
+        services.job_fail(job, exc.message)
+        if isinstance(exc, MissingAPIKey) or exc.status in RUN_STOPPING_STATUSES:
+            services.run_fail(job.run_id, exc.message)
+        return None
+    logger.info("run=%s job=%s stored response=%s", job.run_id, job.pk, response.pk)
+    return response.pk
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def collect_response(model_id: int, challenge_id: int) -> int:
-    """Collect one response; safe to run twice (the second run stores nothing)."""
-    model = AIModel.objects.select_related("gateway").get(pk=model_id)
-    challenge = Challenge.objects.get(pk=challenge_id)
-    response, _ = response_collect(model=model, challenge=challenge)
-    return response.pk
+def collect_missing(
+    scope: str = CollectionRun.Scope.MISSING,
+    challenge_ids: list[int] | None = None,
+    model_ids: list[int] | None = None,
+    gateway: str | None = None,
+    user_id: int | None = None,
+    budget_usd: str | None = None,
+) -> int:
+    """Start a run over the missing pairs in scope and fan out one collect_response per job."""
+    run = services.run_create(
+        scope=scope,
+        challenges=list(Challenge.objects.filter(pk__in=challenge_ids or [])),
+        ai_models=list(AIModel.objects.filter(pk__in=model_ids or [])),
+        gateway=Gateway.objects.get(name=gateway) if gateway else None,
+        user=None if user_id is None else _user(user_id),
+        budget_usd=Decimal(budget_usd) if budget_usd else None,
+    )
+    return run.pk
+
+
+def _user(user_id: int):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=user_id).first()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def requeue_stale_jobs() -> int:
+    """Beat: re-enqueue jobs whose worker died or whose message was lost. Safe to overlap."""
+    ids = services.stale_jobs()
+    for job_id in ids:
+        collect_response.delay(job_id)
+    if ids:
+        logger.warning("requeued %s stale jobs: %s", len(ids), ids[:20])
+    return len(ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def sync_catalog(gateway: str = "openrouter") -> dict:
+    """Create and update models from the gateway's /models listing; never deletes."""
+    return catalog_sync(Gateway.objects.get(name=gateway)).as_dict()

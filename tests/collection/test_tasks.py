@@ -1,5 +1,7 @@
 import pytest
 
+from apps.collection.models import CollectionJob, CollectionRun
+from apps.collection.services import run_create
 from apps.collection.tasks import collect_response
 from apps.responses.models import Response
 from tests.factories import AIModelFactory, ChallengeFactory
@@ -13,20 +15,27 @@ def test_a_real_worker_collects_a_demo_response(celery_worker_process):
     challenge = ChallengeFactory(output_type="svg")
     celery_worker_process("--pool", "solo")
 
-    collect_response.delay(model.pk, challenge.pk)
+    run = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[challenge])
 
     response = wait_for(lambda: Response.objects.filter(model=model, challenge=challenge).first())
     assert response.content.startswith("<svg")
     assert response.source == Response.Source.DEMO
     assert response.settings["temperature"] == 0.7
     assert response.settings["gateway"] == "demo"
+    wait_for(lambda: CollectionRun.objects.get(pk=run.pk).state == CollectionRun.State.FINISHED)
 
 
-@pytest.mark.django_db
-def test_collecting_twice_stores_one_response():
+@pytest.mark.django_db(transaction=True)
+def test_running_a_job_twice_stores_one_response():
     model = AIModelFactory()
     challenge = ChallengeFactory()
-    first = collect_response.apply(args=[model.pk, challenge.pk]).get()
-    second = collect_response.apply(args=[model.pk, challenge.pk]).get()
-    assert first == second
+    run = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[challenge])
+    job = run.jobs.get()
+
+    first = collect_response.apply(args=[job.pk]).get()
+    second = collect_response.apply(args=[job.pk]).get()
+
+    assert first is not None and second is None
     assert Response.objects.filter(model=model, challenge=challenge).count() == 1
+    job.refresh_from_db()
+    assert job.state == CollectionJob.State.DONE and job.attempts == 1

@@ -1,5 +1,7 @@
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 
@@ -68,3 +70,37 @@ class MissingAPIKey(PermanentGatewayError):
 
 class GatewayClient(Protocol):
     def complete(self, request: CompletionRequest) -> Completion: ...
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def provider_message(body: object, fallback: str) -> str:
+    """The human message a provider put in its error body, else the fallback."""
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        if isinstance(body.get("message"), str):
+            return body["message"]
+    return fallback
+
+
+def error_for_status(status: int, message: str, retry_after: float | None) -> GatewayError:
+    """Transient for 408, 409, 425, 429 and 5xx; permanent for every other 4xx."""
+    text = f"HTTP {status}: {message}"
+    if status in (408, 409, 425, 429) or status >= 500:
+        return TransientGatewayError(text, status=status, retry_after=retry_after)
+    return PermanentGatewayError(text, status=status)
