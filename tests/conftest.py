@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,11 +77,18 @@ class WorkerProcess:
         for line in self.proc.stdout:
             self.log.append(line)
             if " ready." in line:
+                # Keep draining: a busy worker that fills the pipe blocks on its next log line.
+                threading.Thread(target=self._drain, daemon=True).start()
                 return self
             if time.monotonic() > deadline:
                 break
         self.stop()
         raise RuntimeError("celery worker did not start:\n" + "".join(self.log[-40:]))
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.log.append(line)
 
     def stop(self, sig: int | None = None) -> None:
         if self.proc and self.proc.poll() is None:

@@ -1,4 +1,3 @@
-import threading
 import uuid
 
 import pytest
@@ -45,24 +44,3 @@ def make_gateway(fake_key):
         return Gateway.objects.create(kind=kind, **{**defaults, **fields})
 
     return make
-
-
-@pytest.fixture
-def worker(celery_worker_process):
-    """celery_worker_process, with the worker's output drained into `worker.log` in a thread.
-
-    The shared fixture stops reading the pipe once the worker is ready; a busy worker would
-    then fill the pipe and block on its next log line.
-    """
-
-    def start(*args, **kwargs):
-        started = celery_worker_process(*args, **kwargs)
-        threading.Thread(target=_drain, args=(started,), daemon=True).start()
-        return started
-
-    return start
-
-
-def _drain(started) -> None:
-    for line in started.proc.stdout:
-        started.log.append(line)

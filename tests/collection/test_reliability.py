@@ -53,14 +53,14 @@ def assert_exactly_one_full_response_per_pair(expected: int):
 
 
 def test_200_jobs_with_transient_faults_give_exactly_200_responses(
-    worker, fake_provider, make_gateway
+    celery_worker_process, fake_provider, make_gateway
 ):
     fake = fake_provider(
         faults="429=0.02,500=0.03,malformed=0.02,cut=0.02,timeout=0.01", seed=6, retry_after=0.3
     )
     gateway = make_gateway(fake)
     _, challenges = pairs(gateway, models=20, challenges=10)
-    worker("--pool", "threads", "--concurrency", "8", env=FAST_RETRIES)
+    celery_worker_process("--pool", "threads", "--concurrency", "8", env=FAST_RETRIES)
 
     run = start_run(challenges)
 
@@ -72,7 +72,7 @@ def test_200_jobs_with_transient_faults_give_exactly_200_responses(
 
 
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
-    worker, fake_provider, make_gateway, tmp_path, settings
+    celery_worker_process, fake_provider, make_gateway, tmp_path, settings
 ):
     # Messages the killed worker had reserved but not started die with it (Redis brings them
     # back only after its visibility timeout): their jobs are requeued once the queue lease,
@@ -83,14 +83,14 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     _, challenges = pairs(gateway, models=20, challenges=10)
     # Short leases: a job claimed by the killed worker counts as lost after 3 s.
     leases = {**FAST_RETRIES, "COLLECTION_JOB_LEASE": "3", "COLLECTION_QUEUE_LEASE": "3"}
-    first = worker("--pool", "threads", "--concurrency", "4", env=leases)
+    first = celery_worker_process("--pool", "threads", "--concurrency", "4", env=leases)
 
     run = start_run(challenges)
     wait_for(lambda: Response.objects.count() >= 40, timeout=60)
     first.stop(signal.SIGKILL)
     killed_at = Response.objects.count()
     # The next worker also runs beat (-B), whose requeue_stale_jobs recovers the lost jobs.
-    second = worker(
+    second = celery_worker_process(
         "--pool",
         "threads",
         "--concurrency",
@@ -110,11 +110,13 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     assert_exactly_one_full_response_per_pair(200)
 
 
-def test_429_retry_waits_at_least_the_retry_after(worker, fake_provider, make_gateway):
+def test_429_retry_waits_at_least_the_retry_after(
+    celery_worker_process, fake_provider, make_gateway
+):
     fake = fake_provider(retry_after=2)
     gateway = make_gateway(fake)
     _, challenges = pairs(gateway, models=1, challenges=1, prompt="Slow down [[fault:429:1]]")
-    worker("--pool", "threads", "--concurrency", "2", env=FAST_RETRIES)
+    celery_worker_process("--pool", "threads", "--concurrency", "2", env=FAST_RETRIES)
 
     run = start_run(challenges)
 
@@ -126,7 +128,7 @@ def test_429_retry_waits_at_least_the_retry_after(worker, fake_provider, make_ga
 
 
 def test_malformed_json_and_cut_streams_are_retried_and_never_stored_half(
-    worker, fake_provider, make_gateway
+    celery_worker_process, fake_provider, make_gateway
 ):
     fake = fake_provider()
     gateway = make_gateway(fake)
@@ -137,7 +139,7 @@ def test_malformed_json_and_cut_streams_are_retried_and_never_stored_half(
     ]
     never = ChallengeFactory(prompt="Never whole [[fault:cut]]")
     env = {**FAST_RETRIES, "COLLECTION_MAX_ATTEMPTS": "3"}
-    worker("--pool", "threads", "--concurrency", "4", env=env)
+    celery_worker_process("--pool", "threads", "--concurrency", "4", env=env)
 
     run = start_run([*recovering, never])
 
@@ -156,11 +158,13 @@ def test_malformed_json_and_cut_streams_are_retried_and_never_stored_half(
     assert ai_models
 
 
-def test_401_fails_the_run_with_the_message_and_no_retry_storm(worker, fake_provider, make_gateway):
+def test_401_fails_the_run_with_the_message_and_no_retry_storm(
+    celery_worker_process, fake_provider, make_gateway
+):
     fake = fake_provider(faults="401=1")
     gateway = make_gateway(fake, max_concurrency=2)
     _, challenges = pairs(gateway, models=5, challenges=4)
-    worker("--pool", "threads", "--concurrency", "2", env=FAST_RETRIES)
+    celery_worker_process("--pool", "threads", "--concurrency", "2", env=FAST_RETRIES)
 
     run = start_run(challenges)
 
@@ -174,13 +178,15 @@ def test_401_fails_the_run_with_the_message_and_no_retry_storm(worker, fake_prov
     assert Response.objects.count() == 0
 
 
-def test_rate_limit_holds_across_two_worker_processes(worker, fake_provider, make_gateway):
+def test_rate_limit_holds_across_two_worker_processes(
+    celery_worker_process, fake_provider, make_gateway
+):
     limit = 5
     fake = fake_provider()
     gateway = make_gateway(fake, requests_per_second=limit, max_concurrency=8)
     _, challenges = pairs(gateway, models=6, challenges=4)
-    worker("--pool", "threads", "--concurrency", "4", env=FAST_RETRIES)
-    worker("--pool", "threads", "--concurrency", "4", env=FAST_RETRIES)
+    celery_worker_process("--pool", "threads", "--concurrency", "4", env=FAST_RETRIES)
+    celery_worker_process("--pool", "threads", "--concurrency", "4", env=FAST_RETRIES)
 
     run = start_run(challenges)
 
