@@ -340,18 +340,21 @@ def fetch(conn: http.client.HTTPConnection, path: str) -> int:
 
 
 def drive(port: int, path: str, seconds: float, clients: int) -> tuple[int, float]:
-    """`clients` threads request `path` back to back for `seconds`; returns (requests, s)."""
-    done = Counter()
+    """`clients` threads request `path` back to back for `seconds`; returns (requests, s).
+    A failed request reconnects and is reported, so one reset cannot end a client early."""
+    done, failed = Counter(), Counter()
     stop = time.monotonic() + seconds
 
     def client(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        n = 0
         while time.monotonic() < stop:
-            fetch(conn, path)
-            n += 1
+            try:
+                fetch(conn, path)
+                done[i] += 1
+            except (OSError, http.client.HTTPException):
+                failed[i] += 1
+                conn.close()
         conn.close()
-        done[i] = n
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -359,6 +362,8 @@ def drive(port: int, path: str, seconds: float, clients: int) -> tuple[int, floa
         t.start()
     for t in threads:
         t.join()
+    if failed:
+        print(f"  {path}: {sum(failed.values())} requests failed (connection errors)")
     return sum(done.values()), time.perf_counter() - started
 
 
