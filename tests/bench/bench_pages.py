@@ -10,10 +10,11 @@ Run with `make bench` (or `uv run python -m tests.bench.bench_pages`). It
    Redis cache in REDIS_URL) with 3 sync workers: the views are CPU-bound Python on a
    two-core machine that also runs PostgreSQL and this load generator, so one process per
    core plus one to cover the time a worker waits on the database; threads in one process
-   would only contend for the GIL;
-3. warms every URL up, then drives each for BENCH_SECONDS with BENCH_CLIENTS keep-alive
-   client threads, and reads the **server time** of every request from gunicorn's access
-   log (`%(D)s`: from the request parsed to the response written, queueing excluded);
+   would only contend for the GIL (and it is what the Dockerfile runs);
+3. warms every URL up, then drives each for BENCH_SECONDS with BENCH_CLIENTS client
+   threads (sync workers close each connection, the clients reconnect), and reads the
+   **server time** of every request from gunicorn's access log (`%(D)s`: from the request
+   parsed to the response written, queueing excluded);
 4. prints p50/p99 per page and overall against the budgets in DESIGN.md (p50 ≤ 25 ms,
    p99 ≤ 100 ms), and throughput as a ratio against /robots.txt — a plain Django view with
    no query that goes through the same middleware — measured on the same server in the run;
@@ -442,7 +443,7 @@ def main() -> None:
     connection.close()
     port = free_port()
     print(
-        f"gunicorn: {WORKERS} sync workers on 127.0.0.1:{port}; load: {CLIENTS} keep-alive "
+        f"gunicorn: {WORKERS} sync workers on 127.0.0.1:{port}; load: {CLIENTS} "
         f"clients × {SECONDS:g} s per URL; {os.cpu_count()} CPUs shared by server, database "
         f"and client; load average before the run " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
     )
