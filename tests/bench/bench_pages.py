@@ -21,7 +21,8 @@ Run with `make bench` (or `uv run python -m tests.bench.bench_pages`). It
    then the p50 of one client alone per page ("solo"), to tell a slow page from a busy CPU.
 
 Sizes: BENCH_MODELS, BENCH_CHALLENGES, BENCH_RESPONSES, BENCH_VOTES (small values make a
-quick run; a database with other sizes is dropped and rebuilt).
+quick run; a database with other sizes is dropped and rebuilt). The dataset code is in
+tests/bench/pages_dataset.py.
 """
 
 import http.client
@@ -56,22 +57,16 @@ BENCH_DATABASE_URL = _bench_database_url()
 # From here on, this process (the dataset builder) talks to the benchmark database only.
 os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
 
-MODELS = int(os.environ.get("BENCH_MODELS", "300"))
-CHALLENGES = int(os.environ.get("BENCH_CHALLENGES", "200"))
-RESPONSES = int(os.environ.get("BENCH_RESPONSES", "40000"))
-VOTES = int(os.environ.get("BENCH_VOTES", "1000000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 # One client alone after the load: the page's own cost without CPU contention, to tell a
 # slow page from a busy machine.
 SOLO_SECONDS = float(os.environ.get("BENCH_SOLO_SECONDS", "1.5"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1000"))
 P50_BUDGET_MS = 25
 P99_BUDGET_MS = 100
 BASELINE = "/robots.txt"
 ROOT = Path(__file__).resolve().parents[2]
-SEED = 2026
 
 
 def ensure_database() -> None:
@@ -87,13 +82,15 @@ def ensure_database() -> None:
             print(f"created database {name}")
 
 
-def drop_database() -> None:
+def recreate_database() -> None:
+    """Drop the benchmark database and create it empty again."""
     import psycopg
 
     parts = urlsplit(BENCH_DATABASE_URL)
     name = parts.path.lstrip("/")
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    ensure_database()
 
 
 import django  # noqa: E402
@@ -102,177 +99,9 @@ ensure_database()
 django.setup()
 
 import numpy as np  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
 
-from apps.arena import services  # noqa: E402
-from apps.arena.models import LeaderboardSnapshot, Vote  # noqa: E402
-from apps.catalog.models import AIModel  # noqa: E402
-from apps.challenges.models import Challenge  # noqa: E402
-from apps.responses.models import Response  # noqa: E402
-from tests.bench.bench_ratings import _copy  # noqa: E402
-
-# --- Dataset --------------------------------------------------------------------------------
-
-
-def dataset_sizes() -> dict:
-    return {
-        "models": AIModel.objects.filter(slug__startswith="gen-").count(),
-        "challenges": Challenge.objects.filter(slug__startswith="gen-").count(),
-        "responses": Response.objects.filter(model__slug__startswith="gen-").count(),
-        "votes": Vote.objects.count(),
-        "snapshots": LeaderboardSnapshot.objects.count(),
-    }
-
-
-def dataset_is_current(sizes: dict) -> bool:
-    return (
-        sizes["models"] == MODELS
-        and sizes["challenges"] == CHALLENGES
-        and abs(sizes["responses"] - RESPONSES) <= max(50, RESPONSES // 50)
-        and sizes["votes"] == VOTES
-        and sizes["snapshots"] > 0
-    )
-
-
-def votes_load() -> None:
-    """VOTES battles and votes between two responses to the same challenge, with outcomes
-    drawn from hidden model strengths, written with COPY (bench_ratings' loader)."""
-    rng = np.random.default_rng(SEED)
-    rows = np.array(
-        Response.objects.filter(model__slug__startswith="gen-")
-        .order_by("challenge_id", "pk")
-        .values_list("pk", "challenge_id", "model_id", "challenge__category_id"),
-        dtype=np.int64,
-    )
-    challenge_ids, offsets, counts = np.unique(rows[:, 1], return_index=True, return_counts=True)
-    keep = counts >= 2
-    offsets, counts = offsets[keep], counts[keep]
-    model_ids = np.unique(rows[:, 2])
-    strength = dict(zip(model_ids.tolist(), rng.normal(0, 1, model_ids.size).tolist(), strict=True))
-
-    which = rng.integers(0, offsets.size, VOTES)
-    n = counts[which]
-    x = rng.integers(0, n)
-    y = (x + rng.integers(1, n)) % n
-    ra, rb = rows[offsets[which] + x], rows[offsets[which] + y]
-    sa = np.array([strength[m] for m in ra[:, 2].tolist()])
-    sb = np.array([strength[m] for m in rb[:, 2].tolist()])
-    u = rng.random(VOTES)
-    p_a = 1 / (1 + np.exp(sb - sa))
-    outcome = np.where(
-        u < 0.15, "tie", np.where(u < 0.2, "both_bad", np.where(rng.random(VOTES) < p_a, "a", "b"))
-    )
-    stamp = "2026-01-01T00:00:00+00:00"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('arena_battle', 'id'))")
-        first = cursor.fetchone()[0]
-    ids = range(first, first + VOTES)
-    _copy(
-        "arena_battle",
-        ["id", "token", "session_key", "challenge_id", "response_a_id", "response_b_id"]
-        + ["created_at", "expires_at"],
-        (
-            f"{bid}\tbench{bid}\ts{bid % 5000}\t{c}\t{a}\t{b}\t{stamp}\t{stamp}\n"
-            for bid, c, a, b in zip(
-                ids, ra[:, 1].tolist(), ra[:, 0].tolist(), rb[:, 0].tolist(), strict=True
-            )
-        ),
-    )
-    _copy(
-        "arena_vote",
-        ["battle_id", "outcome", "model_a_id", "model_b_id", "category_id", "session_key"]
-        + ["ip_hash", "created_at", "is_counted"],
-        (
-            f"{bid}\t{o}\t{a}\t{b}\t{cat}\ts{bid % 5000}\th{bid % 3000}\t{stamp}\tt\n"
-            for bid, o, a, b, cat in zip(
-                ids,
-                outcome.tolist(),
-                ra[:, 2].tolist(),
-                rb[:, 2].tolist(),
-                ra[:, 3].tolist(),
-                strict=True,
-            )
-        ),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence('arena_battle', 'id'), %s)", [first + VOTES]
-        )
-
-
-def dataset_build() -> None:
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    sizes = dataset_sizes()
-    if dataset_is_current(sizes):
-        print(f"reusing the dataset in {connection.settings_dict['NAME']}: {sizes}")
-        return
-    if any(sizes[k] for k in ("models", "challenges", "votes")):
-        print(f"dataset has other sizes ({sizes}): rebuilding")
-        connection.close()
-        drop_database()
-        ensure_database()
-        call_command("migrate", verbosity=0)
-    coverage = min(1.0, RESPONSES / max(1, MODELS * CHALLENGES))
-    call_command(
-        "generate_dataset",
-        models=MODELS,
-        challenges=CHALLENGES,
-        coverage=coverage,
-        seed=SEED,
-        stdout=sys.stdout,
-    )
-    step = time.perf_counter()
-    votes_load()
-    print(f"loaded {VOTES:,} battles and votes with COPY in {time.perf_counter() - step:.1f} s")
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    step = time.perf_counter()
-    services.leaderboard_recompute(rounds=ROUNDS)
-    print(f"leaderboard recompute ({ROUNDS} rounds) in {time.perf_counter() - step:.1f} s")
-    print(f"dataset built in {time.perf_counter() - started:.0f} s: {dataset_sizes()}")
-
-
-def pick_urls() -> dict[str, str]:
-    """A representative URL per public page, with real slugs: the busiest model, challenge
-    and pair, so every page shows its largest realistic content."""
-    model = (
-        AIModel.objects.filter(slug__startswith="gen-", status=AIModel.Status.ACTIVE)
-        .annotate(n=Count("responses"))
-        .order_by("-n", "pk")
-        .select_related("provider")
-        .first()
-    )
-    challenge = (
-        Challenge.objects.filter(slug__startswith="gen-")
-        .annotate(n=Count("responses"))
-        .order_by("-n", "pk")
-        .first()
-    )
-    response = Response.objects.filter(model=model).select_related("challenge").first()
-    other = (
-        AIModel.objects.filter(slug__startswith="gen-", status=AIModel.Status.ACTIVE)
-        .exclude(pk=model.pk)
-        .filter(responses__challenge__responses__model=model)
-        .annotate(shared=Count("responses"))
-        .order_by("-shared", "pk")
-        .first()
-    )
-    return {
-        "home": "/",
-        "models": "/models/",
-        "models filtered": f"/models/?sort=price&creator={model.provider.slug}",
-        "model": f"/models/{model.slug}/",
-        "response": f"/models/{model.slug}/responses/{response.challenge.slug}/",
-        "challenges": "/challenges/",
-        "challenge": f"/challenges/{challenge.slug}/",
-        "compare pair": f"/compare/{model.slug}-vs-{other.slug}/",
-        "leaderboard": "/leaderboard/",
-        "creators": "/creators/",
-    }
-
+from tests.bench.pages_dataset import dataset_build, pick_urls  # noqa: E402
 
 # --- Server ---------------------------------------------------------------------------------
 
@@ -438,7 +267,7 @@ def report(rows: list[tuple], baseline_rps: float, all_times: np.ndarray) -> Non
 def main() -> None:
     if connection.vendor != "postgresql":
         raise SystemExit("bench_pages needs PostgreSQL: set DATABASE_URL=postgres://…")
-    dataset_build()
+    dataset_build(recreate_database=recreate_database)
     urls = pick_urls()
     connection.close()
     port = free_port()
