@@ -1,11 +1,16 @@
 """What the leaderboard and Best For pages show, computed from the latest snapshot."""
 
+import hashlib
 import math
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from apps.arena import selectors
+from apps.arena.models import LeaderboardSnapshot
 from apps.challenges.models import Category
 from apps.responses.models import Response
 
@@ -14,6 +19,11 @@ CHART_LABEL_WIDTH = 230
 CHART_ROW_HEIGHT = 24
 CHART_PAD = 28
 BEST_FOR_TOP = 5
+BOARD_TEMPLATE = "arena/_leaderboard_board.html"
+# Bump when BOARD_TEMPLATE or its context changes, so a deploy does not serve regions
+# rendered by the old template until the next recompute.
+BOARD_CACHE_VERSION = 1
+BOARD_CACHE_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -103,15 +113,70 @@ def heat_map(snapshot, models_by_id: dict) -> dict | None:
 
 
 def leaderboard_context(*, category: Category | None, creator: str) -> dict:
-    all_rows = list(selectors.latest_rows(category))
-    snapshot = all_rows[0].snapshot if all_rows else selectors.latest_snapshot(category)
+    """What leaderboard.html needs: the per-request frame (filters, chips) and the heavy
+    region (meta, table, chart, heat map) pre-rendered, usually from the cache."""
+    region = board_region(category=category, creator=creator)
+    return {
+        "category": category,
+        "categories": selectors.ratings_categories(),
+        "creator": creator,
+        "creators": region["creators"],
+        "board": mark_safe(region["html"]),  # rendered by our own template, autoescaped
+    }
+
+
+def board_region(*, category: Category | None, creator: str) -> dict:
+    """{"creators": [(slug, name)], "html": the rendered region} for the newest snapshot.
+
+    Rendering 300 table rows, a 300-line chart and a 20x20 heat map costs 100+ ms, and it is
+    a pure function of the snapshot (rows only change when a recompute writes a new one),
+    the category and the creator filter. So one cheap query finds the newest snapshot's id
+    and the region is cached under it: a recompute means a new id, hence a fresh render,
+    never a stale page. Model and creator renames show at the next recompute (or after
+    BOARD_CACHE_SECONDS). Language and time zone are fixed site-wide, so they need no key.
+    Creator values that are no creator of the snapshot are not cached, so made-up query
+    strings cannot fill the cache."""
+    snapshot_id = selectors.latest_snapshot_id(category)
+    key = _board_key(snapshot_id, category, creator)
+    region = cache.get(key)
+    if region is None:
+        context = _board_context(snapshot_id, category=category, creator=creator)
+        region = {
+            "creators": context["creators"],
+            "html": str(render_to_string(BOARD_TEMPLATE, context)),
+        }
+        if not creator or creator in {slug for slug, _ in context["creators"]}:
+            cache.set(key, region, BOARD_CACHE_SECONDS)
+    return region
+
+
+def _board_key(snapshot_id: int | None, category: Category | None, creator: str) -> str:
+    creator_key = hashlib.sha256(creator.encode()).hexdigest()[:24] if creator else "all"
+    return ":".join(
+        (
+            f"arena:board:v{BOARD_CACHE_VERSION}",
+            str(snapshot_id),
+            str(category.pk) if category else "overall",
+            str(settings.ARENA_PROVISIONAL_VOTES),
+            creator_key,
+        )
+    )
+
+
+def _board_context(snapshot_id: int | None, *, category: Category | None, creator: str) -> dict:
+    all_rows = list(selectors.snapshot_rows(snapshot_id)) if snapshot_id else []
+    if all_rows:
+        snapshot = all_rows[0].snapshot
+    else:
+        snapshot = (
+            LeaderboardSnapshot.objects.filter(pk=snapshot_id).first() if snapshot_id else None
+        )
     creators = sorted(
         {(r.model.provider.slug, r.model.provider.name) for r in all_rows}, key=lambda c: c[1]
     )
     rows = [r for r in all_rows if r.model.provider.slug == creator] if creator else all_rows
     return {
         "category": category,
-        "categories": selectors.ratings_categories(),
         "creator": creator,
         "creators": creators,
         "snapshot": snapshot,

@@ -46,13 +46,17 @@ class HeadToHead:
         return (self.wins_a + (self.ties + self.both_bad) / 2) / self.total
 
 
-def _latest_snapshot_id(category: Category | None):
+def _newest_snapshots(category: Category | None):
     snapshots = (
         LeaderboardSnapshot.objects.filter(category__isnull=True)
         if category is None
         else LeaderboardSnapshot.objects.filter(category=category)
     )
-    return Subquery(snapshots.order_by("-computed_at", "-pk").values("pk")[:1])
+    return snapshots.order_by("-computed_at", "-pk")
+
+
+def _latest_snapshot_id(category: Category | None):
+    return Subquery(_newest_snapshots(category).values("pk")[:1])
 
 
 def latest_rows(category: Category | None = None):
@@ -60,6 +64,20 @@ def latest_rows(category: Category | None = None):
     snapshot loaded, best first — one query."""
     return (
         LeaderboardRow.objects.filter(snapshot_id=_latest_snapshot_id(category))
+        .select_related("model", "model__provider", "snapshot")
+        .order_by("rank", "-rating", "model__name")
+    )
+
+
+def latest_snapshot_id(category: Category | None = None) -> int | None:
+    """The id of the newest snapshot for `category` (None: overall); one indexed query."""
+    return _newest_snapshots(category).values_list("pk", flat=True).first()
+
+
+def snapshot_rows(snapshot_id: int):
+    """Rows of one snapshot, as `latest_rows` gives them — one query."""
+    return (
+        LeaderboardRow.objects.filter(snapshot_id=snapshot_id)
         .select_related("model", "model__provider", "snapshot")
         .order_by("rank", "-rating", "model__name")
     )
