@@ -1,8 +1,13 @@
 """Snapshots, exclusions, selectors and the leaderboard pages."""
 
+import re
+
 import pytest
+from django.core.cache import cache
+from django.test import override_settings
 from django.urls import reverse
 
+from apps.arena import leaderboard as board
 from apps.arena import selectors, services
 from apps.arena.models import Exclusion, LeaderboardSnapshot, Vote
 from tests.factories import (
@@ -211,3 +216,89 @@ def test_recompute_keeps_a_bounded_history_of_snapshots(two_categories):
         LeaderboardSnapshot.objects.filter(category__isnull=True).count()
         == services.SNAPSHOTS_KEPT_PER_CATEGORY
     )
+
+
+# The rendered board region is cached per (newest snapshot, category, creator filter).
+
+
+def _without_csrf(page) -> str:
+    return re.sub(r'"X-CSRFToken": "[^"]*"', "", page.content.decode())
+
+
+def _board_body(page) -> str:
+    return page.content.decode().split("<tbody>")[1].split("</tbody>")[0]
+
+
+def test_a_cached_leaderboard_is_byte_identical_to_an_uncached_one(two_categories, client):
+    services.leaderboard_recompute(rounds=20)
+    m3 = two_categories["models"][2]
+    for params in ({}, {"category": "coding"}, {"creator": m3.provider.slug}):
+        with override_settings(
+            CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+        ):
+            uncached = client.get(reverse("arena:leaderboard"), params)
+        first = client.get(reverse("arena:leaderboard"), params)
+        cached = client.get(reverse("arena:leaderboard"), params)
+
+        assert 'class="board"' in uncached.content.decode()
+        assert _without_csrf(first) == _without_csrf(uncached) == _without_csrf(cached)
+
+
+def test_a_repeat_leaderboard_request_is_served_from_the_cache(
+    two_categories, client, django_assert_max_num_queries
+):
+    services.leaderboard_recompute(rounds=10)
+    client.get(reverse("arena:leaderboard"))
+    # The newest snapshot's id and the category filter options; no rows, no snapshot.
+    with django_assert_max_num_queries(2):
+        page = client.get(reverse("arena:leaderboard"))
+    assert two_categories["models"][0].name in _board_body(page)
+
+
+def test_the_leaderboard_after_a_recompute_shows_the_new_snapshot(two_categories, client):
+    services.leaderboard_recompute(rounds=20)
+    m1, _, m3 = two_categories["models"]
+    before = client.get(reverse("arena:leaderboard")).content.decode()
+    client.get(reverse("arena:leaderboard"))  # cached now
+    newcomer = AIModelFactory()
+    votes_between(ResponseFactory(model=m1), ResponseFactory(model=newcomer), "a" * 50)
+
+    services.leaderboard_recompute(rounds=20)
+    after = client.get(reverse("arena:leaderboard"))
+
+    assert "from 76 votes" in before and newcomer.name not in before
+    assert "from 126 votes" in after.content.decode()
+    assert newcomer.name in _board_body(after)
+    assert "from 126 votes" in client.get(reverse("arena:leaderboard")).content.decode()
+
+
+def test_creator_filters_get_their_own_cached_boards(two_categories, client):
+    services.leaderboard_recompute(rounds=20)
+    m1, m2, m3 = two_categories["models"]
+    url = reverse("arena:leaderboard")
+
+    for _ in range(2):  # the second round is all cache hits
+        everyone = _board_body(client.get(url))
+        only_m3 = _board_body(client.get(url, {"creator": m3.provider.slug}))
+        only_m1 = _board_body(client.get(url, {"creator": m1.provider.slug}))
+        coding = _board_body(client.get(url, {"category": "coding"}))
+        coding_m3 = client.get(url, {"category": "coding", "creator": m3.provider.slug})
+
+        assert all(m.name in everyone for m in (m1, m2, m3))
+        assert m3.name in only_m3 and m1.name not in only_m3 and m2.name not in only_m3
+        assert m1.name in only_m1 and m3.name not in only_m1
+        assert m1.name in coding and m2.name in coding and m3.name not in coding
+        assert "No rated models from this creator" in coding_m3.content.decode()
+
+
+def test_unknown_creator_values_are_not_cached(two_categories, client):
+    services.leaderboard_recompute(rounds=10)
+
+    page = client.get(reverse("arena:leaderboard"), {"creator": "no such creator"})
+
+    assert "No rated models from this creator" in page.content.decode()
+    key = board._board_key(selectors.latest_snapshot_id(), None, "no such creator")
+    assert cache.get(key) is None
+    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "")) is None
+    client.get(reverse("arena:leaderboard"))
+    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "")) is not None
