@@ -250,7 +250,7 @@ ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", 
 # Salt for IP hashes; defaults to one derived from SECRET_KEY. Changing it unlinks old hashes.
 ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
-ARENA_TRUSTED_PROXIES = int(os.environ.get("ARENA_TRUSTED_PROXIES", "0"))
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
 # Prompt Lab: a visitor's own prompt, live against 2-4 models. Only the free demo gateway is
 # offered unless the operator opts in to gateways that spend money (those with a key set).

@@ -1,7 +1,5 @@
 """Writes of the arena: issuing battles, casting votes, excluding visitors, recomputing."""
 
-import hashlib
-import hmac
 import logging
 import math
 import random
@@ -30,6 +28,7 @@ from apps.arena.models import (
 from apps.catalog.models import AIModel
 from apps.challenges.models import Category, Challenge
 from apps.responses.models import Response
+from rival import visitors
 
 logger = logging.getLogger(__name__)
 
@@ -62,22 +61,7 @@ def voter_new() -> str:
 
 def ip_hash(ip: str) -> str:
     """Salted hash of an IP address; the address itself is never stored."""
-    salt = settings.ARENA_IP_SALT or f"arena-ip:{settings.SECRET_KEY}"
-    return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
-
-
-def rate_limit_exceeded(key: str, rule: str) -> bool:
-    """Count one hit on `key` against a "count/seconds" rule, atomically in the cache."""
-    limit, window = (int(part) for part in rule.split("/"))
-    cache_key = f"arena:rate:{key}"
-    for _ in range(3):
-        cache.add(cache_key, 0, timeout=window)
-        try:
-            return cache.incr(cache_key) > limit
-        except ValueError:
-            # The window expired between add and incr; start a new one.
-            continue
-    return False
+    return visitors.ip_hash(ip, salt=settings.ARENA_IP_SALT or f"arena-ip:{settings.SECRET_KEY}")
 
 
 # --- battles ---------------------------------------------------------------------------------
@@ -237,8 +221,8 @@ def vote_cast(*, token: str, voter: str, outcome: str, ip: str) -> Vote:
         raise VoteRefused(ALREADY_VOTED, 409)
     if battle.expires_at <= timezone.now():
         raise VoteRefused("This battle has expired, so the vote was not counted.", 410)
-    if rate_limit_exceeded(f"session:{voter}", settings.ARENA_RATE_LIMIT_SESSION) or (
-        rate_limit_exceeded(f"ip:{hashed_ip}", settings.ARENA_RATE_LIMIT_IP)
+    if visitors.rate_limited(f"arena:session:{voter}", settings.ARENA_RATE_LIMIT_SESSION) or (
+        visitors.rate_limited(f"arena:ip:{hashed_ip}", settings.ARENA_RATE_LIMIT_IP)
     ):
         raise VoteRefused("You are voting faster than we can count. Take a short break.", 429)
     exclusion = _exclusion_for(voter, hashed_ip)

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -11,6 +10,7 @@ from apps.arena import selectors, services
 from apps.arena.services import VoteRefused
 from apps.challenges.models import Category
 from apps.responses.frame import FRAME_CSP, frame_document
+from rival import visitors
 
 VOTER_SESSION_KEY = "arena_voter"
 
@@ -21,17 +21,6 @@ def _voter(request, create: bool = False) -> str:
         voter = services.voter_new()
         request.session[VOTER_SESSION_KEY] = voter
     return voter
-
-
-def _client_ip(request) -> str:
-    """The visitor's address; behind N trusted proxies, the Nth address from the right of
-    X-Forwarded-For (the part a client cannot forge)."""
-    proxies = settings.ARENA_TRUSTED_PROXIES
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [a for a in forwarded if a]
-    if proxies and len(forwarded) >= proxies:
-        return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _category(request) -> Category | None:
@@ -64,7 +53,7 @@ def vote(request):
             token=request.POST.get("battle", ""),
             voter=voter,
             outcome=request.POST.get("outcome", ""),
-            ip=_client_ip(request),
+            ip=visitors.client_ip(request),
         )
     except VoteRefused as refused:
         battle = services.battle_issue(voter=voter, category=category)

@@ -1,7 +1,5 @@
 """Writes of the Prompt Lab: starting a run and generating one model's result."""
 
-import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -9,7 +7,6 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +20,7 @@ from apps.collection.gateways import (
     client_for,
 )
 from apps.lab.models import LabResult, LabRun
+from rival import visitors
 
 logger = logging.getLogger(__name__)
 
@@ -45,22 +43,7 @@ def owner_new() -> str:
 
 def ip_hash(ip: str) -> str:
     """Salted hash of an IP address; the address itself is never stored."""
-    salt = f"lab-ip:{settings.SECRET_KEY}"
-    return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
-
-
-def _over_limit(key: str, rule: str) -> bool:
-    """Count one hit on `key` against a "count/seconds" rule, atomically in the cache."""
-    limit, window = (int(part) for part in rule.split("/"))
-    cache_key = f"lab:rate:{key}"
-    for _ in range(3):
-        cache.add(cache_key, 0, timeout=window)
-        try:
-            return cache.incr(cache_key) > limit
-        except ValueError:
-            # The window expired between add and incr; start a new one.
-            continue
-    return False
+    return visitors.ip_hash(ip, salt=f"lab-ip:{settings.SECRET_KEY}")
 
 
 def labrun_create(
@@ -70,9 +53,9 @@ def labrun_create(
     transaction commits. Raises RunRefused, storing and queueing nothing, when the session or
     the IP is over its rate limit. The caller validates the prompt and the models (LabForm)."""
     hashed_ip = ip_hash(ip)
-    if _over_limit(f"session:{owner}", settings.LAB_RATE_LIMIT_SESSION) or _over_limit(
-        f"ip:{hashed_ip}", settings.LAB_RATE_LIMIT_IP
-    ):
+    if visitors.rate_limited(
+        f"lab:session:{owner}", settings.LAB_RATE_LIMIT_SESSION
+    ) or visitors.rate_limited(f"lab:ip:{hashed_ip}", settings.LAB_RATE_LIMIT_IP):
         raise RunRefused(RATE_LIMITED)
     with transaction.atomic():
         run = LabRun.objects.create(

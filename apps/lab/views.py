@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from apps.lab import selectors, services
 from apps.lab.forms import MAX_MODELS, MIN_MODELS, LabForm
 from apps.responses.frame import FRAME_CSP, frame_document
+from rival import visitors
 
 OWNER_SESSION_KEY = "lab_owner"
 
@@ -20,10 +21,6 @@ def _owner(request, create: bool = False) -> str:
         owner = services.owner_new()
         request.session[OWNER_SESSION_KEY] = owner
     return owner
-
-
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -43,7 +40,7 @@ def index(request):
             try:
                 run = services.labrun_create(
                     owner=_owner(request, create=True),
-                    ip=_client_ip(request),
+                    ip=visitors.client_ip(request),
                     prompt=form.cleaned_data["prompt"],
                     models=form.cleaned_data["models"],
                     output_type=form.cleaned_data["output_type"],

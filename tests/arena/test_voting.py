@@ -268,7 +268,7 @@ def test_long_expired_unvoted_battles_are_pruned_and_voted_ones_kept(challenge_p
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(challenge_pair, settings):
-    settings.ARENA_TRUSTED_PROXIES = 1
+    settings.TRUSTED_PROXIES = 1
     settings.ARENA_RATE_LIMIT_IP = "1/60"
     proxy = {"REMOTE_ADDR": "10.0.0.1"}
     first, second, third = Client(**proxy), Client(**proxy), Client(**proxy)

@@ -1,0 +1,40 @@
+"""What anonymous features (arena votes, Prompt Lab runs) need to know about a visitor:
+their address as far as it can be trusted, a salted hash of it to store instead, and a
+fixed-window rate limit counted in the cache (Redis in production, shared by all workers)."""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def client_ip(request) -> str:
+    """The visitor's address. Behind N trusted proxies (TRUSTED_PROXIES), the Nth address from
+    the right of X-Forwarded-For: the part a client cannot forge."""
+    proxies = settings.TRUSTED_PROXIES
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def ip_hash(ip: str, *, salt: str) -> str:
+    """Salted hash of an IP address; the address itself is never stored."""
+    return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
+
+
+def rate_limited(key: str, rule: str) -> bool:
+    """Count one hit on `key` against a "count/seconds" rule, atomically in the cache; True
+    when this hit is over the limit."""
+    limit, window = (int(part) for part in rule.split("/"))
+    cache_key = f"rate:{key}"
+    for _ in range(3):
+        cache.add(cache_key, 0, timeout=window)
+        try:
+            return cache.incr(cache_key) > limit
+        except ValueError:
+            # The window expired between add and incr; start a new one.
+            continue
+    return False
