@@ -216,6 +216,9 @@ def _handler_for(fake: FakeProvider):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "FakeProvider/1.0"
+        # Stream chunks go out as small writes; with Nagle on, each one after the first waits
+        # for the client's delayed ACK (up to 40 ms), which no real provider adds.
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # noqa: A002 — the stdlib's signature
             pass
