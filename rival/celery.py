@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rival.settings")
 
@@ -19,3 +20,15 @@ def _create_filesystem_broker_folders(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_database_connections(sender=None, **kwargs):
+    """Django's per-request rule, per task: drop this thread's connection once it is broken
+    or older than CONN_MAX_AGE, keep it otherwise (see CELERY_DB_REUSE_MAX in settings)."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -84,6 +84,11 @@ class LoggedRequest:
 
 
 class _Server(ThreadingHTTPServer):
+    # The listen() backlog, which the constructor applies: a class attribute, since setting it
+    # on the instance afterwards does nothing. At the stdlib's 5, a burst of 50 clients
+    # connecting at once overflowed it and some got "connection reset by peer".
+    request_queue_size = 256
+
     def handle_error(self, request, client_address):
         # Clients that gave up (timeouts, cut streams) are part of the game, not errors.
         import sys
@@ -120,7 +125,6 @@ class FakeProvider:
         self._server.daemon_threads = True
         # Stopping must not wait for a request deliberately hanging (the timeout fault).
         self._server.block_on_close = False
-        self._server.request_queue_size = 256
         self._thread: threading.Thread | None = None
 
     @property
@@ -216,6 +220,9 @@ def _handler_for(fake: FakeProvider):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "FakeProvider/1.0"
+        # Stream chunks go out as small writes; with Nagle on, each one after the first waits
+        # for the client's delayed ACK (up to 40 ms), which no real provider adds.
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # noqa: A002 — the stdlib's signature
             pass

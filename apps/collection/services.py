@@ -96,6 +96,8 @@ def _store(model: AIModel, challenge: Challenge, request, completion: Completion
         cost_usd=cost.quantize(Decimal("0.000001")) if cost is not None else None,
         finish_reason=completion.finish_reason,
         gateway_request_id=completion.request_id,
+        # response_collect looked just before the call; the constraint covers the rest.
+        check_existing=False,
     )
 
 
@@ -109,8 +111,13 @@ def response_collect(
     nothing is stored when the call fails, so a half-received answer is never saved. With a
     job, the job is marked done in the same transaction as the response is stored.
     """
-    existing = Response.objects.filter(model=model, challenge=challenge, is_published=True).first()
-    if existing:
+    existing_pk = (
+        Response.objects.filter(model=model, challenge=challenge, is_published=True)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing_pk is not None:
+        existing = Response.objects.get(pk=existing_pk)
         if job is not None:
             _job_done(job, existing)
         return existing, False

@@ -81,7 +81,8 @@ def collect_response(self, job_id: int) -> int | None:
         if isinstance(exc, MissingAPIKey) or exc.status in RUN_STOPPING_STATUSES:
             services.run_fail(job.run_id, exc.message)
         return None
-    logger.info("run=%s job=%s stored response=%s", job.run_id, job.pk, response.pk)
+    # Debug only: Celery already logs each task's success with its result (the response id).
+    logger.debug("run=%s job=%s stored response=%s", job.run_id, job.pk, response.pk)
     return response.pk
 
 

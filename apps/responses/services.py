@@ -8,7 +8,6 @@ from apps.challenges.models import Challenge
 from apps.responses.models import Response
 
 
-@transaction.atomic
 def response_create(
     *,
     model: AIModel,
@@ -26,15 +25,21 @@ def response_create(
     cost_usd: Decimal | None = None,
     finish_reason: str = "",
     gateway_request_id: str = "",
+    check_existing: bool = True,
 ) -> tuple[Response, bool]:
     """Store a published response unless the pair already has one.
 
     Returns (response, created). Safe to call twice for the same pair: the unique constraint
     on published (model, challenge) turns a second delivery into a no-op returning the first.
+    `check_existing=False` skips the first lookup for a caller that has just made it; the
+    constraint still catches a pair stored in between.
     """
-    existing = Response.objects.filter(model=model, challenge=challenge, is_published=True).first()
-    if existing:
-        return existing, False
+    if check_existing:
+        existing = Response.objects.filter(
+            model=model, challenge=challenge, is_published=True
+        ).first()
+        if existing:
+            return existing, False
     response = Response(
         model=model,
         challenge=challenge,
@@ -54,6 +59,8 @@ def response_create(
         is_published=True,
     )
     try:
+        # Its own transaction, or a savepoint inside the caller's: a lost race rolls back only
+        # this insert.
         with transaction.atomic():
             response.save()
     except IntegrityError:
