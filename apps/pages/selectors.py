@@ -3,6 +3,7 @@ from django.core.cache import cache
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
 from apps.responses.models import Response
+from apps.responses.selectors import CARD_FIELDS
 
 SITE_COUNTS_SECONDS = 60
 
@@ -26,18 +27,6 @@ def newest_responses(limit: int = 12):
     return (
         Response.objects.visible()
         .with_related()
-        .only(
-            "id",
-            "collected_at",
-            "output_type",
-            "model__slug",
-            "model__name",
-            "model__provider__name",
-            "model__provider__slug",
-            "challenge__slug",
-            "challenge__title",
-            "challenge__category__name",
-            "challenge__category__slug",
-        )
+        .only(*CARD_FIELDS)
         .order_by("-collected_at", "-id")[:limit]
     )
