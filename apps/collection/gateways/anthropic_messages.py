@@ -13,33 +13,10 @@ from apps.collection.gateways.base import (
     Completion,
     CompletionRequest,
     GatewayError,
-    PermanentGatewayError,
     TransientGatewayError,
-    error_for_status,
-    parse_retry_after,
-    provider_message,
+    map_sdk_error,
 )
 from apps.collection.limits import request_sent
-
-
-def map_anthropic_error(exc: Exception) -> GatewayError:
-    if isinstance(exc, anthropic.APIStatusError):
-        return error_for_status(
-            exc.status_code,
-            provider_message(exc.body, exc.message),
-            parse_retry_after(exc.response.headers.get("retry-after")),
-        )
-    if isinstance(exc, anthropic.APITimeoutError):
-        return TransientGatewayError("The provider did not answer in time.")
-    if isinstance(exc, httpx2.TimeoutException):
-        return TransientGatewayError("The provider did not answer in time.")
-    if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
-        return TransientGatewayError(f"Connection failed: {exc.__cause__ or exc}")
-    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
-        return TransientGatewayError(f"Malformed answer from the provider: {exc}")
-    if isinstance(exc, anthropic.APIError):
-        return TransientGatewayError(f"Provider error: {exc.message}")
-    return PermanentGatewayError(str(exc))
 
 
 class AnthropicClient:
@@ -55,7 +32,7 @@ class AnthropicClient:
         except GatewayError:
             raise
         except (anthropic.AnthropicError, httpx2.HTTPError, ValueError) as exc:
-            raise map_anthropic_error(exc) from exc
+            raise map_sdk_error(exc, anthropic) from exc
 
     def _stream(self, request: CompletionRequest, started: float) -> Completion:
         sampling = {"temperature": request.temperature}

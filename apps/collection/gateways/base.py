@@ -4,6 +4,8 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
+import httpx2
+
 
 @dataclass(frozen=True)
 class CompletionRequest:
@@ -104,3 +106,23 @@ def error_for_status(status: int, message: str, retry_after: float | None) -> Ga
     if status in (408, 409, 425, 429) or status >= 500:
         return TransientGatewayError(text, status=status, retry_after=retry_after)
     return PermanentGatewayError(text, status=status)
+
+
+def map_sdk_error(exc: Exception, sdk) -> GatewayError:
+    """Turn an exception from an official provider SDK (`openai` or `anthropic`: both raise
+    the same family of errors, each from its own module) into our transient/permanent split."""
+    if isinstance(exc, sdk.APIStatusError):
+        return error_for_status(
+            exc.status_code,
+            provider_message(exc.body, exc.message),
+            parse_retry_after(exc.response.headers.get("retry-after")),
+        )
+    if isinstance(exc, sdk.APITimeoutError | httpx2.TimeoutException):
+        return TransientGatewayError("The provider did not answer in time.")
+    if isinstance(exc, sdk.APIConnectionError | httpx2.TransportError):
+        return TransientGatewayError(f"Connection failed: {exc.__cause__ or exc}")
+    if isinstance(exc, sdk.APIResponseValidationError | ValueError):
+        return TransientGatewayError(f"Malformed answer from the provider: {exc}")
+    if isinstance(exc, sdk.APIError):
+        return TransientGatewayError(f"Provider error: {exc.message}")
+    return PermanentGatewayError(str(exc))

@@ -17,34 +17,10 @@ from apps.collection.gateways.base import (
     Completion,
     CompletionRequest,
     GatewayError,
-    PermanentGatewayError,
     TransientGatewayError,
-    error_for_status,
-    parse_retry_after,
-    provider_message,
+    map_sdk_error,
 )
 from apps.collection.limits import request_sent
-
-
-def map_openai_error(exc: Exception) -> GatewayError:
-    """Turn an SDK exception into our transient/permanent split."""
-    if isinstance(exc, openai.APIStatusError):
-        return error_for_status(
-            exc.status_code,
-            provider_message(exc.body, exc.message),
-            parse_retry_after(exc.response.headers.get("retry-after")),
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return TransientGatewayError("The provider did not answer in time.")
-    if isinstance(exc, httpx2.TimeoutException):
-        return TransientGatewayError("The provider did not answer in time.")
-    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
-        return TransientGatewayError(f"Connection failed: {exc.__cause__ or exc}")
-    if isinstance(exc, openai.APIResponseValidationError | ValueError):
-        return TransientGatewayError(f"Malformed answer from the provider: {exc}")
-    if isinstance(exc, openai.APIError):
-        return TransientGatewayError(f"Provider error: {exc.message}")
-    return PermanentGatewayError(str(exc))
 
 
 class OpenAICompatibleClient:
@@ -64,7 +40,7 @@ class OpenAICompatibleClient:
         except GatewayError:
             raise
         except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
-            raise map_openai_error(exc) from exc
+            raise map_sdk_error(exc, openai) from exc
 
     def _stream(self, request: CompletionRequest, messages: list, started: float) -> Completion:
         parts: list[str] = []
@@ -175,4 +151,4 @@ def list_models(*, base_url: str, api_key: str, timeout: float) -> list[dict]:
     try:
         return [entry.to_dict() for entry in client.models.list()]
     except (openai.OpenAIError, ValueError) as exc:
-        raise map_openai_error(exc) from exc
+        raise map_sdk_error(exc, openai) from exc
