@@ -27,18 +27,20 @@ curl -fsS "http://127.0.0.1:$port/" -o "$scratch/home.html" || fail "home page f
 grep -q "Newest responses" "$scratch/home.html" || fail "home page is wrong"
 grep -q "^Admin login: admin / " "$scratch/run.log" || fail "no admin login printed"
 
-# A task through the real worker on the filesystem broker.
+# A collection run through the real worker on the filesystem broker: every active demo
+# model answers a new challenge, and `collect --wait` follows the run to its end.
 uv run python manage.py shell -v0 -c '
 from apps.challenges.models import Challenge
-from apps.catalog.models import AIModel
-from apps.collection.tasks import collect_response
-challenge = Challenge.objects.create(slug="smoke", title="Smoke", prompt="Say hi.", is_published=True)
-collect_response.delay(AIModel.objects.first().pk, challenge.pk)
+Challenge.objects.create(slug="smoke", title="Smoke", prompt="Say hi.", is_published=True)
 '
-for _ in $(seq 1 120); do
-  n=$(uv run python manage.py shell -v0 -c 'from apps.responses.models import Response; print(Response.objects.filter(challenge__slug="smoke").count())')
-  [ "$n" = 1 ] && break
-  sleep 0.5
-done
-[ "$n" = 1 ] || fail "the worker did not process the smoke task"
+uv run python manage.py collect --challenge smoke --gateway demo --wait --timeout 120 \
+  >"$scratch/collect.log" 2>&1 || { cat "$scratch/collect.log"; fail "the smoke run did not finish"; }
+counts=$(uv run python manage.py shell -v0 -c '
+from apps.catalog.models import AIModel
+from apps.responses.models import Response
+print(Response.objects.filter(challenge__slug="smoke").count(),
+      AIModel.objects.active().filter(gateway__name="demo").count())')
+read -r stored expected <<<"$counts"
+[ "$stored" -gt 0 ] && [ "$stored" = "$expected" ] \
+  || fail "the worker stored $stored smoke responses, expected $expected"
 echo "smoke: embedded default serves pages and its worker runs tasks (port $port)"
