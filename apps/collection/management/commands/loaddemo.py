@@ -13,8 +13,8 @@ from apps.catalog.services import model_upsert, provider_ensure
 from apps.challenges.models import Challenge
 from apps.challenges.services import category_ensure, challenge_upsert
 from apps.collection import demo_catalog
-from apps.collection.gateways.base import CompletionRequest
 from apps.collection.gateways.demo import DemoClient
+from apps.collection.services import completion_request_for
 from apps.responses.models import Response
 
 ADMIN_USERNAME = "admin"
@@ -116,15 +116,7 @@ def demo_responses_generate(*, models: list[AIModel], challenges: list[Challenge
         for challenge in challenges:
             if (model.pk, challenge.pk) in existing:
                 continue
-            request = CompletionRequest(
-                model_id=model.gateway_model_id or model.slug,
-                prompt=challenge.prompt,
-                system_prompt=challenge.system_prompt,
-                temperature=challenge.temperature,
-                top_p=challenge.top_p,
-                max_tokens=challenge.max_tokens,
-                output_type=challenge.output_type,
-            )
+            request = completion_request_for(model, challenge)
             completion = client.complete(request)
             new.append(
                 Response(
