@@ -13,7 +13,11 @@ mkdir -p "$var_dir"
 
 uv sync --locked --quiet
 uv run python manage.py migrate --noinput -v0
-login=$(uv run python manage.py loaddemo --admin | tee /dev/stderr | grep '^Admin login:' || true)
+# Capture, then print: `tee /dev/stderr` reopened (and truncated) a redirected log file behind
+# the shell's back, so the login line could be overwritten in the log the smoke run reads.
+demo_output=$(uv run python manage.py loaddemo --admin)
+printf '%s\n' "$demo_output"
+login=$(printf '%s\n' "$demo_output" | grep '^Admin login:' || true)
 
 pids=()
 cleanup() {
