@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
-from apps.collection.gateways import (
+from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
+from apps.gateways.clients import (
     Completion,
     CompletionRequest,
     GatewayError,
@@ -20,8 +21,7 @@ from apps.collection.gateways import (
     check_gateway_ready,
     client_for,
 )
-from apps.collection.limits import gateway_slot
-from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
+from apps.gateways.limits import gateway_slot
 from apps.responses.models import Response
 from apps.responses.services import response_create
 

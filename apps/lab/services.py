@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
-from apps.collection.gateways import (
+from apps.gateways.clients import (
     CompletionRequest,
     GatewayError,
     MissingAPIKey,

@@ -3,8 +3,12 @@ from decimal import Decimal
 
 import pytest
 
-from apps.collection.gateways.base import CompletionRequest
-from apps.collection.gateways.demo import DemoClient, language_of
+from apps.gateways.base import CompletionRequest
+from apps.gateways.demo import DemoClient, language_of
+from tests.factories import AIModelFactory
+
+# The demo gateway prices its answers from the catalog.
+pytestmark = pytest.mark.django_db
 
 
 def ask(model_id: str, prompt: str, output_type: str = "text"):
@@ -74,6 +78,11 @@ def test_an_html_answer_is_a_complete_document_with_inline_css_and_js():
 
 
 def test_cost_is_the_catalog_price_times_the_tokens():
+    AIModelFactory(
+        gateway_model_id="anthropic/claude-sonnet-4.5",
+        price_input_per_mtok=Decimal(3),
+        price_output_per_mtok=Decimal(15),
+    )
     completion = ask("anthropic/claude-sonnet-4.5", PROMPT)  # $3 in, $15 out per 1M tokens
     expected = (Decimal(3) * completion.tokens_in + Decimal(15) * completion.tokens_out) / 10**6
     assert completion.cost_usd == expected.quantize(Decimal("0.000001"))

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.catalog.models import Gateway
-from apps.collection.catalog_sync import catalog_sync
-from apps.collection.gateways import GatewayError
+from apps.datasets.catalog_sync import catalog_sync
+from apps.gateways.clients import GatewayError
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from apps.collection import limits
-from apps.collection.limits import LocalLimiter, SlotUnavailable, gateway_slot, rate_window
+from apps.gateways import limits
+from apps.gateways.limits import LocalLimiter, SlotUnavailable, gateway_slot, rate_window
 
 
 def gateway(**fields):

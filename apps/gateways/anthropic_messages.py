@@ -9,14 +9,14 @@ import time
 import anthropic
 import httpx2
 
-from apps.collection.gateways.base import (
+from apps.gateways.base import (
     Completion,
     CompletionRequest,
     GatewayError,
     TransientGatewayError,
     map_sdk_error,
 )
-from apps.collection.limits import request_sent
+from apps.gateways.limits import request_sent
 
 
 class AnthropicClient:

@@ -12,9 +12,9 @@ from apps.catalog.models import AIModel, Gateway
 from apps.catalog.services import model_upsert, provider_ensure
 from apps.challenges.models import Challenge
 from apps.challenges.services import category_ensure, challenge_upsert
-from apps.collection import demo_catalog
-from apps.collection.gateways.demo import DemoClient
 from apps.collection.services import completion_request_for
+from apps.datasets.demo_catalog import demo_catalog
+from apps.gateways.demo import DemoClient
 from apps.responses.models import Response
 
 ADMIN_USERNAME = "admin"
@@ -54,14 +54,15 @@ def load_catalog() -> tuple[list[AIModel], list[Challenge]]:
     curator decides — a model's status and retirement, featuring, a challenge's text and
     publication — is only set when the row is first created.
     """
+    catalog = demo_catalog()
     gateway = Gateway.objects.get_or_create(name="demo", defaults={"kind": Gateway.Kind.DEMO})[0]
-    providers = {row["slug"]: provider_ensure(**row, update=True) for row in demo_catalog.PROVIDERS}
+    providers = {row["slug"]: provider_ensure(**row, update=True) for row in catalog["providers"]}
     categories = {
-        slug: category_ensure(slug=slug, name=name, position=position)
-        for position, (slug, name) in enumerate(demo_catalog.CATEGORIES)
+        row["slug"]: category_ensure(slug=row["slug"], name=row["name"], position=position)
+        for position, row in enumerate(catalog["categories"])
     }
     models = []
-    for row in demo_catalog.MODELS:
+    for row in catalog["models"]:
         facts = {
             key: value
             for key, value in row.items()
@@ -84,7 +85,7 @@ def load_catalog() -> tuple[list[AIModel], list[Challenge]]:
         )
         models.append(model)
     challenges = []
-    for row in demo_catalog.CHALLENGES:
+    for row in catalog["challenges"]:
         fields = {k: v for k, v in row.items() if k not in {"slug", "featured"}}
         fields["category"] = categories[row["category"]]
         challenge, _ = challenge_upsert(

@@ -10,7 +10,7 @@ from django.db.models import Count
 from apps.catalog.models import AIModel, Provider
 from apps.catalog.services import model_retire
 from apps.challenges.models import Challenge, OutputType
-from apps.collection import demo_catalog
+from apps.datasets.demo_catalog import demo_catalog
 from apps.responses.models import Response
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +104,6 @@ def test_admin_flag_prints_a_login_that_works(client):
 
 
 def test_demo_catalog_slugs_are_unique():
-    for rows in (demo_catalog.MODELS, demo_catalog.CHALLENGES, demo_catalog.PROVIDERS):
-        slugs = [row["slug"] for row in rows]
+    for kind in ("models", "challenges", "providers", "categories"):
+        slugs = [row["slug"] for row in demo_catalog()[kind]]
         assert len(slugs) == len(set(slugs))

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.collection.importer import dataset_read, dataset_write
+from apps.datasets.importer import dataset_read, dataset_write
 
 
 class Command(BaseCommand):

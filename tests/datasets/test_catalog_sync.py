@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 
 from apps.catalog.models import AIModel
-from apps.collection.catalog_sync import catalog_sync
-from apps.collection.fakeprovider import DEFAULT_MODELS
+from apps.datasets.catalog_sync import catalog_sync
+from apps.gateways.fakeprovider import DEFAULT_MODELS
 from tests.factories import AIModelFactory
 
 pytestmark = pytest.mark.django_db

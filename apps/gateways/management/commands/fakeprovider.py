@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.collection.fakeprovider import FAULT_KINDS, FakeProvider, parse_faults
+from apps.gateways.fakeprovider import FAULT_KINDS, FakeProvider, parse_faults
 
 
 class Command(BaseCommand):

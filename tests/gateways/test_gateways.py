@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from apps.catalog.models import Gateway
-from apps.collection.gateways import (
+from apps.gateways.clients import (
     CompletionRequest,
     MissingAPIKey,
     PermanentGatewayError,

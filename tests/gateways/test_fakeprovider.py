@@ -7,7 +7,7 @@ import anthropic
 import openai
 import pytest
 
-from apps.collection.fakeprovider import FakeProvider, parse_faults
+from apps.gateways.fakeprovider import FakeProvider, parse_faults
 
 
 def test_openai_sdk_gets_a_plain_completion_with_usage(fake_provider):

@@ -13,14 +13,14 @@ from decimal import Decimal, InvalidOperation
 import httpx2
 import openai
 
-from apps.collection.gateways.base import (
+from apps.gateways.base import (
     Completion,
     CompletionRequest,
     GatewayError,
     TransientGatewayError,
     map_sdk_error,
 )
-from apps.collection.limits import request_sent
+from apps.gateways.limits import request_sent
 
 
 class OpenAICompatibleClient:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from apps.catalog.models import AIModel, Gateway, Modality, Provider
-from apps.collection.gateways import (
+from apps.gateways.clients import (
     PermanentGatewayError,
     check_gateway_ready,
     gateway_api_key,
@@ -42,7 +42,7 @@ def fetch_listing(gateway: Gateway) -> list[dict]:
     if gateway.kind != Gateway.Kind.OPENAI:
         raise PermanentGatewayError(f"Gateway {gateway.name} has no /models listing to sync.")
     check_gateway_ready(gateway)
-    from apps.collection.gateways.openai_compat import list_models
+    from apps.gateways.openai_compat import list_models
 
     return list_models(
         base_url=gateway_base_url(gateway),

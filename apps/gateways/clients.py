@@ -11,7 +11,7 @@ import threading
 from django.conf import settings
 
 from apps.catalog.models import Gateway
-from apps.collection.gateways.base import (
+from apps.gateways.base import (
     Completion,
     CompletionRequest,
     GatewayClient,
@@ -54,7 +54,7 @@ def check_gateway_ready(gateway: Gateway) -> None:
 def client_for(gateway: Gateway) -> GatewayClient:
     """The client for a gateway row, reused across calls in this process (connection pool)."""
     if gateway.kind == Gateway.Kind.DEMO:
-        from apps.collection.gateways.demo import DemoClient
+        from apps.gateways.demo import DemoClient
 
         return DemoClient()
     check_gateway_ready(gateway)
@@ -73,11 +73,11 @@ def client_for(gateway: Gateway) -> GatewayClient:
 
 def _make_client(kind: str, **kwargs) -> GatewayClient:
     if kind == Gateway.Kind.OPENAI:
-        from apps.collection.gateways.openai_compat import OpenAICompatibleClient
+        from apps.gateways.openai_compat import OpenAICompatibleClient
 
         return OpenAICompatibleClient(**kwargs)
     if kind == Gateway.Kind.ANTHROPIC:
-        from apps.collection.gateways.anthropic_messages import AnthropicClient
+        from apps.gateways.anthropic_messages import AnthropicClient
 
         return AnthropicClient(**kwargs)
     raise PermanentGatewayError(f"Gateway kind {kind!r} has no client.")

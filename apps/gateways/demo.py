@@ -3,7 +3,7 @@
 The same (model, prompt) always gives the same answer; different models give different
 answers, and each answer has the shape the challenge asks for: Markdown for text, a fenced
 code block in the language the prompt names, a parseable SVG, a complete HTML document.
-Token counts, latency and cost look like a real provider's: cost is the demo catalog's
+Token counts, latency and cost look like a real provider's: cost is the catalog's list
 price for the model times the tokens, and unknown for models the catalog doesn't price.
 """
 
@@ -13,8 +13,8 @@ import re
 from decimal import Decimal
 from html import escape
 
-from apps.collection import demo_catalog
-from apps.collection.gateways.base import Completion, CompletionRequest
+from apps.catalog.models import AIModel, Gateway
+from apps.gateways.base import Completion, CompletionRequest
 
 PALETTES = [
     ("#0f172a", "#e2e8f0", "#38bdf8", "#f472b6"),
@@ -467,26 +467,33 @@ def _html(request: CompletionRequest, rng: random.Random) -> str:
 
 GENERATORS = {"text": _text, "code": _code, "svg": _svg, "html": _html}
 
-# What the demo "provider" charges: the demo catalog's list prices, by gateway model id.
-PRICES: dict[str, tuple[Decimal, Decimal]] = {
-    row["gateway_model_id"]: (
-        Decimal(row["price_input_per_mtok"]),
-        Decimal(row["price_output_per_mtok"]),
-    )
-    for row in demo_catalog.MODELS
-    if "price_input_per_mtok" in row and "price_output_per_mtok" in row
-}
 
-
-def cost_of(model_id: str, tokens_in: int, tokens_out: int) -> Decimal | None:
-    if model_id not in PRICES:
-        return None
-    price_in, price_out = PRICES[model_id]
-    cost = (price_in * tokens_in + price_out * tokens_out) / 1_000_000
-    return cost.quantize(Decimal("0.000001"))
+def demo_prices() -> dict[str, tuple[Decimal, Decimal]]:
+    """What the demo "provider" charges: the catalog's list price of each priced model on a
+    demo gateway (loaddemo keeps them equal to the demo catalog), by gateway model id."""
+    rows = AIModel.objects.filter(
+        gateway__kind=Gateway.Kind.DEMO,
+        price_input_per_mtok__isnull=False,
+        price_output_per_mtok__isnull=False,
+    ).values_list("gateway_model_id", "price_input_per_mtok", "price_output_per_mtok")
+    return {model_id: (price_in, price_out) for model_id, price_in, price_out in rows if model_id}
 
 
 class DemoClient:
+    """Prices are read from the catalog once per client, on its first answer."""
+
+    def __init__(self):
+        self._prices: dict[str, tuple[Decimal, Decimal]] | None = None
+
+    def cost_of(self, model_id: str, tokens_in: int, tokens_out: int) -> Decimal | None:
+        if self._prices is None:
+            self._prices = demo_prices()
+        if model_id not in self._prices:
+            return None
+        price_in, price_out = self._prices[model_id]
+        cost = (price_in * tokens_in + price_out * tokens_out) / 1_000_000
+        return cost.quantize(Decimal("0.000001"))
+
     def complete(self, request: CompletionRequest) -> Completion:
         rng = _rng(request)
         content = GENERATORS.get(request.output_type, _text)(request, rng)
@@ -503,6 +510,6 @@ class DemoClient:
             ttft_ms=ttft_ms,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
-            cost_usd=cost_of(request.model_id, tokens_in, tokens_out),
+            cost_usd=self.cost_of(request.model_id, tokens_in, tokens_out),
             request_id=f"demo-{hashlib.sha1(content.encode()).hexdigest()[:16]}",
         )
