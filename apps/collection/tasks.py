@@ -9,7 +9,7 @@ from celery.signals import worker_init
 from django.conf import settings
 
 from apps.collection import services
-from apps.gateways.clients import MissingAPIKey, PermanentGatewayError, TransientGatewayError
+from apps.gateways.base import MissingAPIKey, PermanentGatewayError, TransientGatewayError
 from apps.gateways.limits import SlotUnavailable
 
 logger = logging.getLogger(__name__)

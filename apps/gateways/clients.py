@@ -51,6 +51,15 @@ def check_gateway_ready(gateway: Gateway) -> None:
         raise PermanentGatewayError(f"Gateway {gateway.name} has no base URL.")
 
 
+def gateway_is_ready(gateway: Gateway) -> bool:
+    """Whether check_gateway_ready passes: the gateway can be called at all."""
+    try:
+        check_gateway_ready(gateway)
+    except PermanentGatewayError:
+        return False
+    return True
+
+
 def client_for(gateway: Gateway) -> GatewayClient:
     """The client for a gateway row, reused across calls in this process (connection pool)."""
     if gateway.kind == Gateway.Kind.DEMO:
@@ -95,4 +104,5 @@ __all__ = [
     "client_for",
     "gateway_api_key",
     "gateway_base_url",
+    "gateway_is_ready",
 ]

@@ -25,6 +25,8 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from apps.gateways.base import TransientGatewayError
+
 logger = logging.getLogger(__name__)
 
 ACQUIRE = """
@@ -59,8 +61,8 @@ return 0
 """
 
 
-class SlotUnavailable(Exception):
-    """No slot within the wait: the caller hands the task back to the queue."""
+class SlotUnavailable(TransientGatewayError):
+    """No slot within the wait: the caller hands the task back to the queue, or gives up."""
 
 
 def rate_window(requests_per_second: float) -> tuple[int, int]:

@@ -12,10 +12,11 @@ from apps.catalog.models import AIModel, Gateway
 from apps.catalog.services import model_upsert, provider_ensure
 from apps.challenges.models import Challenge
 from apps.challenges.services import category_ensure, challenge_upsert
-from apps.collection.services import completion_request_for
 from apps.datasets.demo_catalog import demo_catalog
+from apps.gateways.calls import completion_request_for
 from apps.gateways.demo import DemoClient
 from apps.responses.models import Response
+from apps.responses.services import responses_create_bulk
 
 ADMIN_USERNAME = "admin"
 CURATION_FIELDS = ("status", "retired_on", "retirement_reason", "featured")
@@ -110,6 +111,8 @@ def demo_responses_generate(*, models: list[AIModel], challenges: list[Challenge
             is_published=True, model__in=models, challenge__in=challenges
         ).values_list("model_id", "challenge_id")
     )
+    # The demo generator runs in-process and reaches no provider, so it is called directly
+    # rather than through gateways.calls: its limits would only slow hundreds of answers down.
     client = DemoClient()
     now = timezone.now()
     new = []
@@ -139,10 +142,8 @@ def demo_responses_generate(*, models: list[AIModel], challenges: list[Challenge
                     is_published=True,
                 )
             )
-    # Hundreds of rows in one statement; the partial unique constraint on published pairs
-    # turns a concurrent run's duplicates into no-ops.
-    Response.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
+    # Hundreds of rows in one statement; a concurrent run's duplicates are no-ops.
+    return responses_create_bulk(new)
 
 
 def _collected_at(model: AIModel, challenge: Challenge, now: datetime) -> datetime:
