@@ -23,7 +23,6 @@ Mapping decisions:
   content, so a re-import reuses the stored file instead of writing a copy.
 """
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path, PurePosixPath
 
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.validators import URLValidator
 from django.db import transaction
 from PIL import Image, UnidentifiedImageError
@@ -40,7 +38,7 @@ from apps.catalog.models import AIModel
 from apps.catalog.services import model_upsert, provider_ensure, tag_name
 from apps.challenges.models import Challenge, OutputType
 from apps.challenges.services import category_ensure, challenge_upsert
-from apps.responses.models import Response
+from apps.responses.services import response_import
 
 FILES = ("models.jsonl", "challenges.jsonl", "responses.jsonl")
 
@@ -389,62 +387,29 @@ def dataset_write(dataset: Dataset) -> ImportResult:
         for c in Challenge.objects.filter(slug__in={r["challenge"] for r in dataset.responses})
     }
     for record in dataset.responses:
-        created_image = _response_upsert(
-            record,
+        settings = {"dataset_id": record["id"], "source_file": record["source_file"]}
+        if record["metadata"]:
+            settings["metadata"] = record["metadata"]
+        imported = response_import(
             model=models[record["model"]],
             challenge=challenges[record["challenge"]],
-            result=result,
+            fields={
+                "prompt": record["prompt"],
+                "output_type": record["output_type"],
+                "content": record["content"],
+                "title": record["title"],
+                "note": record["note"],
+                "collected_at": record["collected_at"],
+                "settings": settings,
+            },
+            published=record["published"],
+            image_path=record.get("image_path"),
         )
-        result.responses += 1
-        result.images += created_image
-    return result
-
-
-def _response_upsert(
-    record: dict, *, model: AIModel, challenge: Challenge, result: ImportResult
-) -> bool:
-    """Create or update the imported response for a pair; True when an image file was written."""
-    response = Response.objects.filter(
-        model=model, challenge=challenge, source=Response.Source.IMPORT
-    ).first()
-    if response is None:
-        taken = Response.objects.filter(
-            model=model, challenge=challenge, is_published=True
-        ).exists()
-        published = record["published"] and not taken
-        if record["published"] and taken:
+        if imported.kept_unpublished:
             result.notes.append(
-                f"responses.jsonl:{record['line']}: {model.slug} already has a published "
-                f"response to {challenge.slug}; the imported one is kept unpublished"
+                f"responses.jsonl:{record['line']}: {record['model']} already has a published "
+                f"response to {record['challenge']}; the imported one is kept unpublished"
             )
-        response = Response(model=model, challenge=challenge, is_published=published)
-    settings = {"dataset_id": record["id"], "source_file": record["source_file"]}
-    if record["metadata"]:
-        settings["metadata"] = record["metadata"]
-    response.prompt = record["prompt"]
-    response.output_type = record["output_type"]
-    response.content = "" if record.get("image_path") else record["content"]
-    response.title = record["title"]
-    response.note = record["note"]
-    response.source = Response.Source.IMPORT
-    response.collected_at = record["collected_at"]
-    response.settings = settings
-    wrote = False
-    if record.get("image_path"):
-        wrote = _image_attach(response, record["image_path"], folder=model.slug)
-    response.save()
-    return wrote
-
-
-def _image_attach(response: Response, path: Path, *, folder: str) -> bool:
-    """Point the response at the stored copy of an image, writing it only when absent."""
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    field = response.image.field
-    name = field.generate_filename(response, f"import/{folder}/{path.stem}-{digest}{path.suffix}")
-    if field.storage.exists(name):
-        response.image = name
-        return False
-    with path.open("rb") as handle:
-        response.image.save(name.removeprefix(field.upload_to), File(handle), save=False)
-    return True
+        result.responses += 1
+        result.images += imported.image_written
+    return result

@@ -11,6 +11,7 @@ from apps.catalog.models import AIModel, Provider
 from apps.catalog.services import model_retire
 from apps.challenges.models import Challenge, OutputType
 from apps.datasets.demo_catalog import demo_catalog
+from apps.responses import rendering
 from apps.responses.models import Response
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +59,13 @@ def test_responses_have_the_challenge_output_type_and_priced_models_have_a_cost(
             assert response.cost_usd > 0
     svg = Response.objects.filter(output_type=OutputType.SVG).first()
     assert svg.content.startswith("<svg")
+
+
+def test_every_demo_response_is_stored_with_its_rendering():
+    loaddemo()
+    response = Response.objects.filter(output_type=OutputType.TEXT).first()
+    assert response.rendered_html == rendering.render_output(response.content, "text")
+    assert not Response.objects.filter(rendered_html="").exists()
 
 
 def test_retired_models_keep_responses_dated_before_their_retirement():

@@ -3,8 +3,8 @@
     manage.py generate_dataset --models 300 --challenges 200 --coverage 0.67
 
 Everything it creates has slugs starting with `gen-`, so `--clear` removes exactly that.
-Rows are written with bulk_create in a few statements per table; response renderings are
-computed once per distinct content and stored on the rows, as Response.save would.
+Rows are written with bulk_create in a few statements per table; responses through
+responses_create_bulk, which stores each one's rendering (computed once per distinct content).
 """
 
 import random
@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from apps.catalog.models import AIModel, Capability, Modality, Provider
 from apps.challenges.models import Category, Challenge, OutputType
-from apps.responses import rendering
 from apps.responses.models import Response
+from apps.responses.services import responses_create_bulk
 
 PREFIX = "gen-"
 BATCH = 2000
@@ -179,14 +179,6 @@ def generate(rng, *, models: int, challenges: int, coverage: float, providers: i
         )
     Challenge.objects.bulk_create(challenge_rows, batch_size=BATCH)
 
-    rendered = {
-        (output_type, content): (
-            rendering.render_output(content, output_type),
-            rendering.content_hash(content, output_type),
-        )
-        for output_type, contents in CONTENT.items()
-        for content in contents
-    }
     now = timezone.now()
     responses = []
     for challenge in challenge_rows:
@@ -194,7 +186,6 @@ def generate(rng, *, models: int, challenges: int, coverage: float, providers: i
             if coverage < 1 and rng.random() >= coverage:
                 continue
             content = rng.choice(CONTENT[challenge.output_type])
-            html, key = rendered[(challenge.output_type, content)]
             responses.append(
                 Response(
                     model=model,
@@ -202,8 +193,6 @@ def generate(rng, *, models: int, challenges: int, coverage: float, providers: i
                     prompt=challenge.prompt,
                     output_type=challenge.output_type,
                     content=content,
-                    rendered_html=html,
-                    rendered_hash=key,
                     source=Response.Source.DEMO,
                     collected_at=now - timedelta(minutes=rng.randrange(100_000)),
                     tokens_in=rng.randrange(20, 200),
@@ -213,7 +202,7 @@ def generate(rng, *, models: int, challenges: int, coverage: float, providers: i
                     settings={"model_id": model.gateway_model_id, "temperature": 0.7},
                 )
             )
-    Response.objects.bulk_create(responses, batch_size=BATCH)
+    responses_create_bulk(responses, batch_size=BATCH)
     return {
         "providers": len(provider_rows),
         "models": len(model_rows),
