@@ -1,7 +1,7 @@
 """Keep the catalog in step with a gateway's `/models` listing (OpenRouter's format)."""
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
-from apps.catalog.models import AIModel, Gateway, Modality, Provider
+from apps.catalog.models import Gateway, Provider
+from apps.catalog.services import model_listed_upsert, models_unlisted_deprecate, provider_ensure
 from apps.gateways.clients import (
     PermanentGatewayError,
     check_gateway_ready,
@@ -19,23 +20,12 @@ from apps.gateways.clients import (
 
 logger = logging.getLogger(__name__)
 
-MODALITY_NAMES = {
-    "text": "Text",
-    "vision": "Vision",
-    "image": "Image",
-    "audio": "Audio",
-    "multimodal": "Multimodal",
-}
-
 
 @dataclass
 class SyncResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deprecated: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def fetch_listing(gateway: Gateway) -> list[dict]:
@@ -72,22 +62,20 @@ def catalog_sync(gateway: Gateway) -> SyncResult:
 @transaction.atomic
 def _apply(gateway: Gateway, listing: list[dict]) -> SyncResult:
     result = SyncResult()
-    existing = {m.gateway_model_id: m for m in AIModel.objects.filter(gateway=gateway)}
     for entry in listing:
-        model = existing.get(entry["id"])
-        if model is None:
-            model = _create(gateway, entry)
-            result.created.append(model.slug)
-        else:
-            _update(model, entry)
-            result.updated.append(model.slug)
-        model.modalities.add(*_modalities(entry))
-    listed = {entry["id"] for entry in listing}
-    for model_id, model in existing.items():
-        if model_id not in listed and model.status == AIModel.Status.ACTIVE:
-            model.status = AIModel.Status.DEPRECATED
-            model.save(update_fields=["status", "updated_at"])
-            result.deprecated.append(model.slug)
+        model, created = model_listed_upsert(
+            gateway=gateway,
+            gateway_model_id=entry["id"],
+            slug=slugify(entry["id"].replace("/", "-").replace(":", "-"))[:110] or "model",
+            provider=_provider(entry),
+            facts=_facts(entry),
+            initial={"description": (entry.get("description") or "")[:5000]},
+            modalities=_modalities(entry),
+        )
+        (result.created if created else result.updated).append(model.slug)
+    result.deprecated = models_unlisted_deprecate(
+        gateway=gateway, listed={entry["id"] for entry in listing}
+    )
     return result
 
 
@@ -95,13 +83,10 @@ def _provider(entry: dict) -> Provider:
     prefix = entry["id"].split("/", 1)[0] if "/" in entry["id"] else "other"
     name = entry.get("name", "")
     display = name.split(": ", 1)[0] if ": " in name else prefix.replace("-", " ").title()
-    provider, _ = Provider.objects.get_or_create(
-        slug=slugify(prefix)[:80] or "other", defaults={"name": display}
-    )
-    return provider
+    return provider_ensure(slug=slugify(prefix)[:80] or "other", name=display)
 
 
-def _fields(entry: dict) -> dict:
+def _facts(entry: dict) -> dict:
     pricing = entry.get("pricing") or {}
     created = entry.get("created")
     return {
@@ -111,31 +96,6 @@ def _fields(entry: dict) -> dict:
         "price_output_per_mtok": _per_million(pricing.get("completion")),
         "release_date": (datetime.fromtimestamp(int(created), tz=UTC).date() if created else None),
     }
-
-
-def _create(gateway: Gateway, entry: dict) -> AIModel:
-    base = slugify(entry["id"].replace("/", "-").replace(":", "-"))[:110] or "model"
-    slug, n = base, 1
-    while AIModel.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return AIModel.objects.create(
-        slug=slug,
-        provider=_provider(entry),
-        gateway=gateway,
-        gateway_model_id=entry["id"],
-        description=(entry.get("description") or "")[:5000],
-        **_fields(entry),
-    )
-
-
-def _update(model: AIModel, entry: dict) -> None:
-    for name, value in _fields(entry).items():
-        if value is not None:
-            setattr(model, name, value)
-    if model.status == AIModel.Status.DEPRECATED:
-        model.status = AIModel.Status.ACTIVE
-    model.save()
 
 
 def _per_million(per_token) -> Decimal | None:
@@ -151,7 +111,7 @@ def _per_million(per_token) -> Decimal | None:
     return value.quantize(Decimal("0.0001"))
 
 
-def _modalities(entry: dict) -> list[Modality]:
+def _modalities(entry: dict) -> list[str]:
     arch = entry.get("architecture") or {}
     inputs = set(arch.get("input_modalities") or [])
     outputs = set(arch.get("output_modalities") or [])
@@ -169,7 +129,4 @@ def _modalities(entry: dict) -> list[Modality]:
         slugs.add("audio")
     if len(inputs) > 1:
         slugs.add("multimodal")
-    return [
-        Modality.objects.get_or_create(slug=slug, defaults={"name": MODALITY_NAMES[slug]})[0]
-        for slug in sorted(slugs)
-    ]
+    return sorted(slugs)
