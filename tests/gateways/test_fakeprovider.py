@@ -7,7 +7,8 @@ import anthropic
 import openai
 import pytest
 
-from apps.gateways.fakeprovider import FakeProvider, parse_faults
+from apps.gateways.fakeprovider import parse_faults
+from apps.gateways.fakeprovider.faults import fault_for
 
 
 def test_openai_sdk_gets_a_plain_completion_with_usage(fake_provider):
@@ -84,9 +85,7 @@ def test_a_prompt_marker_injects_a_fault_for_the_first_attempts_only(fake_provid
 
 def test_fault_rates_are_deterministic_for_a_seed():
     def faults(seed):
-        fake = FakeProvider(faults="500=0.3", seed=seed)
-        fake.stop()
-        return [fake._fault_for("m", f"prompt {i}", 1) for i in range(50)]
+        return [fault_for({"500": 0.3}, seed, "m", f"prompt {i}", 1) for i in range(50)]
 
     assert faults(7) == faults(7)
     assert 5 < faults(7).count("500") < 25
