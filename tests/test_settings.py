@@ -54,6 +54,20 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_embedded_default_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = manage(
+        "check", env={"DEBUG": "0", "SECRET_KEY": "", "DATABASE_URL": "", "REDIS_URL": ""}
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_runs_without_a_secret_key_as_make_run_does(tmp_path):
+    embedded = {"DATABASE_URL": "", "REDIS_URL": "", "RIVAL_VAR_DIR": str(tmp_path)}
+    result = manage("check", env={"DEBUG": "1", "SECRET_KEY": "", **embedded})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_env_example_lists_every_variable_the_settings_read():
     settings_text = (ROOT / "rival" / "settings.py").read_text()
     example = (ROOT / ".env.example").read_text()
