@@ -161,6 +161,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "apps.arena.tasks.recompute_leaderboard",
         "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
     },
+    # Sessions (arena voters, Lab runs, admin logins) would otherwise pile up forever.
+    "clear-expired-sessions": {
+        "task": "rival.tasks.clear_expired_sessions",
+        "schedule": float(os.environ.get("CLEAR_SESSIONS_SECONDS", "86400")),
+    },
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
