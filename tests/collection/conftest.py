@@ -5,7 +5,7 @@ import pytest
 from apps.catalog.models import Gateway
 from apps.collection.fakeprovider import FakeProvider
 
-FAKE_KEY_ENV = "RIVAL_TEST_FAKE_PROVIDER_KEY"
+FAKE_KEY_ENV = "RIVAL_TEST_FAKE_PROVIDER_API_KEY"
 
 
 @pytest.fixture
