@@ -8,6 +8,7 @@ hardening is switched on by DEBUG=0 and the variables listed in .env.example.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -123,18 +124,49 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------
+# Two caches. "default" holds what can be recomputed (pages, rendered HTML, pools) and may be
+# evicted: CACHE_URL, by default REDIS_URL's database number + 1, and in compose its own Redis
+# server with maxmemory + allkeys-lru. "limits" holds rate-limit counters, which eviction would
+# reset: it lives beside the Celery broker on REDIS_URL, whose server must never evict
+# (noeviction). Both fail open (rival/cache.py): with Redis down pages are computed and rate
+# limits let everything through, instead of a 500.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def _next_redis_database(url: str) -> str:
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{database + 1}"))
+
+
+CACHE_URL = os.environ.get("CACHE_URL", "") or (REDIS_URL and _next_redis_database(REDIS_URL))
+# Redis on the same host or network answers in well under a millisecond; a cache that takes
+# longer is treated as down rather than holding a request.
+_REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "BACKEND": "rival.cache.FailOpenRedisCache",
+            "LOCATION": CACHE_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "rival"),
-        }
+            "OPTIONS": _REDIS_CACHE_OPTIONS,
+        },
+        "limits": {
+            "BACKEND": "rival.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "rival") + ":limits",
+            "OPTIONS": _REDIS_CACHE_OPTIONS,
+        },
     }
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "limits": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "limits",
+        },
+    }
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -76,3 +76,33 @@ def test_env_example_lists_every_variable_the_settings_read():
     read = set(re.findall(r'(?:env_bool|env_list|os\.environ\.get)\(\s*"([A-Z_]+)"', settings_text))
     missing = {name for name in read if name not in example}
     assert not missing, f".env.example does not mention: {sorted(missing)}"
+
+
+def test_the_cache_gets_the_next_redis_database_and_rate_limits_stay_with_the_broker():
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.CACHES['default']['LOCATION'], s.CACHES['limits']['LOCATION'], "
+        "s.CELERY_BROKER_URL)"
+    )
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        show,
+        env={"DEBUG": "1", "REDIS_URL": "redis://redis:6379/4", "CACHE_URL": ""},
+    )
+    assert result.stdout.split() == [
+        "redis://redis:6379/5",
+        "redis://redis:6379/4",
+        "redis://redis:6379/4",
+    ], result.stderr
+    explicit = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        show,
+        env={"DEBUG": "1", "REDIS_URL": "redis://redis:6379/0", "CACHE_URL": "redis://c:6379/0"},
+    )
+    assert explicit.stdout.split()[0] == "redis://c:6379/0"
