@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCTION_ENV = {
@@ -106,3 +108,25 @@ def test_the_cache_gets_the_next_redis_database_and_rate_limits_stay_with_the_br
         env={"DEBUG": "1", "REDIS_URL": "redis://redis:6379/0", "CACHE_URL": "redis://c:6379/0"},
     )
     assert explicit.stdout.split()[0] == "redis://c:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("env", "seconds"),
+    [
+        ({"SITE_URL": "https://rival.example.com"}, "31536000"),
+        ({"SITE_URL": "http://127.0.0.1:8000", "SECURE_SSL_REDIRECT": "1"}, "31536000"),
+        ({"SITE_URL": "http://127.0.0.1:8000", "SECURE_SSL_REDIRECT": "0"}, "0"),
+        ({"SITE_URL": "https://rival.example.com", "SECURE_HSTS_SECONDS": "0"}, "0"),
+    ],
+)
+def test_hsts_is_on_by_default_when_the_site_is_served_over_https(env, seconds):
+    show = "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS)"
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        show,
+        env={"DEBUG": "1", "SECURE_SSL_REDIRECT": "", "SECURE_HSTS_SECONDS": "", **env},
+    )
+    assert result.stdout.strip() == seconds, result.stderr
