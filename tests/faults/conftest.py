@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -91,13 +92,14 @@ class RedisServer:
 class PostgresCluster:
     """A PostgreSQL cluster of its own (initdb in a temporary folder) on a free port."""
 
-    def __init__(self, folder: Path):
+    def __init__(self):
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
         if not bins:
             pytest.skip("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin")
         self.bin = Path(bins[-1])
-        self.folder = folder
-        self.data = folder / "data"
+        # Its own folder in /tmp: pytest's tmp_path is private to root, whom postgres is not.
+        self.folder = Path(tempfile.mkdtemp(prefix="rival-faults-pg-"))
+        self.data = self.folder / "data"
         self.port = free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/rival"
 
@@ -135,6 +137,7 @@ class PostgresCluster:
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class Gunicorn:
