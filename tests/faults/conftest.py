@@ -143,7 +143,15 @@ class PostgresCluster:
 class Gunicorn:
     """The site under gunicorn on loopback, DEBUG=0, with the given services."""
 
-    def __init__(self, *, database_url: str, redis_url: str, cache_url: str, workers: int = 2):
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        cache_url: str,
+        workers: int = 2,
+        env: dict | None = None,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -162,6 +170,7 @@ class Gunicorn:
             "SECURE_SSL_REDIRECT": "0",
             "DATABASE_CONNECT_TIMEOUT": "2",
             "LOG_LEVEL": "WARNING",
+            **(env or {}),
         }
         self.args = [
             sys.executable,
