@@ -54,12 +54,15 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.sitemaps",
     "django_htmx",
+    "rival.web",
     "axes",
     "apps.catalog",
     "apps.challenges",
     "apps.responses",
     "apps.compare",
     "apps.arena",
+    "apps.gateways",
+    "apps.datasets",
     "apps.collection",
     "apps.lab",
     "apps.pages",
@@ -95,7 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "apps.pages.context_processors.site",
+                "rival.web.context_processors.site",
             ],
         },
     },
@@ -179,6 +182,8 @@ else:
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables; unset, kombu writes them to ./control in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 
@@ -191,6 +196,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "300"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The benchmark runs its worker on its own queue, away from real work.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # Celery's Django fixup closes the thread's database connection before and after every task
 # unless this is set: every task then opened a new PostgreSQL connection (and the server
 # forked a backend for it). Set high, connections live by CONN_MAX_AGE instead; rival/celery.py
@@ -198,17 +205,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_DB_REUSE_MAX = 10**9
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {
-    "arena-recompute-leaderboard": {
-        "task": "apps.arena.tasks.recompute_leaderboard",
-        "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
-    },
-    # Sessions (arena voters, Lab runs, admin logins) would otherwise pile up forever.
-    "clear-expired-sessions": {
-        "task": "rival.tasks.clear_expired_sessions",
-        "schedule": float(os.environ.get("CLEAR_SESSIONS_SECONDS", "86400")),
-    },
-}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -233,7 +229,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(seconds=int(os.environ.get("LOGIN_COOLOFF_SECONDS", "900")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The same client address as the arena and the Lab use (TRUSTED_PROXIES below).
-AXES_CLIENT_IP_CALLABLE = "rival.visitors.client_ip"
+AXES_CLIENT_IP_CALLABLE = "rival.web.visitors.client_ip"
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True
@@ -331,6 +327,8 @@ LOGGING = {
         # httpx logs full request lines; keep it quiet so nothing sensitive leaks by accident.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The SDKs' own HTTP client does the same.
+        "httpx2": {"level": "WARNING"},
     },
 }
 
@@ -390,11 +388,20 @@ COLLECTION_ESTIMATED_OUTPUT_TOKENS = int(
 )
 # Default budget cap per run in USD; empty for none. Runs can set their own.
 COLLECTION_DEFAULT_BUDGET_USD = os.environ.get("COLLECTION_DEFAULT_BUDGET_USD", "") or None
-# The benchmark runs its worker on its own queue, away from real work.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
-CELERY_BEAT_SCHEDULE["collection-requeue-stale-jobs"] = {
-    "task": "apps.collection.tasks.requeue_stale_jobs",
-    "schedule": COLLECTION_REQUEUE_INTERVAL,
+
+# --- Periodic tasks (Celery beat) ------------------------------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "arena-recompute-leaderboard": {
+        "task": "apps.arena.tasks.recompute_leaderboard",
+        "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
+    },
+    "collection-requeue-stale-jobs": {
+        "task": "apps.collection.tasks.requeue_stale_jobs",
+        "schedule": COLLECTION_REQUEUE_INTERVAL,
+    },
+    # Sessions (arena voters, Lab runs, admin logins) would otherwise pile up forever.
+    "clear-expired-sessions": {
+        "task": "rival.tasks.clear_expired_sessions",
+        "schedule": float(os.environ.get("CLEAR_SESSIONS_SECONDS", "86400")),
+    },
 }
-# The SDKs' HTTP client logs every request line at INFO; keep it quiet like httpx above.
-LOGGING["loggers"]["httpx2"] = {"level": "WARNING"}

@@ -13,7 +13,7 @@ from apps.compare import metrics, pairs, selectors
 from apps.compare.diff import response_diff
 from apps.compare.picker import read_picker
 from apps.compare.selectors import BATCH_SIZE, CompareInputError
-from apps.pages.seo import meta
+from rival.web.seo import meta
 
 
 def _problem(request, message: str):

@@ -283,7 +283,3 @@ class Visitor:
 
     def close(self) -> None:
         self.http.close()
-
-
-# The collection scenario drives the fake provider like the collection tests do.
-from tests.collection.conftest import fake_key, fake_provider, make_gateway  # noqa: E402, F401

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from rival.cache import FailOpenRedisCache
-from rival.visitors import rate_limited
+from rival.web.visitors import rate_limited
 from tests.factories import AIModelFactory
 
 pytestmark = pytest.mark.django_db
