@@ -150,8 +150,10 @@ def test_leaderboard_shows_ranks_intervals_votes_creators_chart_and_heat_map(
     assert f"{row.lower:.0f}–{row.upper:.0f}" in html
 
 
-def test_leaderboard_marks_models_with_few_votes_as_provisional(two_categories, client, settings):
-    settings.ARENA_PROVISIONAL_VOTES = 50
+def test_models_with_fewer_than_the_minimum_votes_are_provisional_and_never_ranked(
+    two_categories, client, settings
+):
+    settings.ARENA_MIN_VOTES = 50
     leaderboard.leaderboard_recompute(rounds=20)
 
     rows = selectors.latest_ratings()
@@ -159,7 +161,12 @@ def test_leaderboard_marks_models_with_few_votes_as_provisional(two_categories, 
     m1, m2, m3 = two_categories["models"]
     assert rows[m1.pk].is_provisional and rows[m3.pk].is_provisional
     assert not rows[m2.pk].is_provisional
-    assert "provisional" in client.get(reverse("arena:leaderboard")).content.decode()
+    assert rows[m1.pk].rank is None and rows[m3.pk].rank is None and rows[m2.pk].rank == 1
+    assert rows[m1.pk].tier is None and rows[m1.pk].flip_votes is None
+    body = _board_body(client.get(reverse("arena:leaderboard")))
+    # The ranked model comes first; the provisional ones follow without a rank.
+    assert body.index(m2.name) < body.index(m1.name) and body.index(m2.name) < body.index(m3.name)
+    assert body.count("provisional, not ranked") == 2
 
 
 def test_leaderboard_filters_by_category_and_creator(two_categories, client):
@@ -299,8 +306,9 @@ def test_unknown_creator_values_are_not_cached(two_categories, client):
     page = client.get(reverse("arena:leaderboard"), {"creator": "no such creator"})
 
     assert "No rated models from this creator" in page.content.decode()
-    key = board._board_key(selectors.latest_snapshot_id(), None, "no such creator")
+    plain = board.BoardView()
+    key = board._board_key(selectors.latest_snapshot_id(), None, "no such creator", plain)
     assert cache.get(key) is None
-    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "")) is None
+    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "", plain)) is None
     client.get(reverse("arena:leaderboard"))
-    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "")) is not None
+    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "", plain)) is not None
