@@ -276,9 +276,11 @@ class _MultinomialSampler:
             cdfs.append(cdf)
             offsets.append(offset)
             offset += cdf.size
-        self.cdf = np.concatenate(cdfs).astype(np.uint32)
+        # With every cell above TABLE_MAX (a few pairs with many votes each) there is no table.
+        self.cdf = np.concatenate(cdfs or [np.zeros(0, np.int64)]).astype(np.uint32)
         # (k, threshold) pairs packed into one 64-bit word: one gather per draw.
-        self.guide = np.ascontiguousarray(np.concatenate(guides).astype(np.uint32)).view(np.uint64)
+        guide = np.concatenate(guides or [np.zeros((0, 2), np.int64)]).astype(np.uint32)
+        self.guide = np.ascontiguousarray(guide).view(np.uint64)
         self.guide = self.guide.reshape(-1)
         position = np.searchsorted(values, self.cells[self.small_index])
         self.guide_base = (position * guide_size).astype(np.uint32)
@@ -307,6 +309,11 @@ class _MultinomialSampler:
 
     def _poisson_into(self, rng: np.random.Generator, block: np.ndarray) -> None:
         rounds, size = block.shape[0], self.small_index.size
+        if size == 0:
+            block[:, self.large_index] = rng.poisson(
+                self.large_rates, size=(rounds, self.large_index.size)
+            )
+            return
         words = rng.bit_generator.random_raw((rounds * size + 1) // 2)
         draws = (words.view(np.uint32)[: rounds * size] >> 1).reshape(rounds, size)
         bins = draws >> (31 - self.GUIDE_BITS)
@@ -548,7 +555,8 @@ STYLE_FEATURES = ("length", "headers", "lists", "bold")
 _HEADER = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^[ \t]{0,12}(?:[-*+]|\d{1,9}[.)])[ \t]", re.MULTILINE)
 _BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
-_WORD = re.compile(r"\S+")
+# Runs of letters and digits: a line of bare markup adds no words.
+_WORD = re.compile(r"\w+")
 # Answers longer than this are measured on their first STYLE_MAX_CHARS characters: the
 # features are ratios (a − b)/(a + b + 1), which barely move beyond such lengths.
 STYLE_MAX_CHARS = 1_000_000

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 SNAPSHOTS_KEPT_PER_CATEGORY = 20
 WIN_MATRIX_SIZE = 20
 # Adjacent pairs at the top of a board whose flip count is checked by refitting.
-FLIP_EXACT_TOP = 5
+FLIP_EXACT_TOP = 10
 
 
 @dataclass(frozen=True)
