@@ -16,7 +16,7 @@ from apps.challenges.models import Category
 from apps.responses.models import Response
 
 CHART_WIDTH = 760
-CHART_LABEL_WIDTH = 230
+CHART_LABEL_WIDTH = 250
 CHART_ROW_HEIGHT = 18
 CHART_TOP = 8
 CHART_BOTTOM = 40

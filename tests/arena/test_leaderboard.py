@@ -6,21 +6,18 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
 
 from apps.arena import leaderboard as board
 from apps.arena import selectors
-from apps.arena.models import Exclusion, LeaderboardRow, LeaderboardSnapshot, ResponseStyle, Vote
+from apps.arena.models import Exclusion, LeaderboardSnapshot, ResponseStyle, Vote
 from apps.arena.services import leaderboard, votes
-from apps.catalog.models import AIModel
 from rival.web import visitors
+from tests.arena.boards import board_snapshot
 from tests.factories import (
     AIModelFactory,
     CategoryFactory,
     ChallengeFactory,
-    ProviderFactory,
     ResponseFactory,
-    demo_gateway,
     votes_between,
 )
 
@@ -414,55 +411,7 @@ def _board_body_text(html: str) -> str:
 
 @pytest.fixture
 def three_hundred_models():
-    """A snapshot of 300 ranked models from 30 creators, written directly as rows."""
-    creators = [ProviderFactory(name=f"Creator number {i}") for i in range(30)]
-    models = AIModel.objects.bulk_create(
-        AIModel(
-            slug=f"bench-model-{i}",
-            name=f"{creators[i % 30].name}: Model {i} Instruct Preview",
-            provider=creators[i % 30],
-            gateway=demo_gateway(),
-            gateway_model_id=f"m{i}",
-        )
-        for i in range(300)
-    )
-    snapshot = LeaderboardSnapshot.objects.create(
-        computed_at=timezone.now(),
-        votes_used=1_000_000,
-        excluded_votes=1234,
-        rounds=1000,
-        seed=1,
-        min_votes=300,
-        win_matrix={
-            "models": [m.pk for m in models[:20]],
-            "rates": [[None if r == c else 0.55 for c in range(20)] for r in range(20)],
-        },
-    )
-    LeaderboardRow.objects.bulk_create(
-        LeaderboardRow(
-            snapshot=snapshot,
-            model=m,
-            rank=1 + i // 3,
-            tier=1 + i // 10,
-            rating=1300 - i * 2.1,
-            lower=1290 - i * 2.1,
-            upper=1310 - i * 2.1,
-            style_rating=1299 - i * 2.1,
-            style_lower=1285 - i * 2.1,
-            style_upper=1312 - i * 2.1,
-            style_rank=1 + i // 3,
-            style_tier=1 + i // 10,
-            rival_score=900 - i * 3,
-            consistency=0.8,
-            votes=6500,
-            win_rate=0.5,
-            is_provisional=False,
-            flip_votes=12 + i,
-            flip_exact=i < 10,
-        )
-        for i, m in enumerate(models)
-    )
-    return models
+    return board_snapshot(300)
 
 
 def test_at_300_models_the_page_shows_the_chart_first_the_top_50_and_stays_under_80_kb(
