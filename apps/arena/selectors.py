@@ -1,5 +1,6 @@
 """Reads of the arena. Other apps read ratings only through these functions."""
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,26 @@ class RatingRow:
     style_rank: int | None = None
     rival_score: float | None = None
     flip_votes: int | None = None
+
+
+@dataclass(frozen=True)
+class StyleCoefficient:
+    feature: str
+    estimate: float  # log-odds per standard deviation of the feature
+    lower: float
+    upper: float
+
+    @property
+    def points(self) -> float:
+        """The same effect in rating points (a 400·log10 scale)."""
+        return self.estimate * 400 / math.log(10)
+
+
+@dataclass(frozen=True)
+class StyleCoefficients:
+    computed_at: datetime
+    votes_used: int
+    coefficients: list[StyleCoefficient]
 
 
 @dataclass(frozen=True)
@@ -121,6 +142,25 @@ def latest_ratings(category: Category | None = None) -> dict[int, RatingRow]:
         "flip_votes",
     )
     return {row[0]: RatingRow(*row) for row in rows}
+
+
+def latest_style_coefficients() -> StyleCoefficients | None:
+    """The style-controlled fit's coefficients in the newest overall snapshot; one query.
+    Features without spread in the votes (no coefficient) are left out."""
+    snapshot = (
+        _newest_snapshots(None).only("computed_at", "votes_used", "style_coefficients").first()
+    )
+    if snapshot is None or not snapshot.style_coefficients:
+        return None
+    return StyleCoefficients(
+        computed_at=snapshot.computed_at,
+        votes_used=snapshot.votes_used,
+        coefficients=[
+            StyleCoefficient(c["feature"], c["estimate"], c["lower"], c["upper"])
+            for c in snapshot.style_coefficients
+            if c["estimate"] is not None
+        ],
+    )
 
 
 def ratings_attach(objects: Iterable, ratings: dict, model_id: Callable = lambda o: o.pk) -> list:

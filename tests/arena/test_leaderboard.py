@@ -428,3 +428,17 @@ def test_at_300_models_the_page_shows_the_chart_first_the_top_50_and_stays_under
     assert _board_body_text(everything.content.decode()).count("<tr") == 300
     assert "Tier 1" in html and "Rating (Elo scale" in html
     assert html.count('<td class="heat-') == 20 * 20
+
+
+def test_the_methodology_page_shows_the_fitted_style_coefficients_and_the_threshold(
+    length_bias, client, settings
+):
+    leaderboard.leaderboard_recompute(rounds=10)
+    settings.ARENA_MIN_VOTES = 250
+    length = selectors.latest_style_coefficients().coefficients[0]
+
+    html = client.get(reverse("pages:methodology")).content.decode()
+
+    assert "Fitted style coefficients" in html and f"{length.estimate:.3f}" in html
+    assert "once it has 250 counted votes" in html
+    assert "Rival Score = 1000 × win rate × consistency × credibility" in html
