@@ -382,7 +382,10 @@ def test_first_order_flip_counts_are_close_to_the_refitted_ones():
 
     # First order ignores that each removal shifts the others' effects: it overstates large
     # counts by up to about a third, and is near for small ones (what the board shows).
-    assert exact.all() and np.all(refitted >= 1)
+    # Refits check the counts whose estimate is cheap to check (up to EXACT_MAX_VOTES).
+    assert np.array_equal(exact, estimated <= ratings.EXACT_MAX_VOTES) and exact.sum() >= 8
+    estimated, refitted = estimated[exact], refitted[exact]
+    assert np.all(refitted >= 1)
     assert np.all(np.abs(estimated - refitted) <= np.maximum(2, 0.4 * refitted))
     small = refitted <= 20
     assert np.all(np.abs(estimated - refitted)[small] <= 2)
