@@ -319,7 +319,6 @@ def pairs_context(*, category: Category | None, model_slug: str) -> dict:
         results.sort(key=lambda r: (r["row"].rank is None, -r["row"].rating))
     return {
         "category": category,
-        "categories": selectors.ratings_categories(),
         "rows": rows,
         "chosen": chosen,
         "results": results,

@@ -719,6 +719,17 @@ def style_fit(
     if rated.size < 2:
         nan_k = np.full(k, np.nan)
         return StyleFit(empty, empty, empty, seen, nan_k, nan_k, nan_k, 0)
+    if not np.all(totals > 0):
+        keep = totals > 0
+        votes = StyleVotes(
+            n,
+            votes.first[keep],
+            votes.second[keep],
+            np.asarray(votes.features)[keep],
+            votes.wins_first[keep],
+            votes.wins_second[keep],
+            votes.ties[keep],
+        )
     design = _StyleDesign(votes, rated)
     m = design.m
     beta = np.zeros(m + k)
