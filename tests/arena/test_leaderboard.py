@@ -392,11 +392,15 @@ def test_every_view_of_the_board_runs_a_constant_number_of_queries(
             client.get(reverse("arena:leaderboard"), params)
 
 
-def test_the_pairwise_page_lists_one_models_results_against_every_opponent(length_bias, client):
+def test_the_pairwise_page_lists_one_models_results_against_every_opponent(
+    length_bias, client, django_assert_max_num_queries
+):
     wordy, others = length_bias
     leaderboard.leaderboard_recompute(rounds=10)
 
-    page = client.get(reverse("arena:leaderboard"), {"pairs": "1", "model": wordy.slug})
+    # The snapshot's rows and the model's grouped votes, whatever the number of opponents.
+    with django_assert_max_num_queries(3):
+        page = client.get(reverse("arena:leaderboard"), {"pairs": "1", "model": wordy.slug})
 
     html = page.content.decode()
     assert page.status_code == 200
