@@ -346,7 +346,8 @@ ARENA_BATTLE_TTL_SECONDS = int(os.environ.get("ARENA_BATTLE_TTL_SECONDS", "3600"
 ARENA_RATE_LIMIT_SESSION = os.environ.get("ARENA_RATE_LIMIT_SESSION", "30/60")
 ARENA_RATE_LIMIT_IP = os.environ.get("ARENA_RATE_LIMIT_IP", "120/60")
 ARENA_BOOTSTRAP_ROUNDS = int(os.environ.get("ARENA_BOOTSTRAP_ROUNDS", "1000"))
-ARENA_PROVISIONAL_VOTES = int(os.environ.get("ARENA_PROVISIONAL_VOTES", "30"))
+# Counted votes a model needs before it is ranked; below this it is shown as provisional.
+ARENA_MIN_VOTES = int(os.environ.get("ARENA_MIN_VOTES", "300"))
 ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", "100"))
 # Salt for IP hashes; defaults to one derived from SECRET_KEY. Changing it unlinks old hashes.
 ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")

@@ -110,7 +110,19 @@ class LeaderboardRowInline(admin.TabularInline):
     model = LeaderboardRow
     extra = 0
     can_delete = False
-    readonly_fields = ["rank", "model", "rating", "lower", "upper", "votes", "win_rate"]
+    readonly_fields = [
+        "rank",
+        "tier",
+        "model",
+        "rating",
+        "lower",
+        "upper",
+        "style_rating",
+        "rival_score",
+        "votes",
+        "win_rate",
+        "flip_votes",
+    ]
     fields = readonly_fields
 
 
