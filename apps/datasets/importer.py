@@ -25,6 +25,7 @@ Mapping decisions:
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path, PurePosixPath
@@ -61,6 +62,12 @@ OUTPUT_TYPES = {"website": OutputType.HTML, **{value: value for value in OutputT
 SIZES = set(AIModel.Size.values)
 DIFFICULTIES = set(Challenge.Difficulty.values)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
+# Hostile folders: an image may claim billions of pixels in a few bytes (a decompression
+# bomb), a number may have thousands of digits, a line may not be UTF-8, and a file may be a
+# link to somewhere else on the server. Each is a problem on its line, never a crash.
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_INTEGER = 2**31 - 1
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
@@ -149,14 +156,30 @@ def choice(record: dict, name: str, allowed, *, required: bool = False) -> str:
     return value
 
 
+def inside(directory: Path, path: Path) -> bool:
+    """True when `path`, links followed, is within `directory`: a link out of the folder
+    (to /etc/passwd, say) is never read."""
+    return path.resolve().is_relative_to(directory.resolve())
+
+
 def read_lines(path: Path, dataset: Dataset) -> list[tuple[int, dict]]:
-    """The JSON objects of a JSON Lines file with their line numbers; bad lines are problems."""
+    """The JSON objects of a JSON Lines file with their line numbers; bad lines (malformed
+    JSON, not UTF-8, integers too long to convert) are problems."""
     if not path.is_file():
         dataset.problems.append(Problem(path.name, 0, "file is missing"))
         return []
+    if not inside(dataset.directory, path):
+        dataset.problems.append(Problem(path.name, 0, "file links outside the folder"))
+        return []
     rows = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    with path.open("rb") as lines:
+        for number, raw_line in enumerate(lines, start=1):
+            try:
+                line = raw_line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                message = f"not UTF-8 (byte {exc.start + 1})"
+                dataset.problems.append(Problem(path.name, number, message))
+                continue
             if not line.strip():
                 continue
             try:
@@ -164,6 +187,10 @@ def read_lines(path: Path, dataset: Dataset) -> list[tuple[int, dict]]:
             except json.JSONDecodeError as exc:
                 message = f"malformed JSON: {exc.msg} (column {exc.colno})"
                 dataset.problems.append(Problem(path.name, number, message))
+                continue
+            except ValueError:
+                # Python refuses to convert integers of thousands of digits.
+                dataset.problems.append(Problem(path.name, number, "a number is too long"))
                 continue
             if not isinstance(value, dict):
                 dataset.problems.append(Problem(path.name, number, "expected a JSON object"))
@@ -205,6 +232,8 @@ def parse_model(raw: dict) -> dict:
         not isinstance(context, int) or isinstance(context, bool) or context < 0
     ):
         raise Invalid("contextWindow must be a non-negative integer or null")
+    if context is not None and context > MAX_INTEGER:
+        raise Invalid(f"contextWindow is too large (at most {MAX_INTEGER})")
     featured = raw.get("featured")
     if featured is not None and not isinstance(featured, bool):
         raise Invalid("featured must be true, false or null")
@@ -296,10 +325,24 @@ def _image_path(directory: Path, content: str) -> Path:
     path = directory.joinpath(*relative.parts)
     if not path.is_file():
         raise Invalid(f"image file is missing: {content}")
+    if not inside(directory, path):
+        raise Invalid(f"image file links outside the folder: {content}")
+    if path.stat().st_size > MAX_IMAGE_BYTES:
+        raise Invalid(f"image file is larger than {MAX_IMAGE_BYTES // 2**20} MB: {content}")
     try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise Invalid(
+                        f"image has {width}×{height} pixels, more than {MAX_IMAGE_PIXELS:,}: "
+                        f"{content}"
+                    )
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise Invalid(f"image claims too many pixels (a decompression bomb): {content}") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise Invalid(f"image file is not a readable image: {content}") from exc
     return path
 
