@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.sitemaps",
     "django_htmx",
+    "allauth",
+    "allauth.account",
     "apps.catalog",
     "apps.challenges",
     "apps.responses",
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
     "apps.arena",
     "apps.collection",
     "apps.lab",
+    "apps.accounts",
     "apps.pages",
 ]
 
@@ -72,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "rival.urls"
@@ -169,6 +173,54 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# Accounts (django-allauth): email and password only, and no sign-in before the address is
+# verified, so a signed-in voter is a "verified voter".
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rival] "
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+# allauth's own throttles, counted in the cache ("count/period/scope", comma-separated):
+# failed logins per address lock that address out for a while; the rest are per client IP.
+ACCOUNT_RATE_LIMITS = {
+    "login": os.environ.get("ACCOUNT_RATE_LIMIT_LOGIN", "30/m/ip"),
+    "login_failed": os.environ.get("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/15m/key"),
+    "signup": os.environ.get("ACCOUNT_RATE_LIMIT_SIGNUP", "10/h/ip"),
+    "reset_password": os.environ.get("ACCOUNT_RATE_LIMIT_RESET_PASSWORD", "10/h/ip,3/h/key"),
+    "reset_password_from_key": "20/m/ip",
+}
+
+# Email (Django's MAILERS): SMTP in production or whenever EMAIL_HOST is set; printed to the
+# console in development and on the embedded default.
+if os.environ.get("EMAIL_HOST") or (not DEBUG and DATABASE_URL):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ.get("EMAIL_HOST") or "localhost",
+                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "use_ssl": env_bool("EMAIL_USE_SSL", False),
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rival <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -112,20 +112,29 @@ def heat_map(snapshot, models_by_id: dict) -> dict | None:
     return {"models": [models_by_id[i] for i in ids], "rows": rows}
 
 
-def leaderboard_context(*, category: Category | None, creator: str) -> dict:
+def leaderboard_context(
+    *, category: Category | None, creator: str, voters: str = LeaderboardSnapshot.Voters.ALL
+) -> dict:
     """What leaderboard.html needs: the per-request frame (filters, chips) and the heavy
-    region (meta, table, chart, heat map) pre-rendered, usually from the cache."""
-    region = board_region(category=category, creator=creator)
+    region (meta, table, chart, heat map) pre-rendered, usually from the cache. Verified
+    voters' ratings exist overall only, so that choice drops the category."""
+    if voters == LeaderboardSnapshot.Voters.VERIFIED:
+        category = None
+    region = board_region(category=category, creator=creator, voters=voters)
     return {
         "category": category,
         "categories": selectors.ratings_categories(),
+        "voters": voters,
+        "voter_choices": LeaderboardSnapshot.Voters.choices,
         "creator": creator,
         "creators": region["creators"],
         "board": mark_safe(region["html"]),  # rendered by our own template, autoescaped
     }
 
 
-def board_region(*, category: Category | None, creator: str) -> dict:
+def board_region(
+    *, category: Category | None, creator: str, voters: str = LeaderboardSnapshot.Voters.ALL
+) -> dict:
     """{"creators": [(slug, name)], "html": the rendered region} for the newest snapshot.
 
     Rendering 300 table rows, a 300-line chart and a 20x20 heat map costs 100+ ms, and it is
@@ -136,7 +145,7 @@ def board_region(*, category: Category | None, creator: str) -> dict:
     BOARD_CACHE_SECONDS). Language and time zone are fixed site-wide, so they need no key.
     Creator values that are no creator of the snapshot are not cached, so made-up query
     strings cannot fill the cache."""
-    snapshot_id = selectors.latest_snapshot_id(category)
+    snapshot_id = selectors.latest_snapshot_id(category, voters)
     key = _board_key(snapshot_id, category, creator)
     region = cache.get(key)
     if region is None:

@@ -199,10 +199,11 @@ def _exclusion_for(voter: str, hashed_ip: str) -> Exclusion | None:
 
 
 @transaction.atomic
-def vote_cast(*, token: str, voter: str, outcome: str, ip: str) -> Vote:
+def vote_cast(*, token: str, voter: str, outcome: str, ip: str, user=None) -> Vote:
     """Record `voter`'s verdict on the battle `token`; raises VoteRefused and stores nothing
     for a made-up, foreign, expired or already-voted battle, a bad outcome, or a visitor over
-    the rate limit. Votes of excluded visitors are stored but not counted."""
+    the rate limit. Votes of excluded visitors are stored but not counted. A signed-in `user`
+    (who verified their address to sign in) makes it a verified voter's vote."""
     if outcome not in Vote.Outcome.values:
         raise VoteRefused("That is not one of the four choices.")
     hashed_ip = ip_hash(ip)
@@ -238,6 +239,8 @@ def vote_cast(*, token: str, voter: str, outcome: str, ip: str) -> Vote:
                 ip_hash=hashed_ip,
                 is_counted=exclusion is None,
                 exclusion=exclusion,
+                user=user,
+                is_verified=user is not None,
             )
     except IntegrityError as exc:
         raise VoteRefused(
@@ -304,16 +307,19 @@ class AggregatedVotes:
     ties: np.ndarray
 
 
-def votes_aggregate() -> AggregatedVotes:
-    """One GROUP BY over the counted votes; ties and both-bad are both ties.
+def votes_aggregate(*, verified_only: bool = False) -> AggregatedVotes:
+    """One GROUP BY over the counted votes (only verified voters' with `verified_only`); ties
+    and both-bad are both ties.
 
     On PostgreSQL the grouped rows come back as binary COPY and are read straight into numpy;
     elsewhere (the SQLite default) through the ORM."""
     if connection.vendor == "postgresql":
-        return _aggregate_postgresql()
+        return _aggregate_postgresql(verified_only=verified_only)
+    counted = Vote.objects.filter(is_counted=True)
+    if verified_only:
+        counted = counted.filter(is_verified=True)
     rows = list(
-        Vote.objects.filter(is_counted=True)
-        .values_list("category_id", "model_a_id", "model_b_id")
+        counted.values_list("category_id", "model_a_id", "model_b_id")
         .annotate(
             wins_a=Count("pk", filter=Q(outcome=Vote.Outcome.A)),
             wins_b=Count("pk", filter=Q(outcome=Vote.Outcome.B)),
@@ -328,7 +334,7 @@ def votes_aggregate() -> AggregatedVotes:
     return AggregatedVotes(*(table[:, i] for i in range(6)))
 
 
-def _aggregate_postgresql() -> AggregatedVotes:
+def _aggregate_postgresql(*, verified_only: bool) -> AggregatedVotes:
     # The grouped rows are packed into one bytea (six big-endian int8 per group) and read
     # into numpy at once: a result set or COPY of hundreds of thousands of rows costs more
     # in per-row client overhead than the aggregation itself.
@@ -340,7 +346,8 @@ def _aggregate_postgresql() -> AggregatedVotes:
         " model_b_id::bigint AS model_b, count(*) FILTER (WHERE outcome = 'a') AS wins_a,"
         " count(*) FILTER (WHERE outcome = 'b') AS wins_b,"
         " count(*) FILTER (WHERE outcome IN ('tie', 'both_bad')) AS ties"
-        f" FROM {table} WHERE is_counted GROUP BY category_id, model_a_id, model_b_id"
+        f" FROM {table} WHERE is_counted{' AND is_verified' if verified_only else ''}"
+        " GROUP BY category_id, model_a_id, model_b_id"
         ") AS grouped"
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -359,6 +366,7 @@ def _aggregate_postgresql() -> AggregatedVotes:
 def _snapshot_build(
     *,
     category: Category | None,
+    voters: str = LeaderboardSnapshot.Voters.ALL,
     counts: ratings.PairCounts,
     model_ids: np.ndarray,
     excluded: int,
@@ -373,6 +381,7 @@ def _snapshot_build(
     matrix = ratings.win_rate_matrix(counts, top)
     snapshot = LeaderboardSnapshot.objects.create(
         category=category,
+        voters=voters,
         computed_at=now,
         votes_used=counts.n_votes,
         excluded_votes=excluded,
@@ -408,7 +417,8 @@ def _snapshot_build(
 def leaderboard_recompute(
     *, rounds: int | None = None, seed: int = ratings.DEFAULT_SEED
 ) -> list[LeaderboardSnapshot]:
-    """Write a snapshot overall and for every category from the counted votes.
+    """Write a snapshot overall and for every category from the counted votes, and one
+    overall from verified voters' votes only.
 
     Safe to run twice: each run adds snapshots (pages read the newest) and prunes old ones.
     """
@@ -461,6 +471,7 @@ def leaderboard_recompute(
                     now=now,
                 )
             )
+        snapshots.append(_verified_snapshot_build(rounds=rounds, seed=seed, now=now))
         _snapshots_prune()
     logger.info(
         "leaderboard recomputed: %d snapshots, %d votes", len(snapshots), snapshots[0].votes_used
@@ -468,11 +479,32 @@ def leaderboard_recompute(
     return snapshots
 
 
+def _verified_snapshot_build(*, rounds: int, seed: int, now) -> LeaderboardSnapshot:
+    votes = votes_aggregate(verified_only=True)
+    model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
+    counts = ratings.PairCounts.from_rows(
+        model_ids.size,
+        np.searchsorted(model_ids, votes.model_a),
+        np.searchsorted(model_ids, votes.model_b),
+        votes.wins_a,
+        votes.wins_b,
+        votes.ties,
+    )
+    return _snapshot_build(
+        category=None,
+        voters=LeaderboardSnapshot.Voters.VERIFIED,
+        counts=counts,
+        model_ids=model_ids,
+        excluded=Vote.objects.filter(is_counted=False, is_verified=True).count(),
+        rounds=rounds,
+        seed=seed,
+        now=now,
+    )
+
+
 def _snapshots_prune() -> None:
-    for category_id in LeaderboardSnapshot.objects.values_list("category_id", flat=True).distinct():
-        keep = LeaderboardSnapshot.objects.filter(category_id=category_id).values_list(
-            "pk", flat=True
-        )[:SNAPSHOTS_KEPT_PER_CATEGORY]
-        LeaderboardSnapshot.objects.filter(category_id=category_id).exclude(
-            pk__in=list(keep)
-        ).delete()
+    flavours = LeaderboardSnapshot.objects.values_list("category_id", "voters").distinct()
+    for category_id, voters in flavours:
+        same = LeaderboardSnapshot.objects.filter(category_id=category_id, voters=voters)
+        keep = same.values_list("pk", flat=True)[:SNAPSHOTS_KEPT_PER_CATEGORY]
+        same.exclude(pk__in=list(keep)).delete()

@@ -7,6 +7,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from apps.arena import leaderboard as board
 from apps.arena import selectors, services
+from apps.arena.models import LeaderboardSnapshot
 from apps.arena.services import VoteRefused
 from apps.challenges.models import Category
 from apps.responses.frame import FRAME_CSP, frame_document
@@ -54,6 +55,7 @@ def vote(request):
             voter=voter,
             outcome=request.POST.get("outcome", ""),
             ip=visitors.client_ip(request),
+            user=request.user if request.user.is_authenticated else None,
         )
     except VoteRefused as refused:
         battle = services.battle_issue(voter=voter, category=category)
@@ -107,10 +109,15 @@ def leaderboard(request):
     category = _category(request)
     if request.GET.get("category") and category is None:
         raise Http404("No such category.")
+    voters = request.GET.get("voters") or LeaderboardSnapshot.Voters.ALL
+    if voters not in LeaderboardSnapshot.Voters.values:
+        raise Http404("No such group of voters.")
     return render(
         request,
         "arena/leaderboard.html",
-        board.leaderboard_context(category=category, creator=request.GET.get("creator", "")),
+        board.leaderboard_context(
+            category=category, creator=request.GET.get("creator", ""), voters=voters
+        ),
     )
 
 

@@ -1,6 +1,7 @@
 import secrets
 from functools import cached_property
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -22,9 +23,15 @@ def new_token() -> str:
 
 
 class LabRunQuerySet(models.QuerySet):
-    def owned_by(self, owner: str):
-        """Runs made by one browser session; an empty owner owns nothing."""
-        return self.filter(owner=owner) if owner else self.none()
+    def owned_by(self, owner: str, user_id: int | None = None):
+        """Runs made by one browser session or by one signed-in user; an empty owner and no
+        user own nothing."""
+        mine = Q(pk__in=[])
+        if owner:
+            mine |= Q(owner=owner)
+        if user_id is not None:
+            mine |= Q(user_id=user_id)
+        return self.filter(mine)
 
 
 class LabRun(models.Model):
@@ -36,6 +43,16 @@ class LabRun(models.Model):
 
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     owner = models.CharField(max_length=64, db_index=True, editable=False)
+    # Set when a signed-in user made the run: it then follows them across browsers, shows on
+    # their profile, and goes when they delete their account.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="lab_runs",
+    )
     ip_hash = models.CharField(max_length=64, blank=True, editable=False)
     prompt = models.TextField()
     output_type = models.CharField(

@@ -47,19 +47,30 @@ def _with_results(runs):
     )
 
 
-def run_for_owner(token: str, owner: str) -> LabRun | None:
-    """The run `token` with its results and their models, if `owner` made it; else None."""
-    return _with_results(LabRun.objects.owned_by(owner)).filter(token=token).first()
+def run_for_owner(token: str, owner: str, user_id: int | None = None) -> LabRun | None:
+    """The run `token` with its results and their models, if `owner` (a browser session) or
+    the user `user_id` made it; else None."""
+    return _with_results(LabRun.objects.owned_by(owner, user_id)).filter(token=token).first()
 
 
-def result_for_owner(token: str, owner: str, result_id: int) -> LabResult | None:
+def result_for_owner(
+    token: str, owner: str, result_id: int, user_id: int | None = None
+) -> LabResult | None:
     return (
         LabResult.objects.select_related("run", "model")
-        .filter(run__token=token, run__owner=owner, pk=result_id)
-        .exclude(run__owner="")
+        .filter(run__in=LabRun.objects.owned_by(owner, user_id), run__token=token, pk=result_id)
         .first()
     )
 
 
-def recent_runs(owner: str, limit: int = 10) -> list[LabRun]:
-    return list(LabRun.objects.owned_by(owner).only("token", "prompt", "created_at")[:limit])
+def recent_runs(owner: str, user_id: int | None = None, limit: int = 10) -> list[LabRun]:
+    return list(
+        LabRun.objects.owned_by(owner, user_id).only("token", "prompt", "created_at")[:limit]
+    )
+
+
+def runs_of_user(user_id: int, limit: int = 20) -> list[LabRun]:
+    """A signed-in user's newest runs, for their profile."""
+    return list(
+        LabRun.objects.filter(user_id=user_id).only("token", "prompt", "created_at")[:limit]
+    )

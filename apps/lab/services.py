@@ -47,7 +47,13 @@ def ip_hash(ip: str) -> str:
 
 
 def labrun_create(
-    *, owner: str, ip: str, prompt: str, models: list[AIModel], output_type: str
+    *,
+    owner: str,
+    ip: str,
+    prompt: str,
+    models: list[AIModel],
+    output_type: str,
+    user_id: int | None = None,
 ) -> LabRun:
     """Store a run with one pending result per model and queue one task per result once the
     transaction commits. Raises RunRefused, storing and queueing nothing, when the session or
@@ -59,7 +65,7 @@ def labrun_create(
         raise RunRefused(RATE_LIMITED)
     with transaction.atomic():
         run = LabRun.objects.create(
-            owner=owner, ip_hash=hashed_ip, prompt=prompt, output_type=output_type
+            owner=owner, user_id=user_id, ip_hash=hashed_ip, prompt=prompt, output_type=output_type
         )
         results = LabResult.objects.bulk_create(
             LabResult(run=run, model=model, position=index) for index, model in enumerate(models)

@@ -23,6 +23,10 @@ def _owner(request, create: bool = False) -> str:
     return owner
 
 
+def _user_id(request) -> int | None:
+    return request.user.pk if request.user.is_authenticated else None
+
+
 def _no_store(response: HttpResponse) -> HttpResponse:
     # A run is private to its session: never cached by a browser or a proxy.
     response["Cache-Control"] = "private, no-store"
@@ -40,6 +44,7 @@ def index(request):
             try:
                 run = services.labrun_create(
                     owner=_owner(request, create=True),
+                    user_id=_user_id(request),
                     ip=visitors.client_ip(request),
                     prompt=form.cleaned_data["prompt"],
                     models=form.cleaned_data["models"],
@@ -60,7 +65,7 @@ def index(request):
         "paid_allowed": settings.LAB_ALLOW_PAID_GATEWAYS,
         "min_models": MIN_MODELS,
         "max_models": MAX_MODELS,
-        "recent": selectors.recent_runs(_owner(request)),
+        "recent": selectors.recent_runs(_owner(request), _user_id(request)),
     }
     return _no_store(render(request, "lab/index.html", context, status=status))
 
@@ -68,7 +73,7 @@ def index(request):
 @require_GET
 def run(request, token: str):
     """A run and its results as they arrive; another session's run is a 404."""
-    lab_run = selectors.run_for_owner(token, _owner(request))
+    lab_run = selectors.run_for_owner(token, _owner(request), _user_id(request))
     if lab_run is None:
         raise Http404("No such Lab run.")
     results = list(lab_run.results.all())
@@ -84,7 +89,7 @@ def run(request, token: str):
 @vary_on_headers("HX-Request")
 def result(request, token: str, result_id: int):
     """One result card, polled by htmx while it is pending; a plain visit goes to the run."""
-    lab_result = selectors.result_for_owner(token, _owner(request), result_id)
+    lab_result = selectors.result_for_owner(token, _owner(request), result_id, _user_id(request))
     if lab_result is None:
         raise Http404("No such Lab result.")
     if not request.htmx:
@@ -100,7 +105,7 @@ def result(request, token: str, result_id: int):
 def frame(request, token: str, result_id: int):
     """A finished HTML/SVG result for `<iframe sandbox="allow-scripts">`, for its own session
     only; served with the same strict policy as responses:frame."""
-    lab_result = selectors.result_for_owner(token, _owner(request), result_id)
+    lab_result = selectors.result_for_owner(token, _owner(request), result_id, _user_id(request))
     if lab_result is None or not lab_result.is_framed or lab_result.state != "done":
         raise Http404("No such Lab output.")
     page = HttpResponse(
