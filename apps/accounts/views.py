@@ -4,8 +4,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.accounts import selectors, services
+from apps.accounts import services
 from apps.accounts.forms import AccountDeleteForm
+from apps.arena import selectors as arena_selectors
+from apps.lab import selectors as lab_selectors
 
 
 def _private(response):
@@ -16,9 +18,12 @@ def _private(response):
 @require_GET
 @login_required
 def profile(request):
-    return _private(
-        render(request, "accounts/profile.html", {"profile": selectors.profile_for(request.user)})
-    )
+    """The user's vote record and newest Lab runs, read through those apps' selectors."""
+    context = {
+        "votes": arena_selectors.voter_record(request.user.pk),
+        "lab_runs": lab_selectors.runs_of_user(request.user.pk),
+    }
+    return _private(render(request, "accounts/profile.html", context))
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from apps.arena import services as arena_services
 from apps.arena.models import Vote
+from apps.arena.services import leaderboard
 from apps.lab.models import LabRun
 from tests.accounts.conftest import PASSWORD
 from tests.factories import ResponseFactory, votes_between
@@ -35,7 +35,7 @@ def test_the_profile_shows_votes_agreement_and_lab_runs(client, verified_user):
     strong, weak = ResponseFactory(), None
     weak = ResponseFactory(challenge=strong.challenge)
     votes_between(strong, weak, "a" * 20 + "b" * 2)
-    arena_services.leaderboard_recompute(rounds=10)
+    leaderboard.leaderboard_recompute(rounds=10)
     mine = votes_between(strong, weak, "aaab" + "t")
     Vote.objects.filter(pk__in=[v.pk for v in mine]).update(user=verified_user)
     LabRun.objects.create(owner="x", user=verified_user, prompt="Explain tides to me")

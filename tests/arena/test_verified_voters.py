@@ -4,8 +4,8 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.urls import reverse
 
-from apps.arena import services
 from apps.arena.models import Vote
+from apps.arena.services import leaderboard
 from tests.factories import ResponseFactory, battle_between, votes_between
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_the_leaderboard_filters_to_verified_voters(client):
     votes_between(a, b, "a" * 30)
     verified = votes_between(a, b, "b" * 12)
     Vote.objects.filter(pk__in=[v.pk for v in verified]).update(is_verified=True)
-    services.leaderboard_recompute(rounds=10)
+    leaderboard.leaderboard_recompute(rounds=10)
 
     everyone = client.get(reverse("arena:leaderboard")).content.decode()
     only_verified = client.get(reverse("arena:leaderboard") + "?voters=verified")
