@@ -6,6 +6,7 @@ hardening is switched on by DEBUG=0 and the variables listed in .env.example.
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -155,6 +156,9 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # The benchmark runs its worker on its own queue, away from real work.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Lab answers have their own queue, so a flood of Lab runs never starves collection: workers
+# consume both (`-Q celery,lab`) and take from each in turn.
+CELERY_TASK_ROUTES = {"apps.lab.tasks.lab_generate": {"queue": "lab"}}
 # Celery's Django fixup closes the thread's database connection before and after every task
 # unless this is set: every task then opened a new PostgreSQL connection (and the server
 # forked a backend for it). Set high, connections live by CONN_MAX_AGE instead; rival/celery.py
@@ -317,9 +321,25 @@ LAB_ALLOW_PAID_GATEWAYS = env_bool("LAB_ALLOW_PAID_GATEWAYS", False)
 # Runs started, as count/seconds, per browser session and per (hashed) IP.
 LAB_RATE_LIMIT_SESSION = os.environ.get("LAB_RATE_LIMIT_SESSION", "10/3600")
 LAB_RATE_LIMIT_IP = os.environ.get("LAB_RATE_LIMIT_IP", "30/3600")
-# One model's answer: soft limit (the result is marked failed), then the hard kill.
-LAB_TASK_SOFT_TIME_LIMIT = 120
-LAB_TASK_TIME_LIMIT = 150
+# Daily spending caps in USD (UTC days), checked atomically before a run is queued: the whole
+# site's, each signed-in user's, and — per browser session and per IP — anonymous visitors'
+# (0: anonymous visitors may run only free models). The free demo gateway counts nothing.
+LAB_DAILY_USD = Decimal(os.environ.get("LAB_DAILY_USD", "5"))
+LAB_USER_DAILY_USD = Decimal(os.environ.get("LAB_USER_DAILY_USD", "0.50"))
+LAB_ANON_DAILY_USD = Decimal(os.environ.get("LAB_ANON_DAILY_USD", "0"))
+# Output tokens asked of each model (bounds the cost of a call), and per-model exceptions as
+# slug=tokens pairs, comma-separated.
+LAB_MAX_TOKENS = int(os.environ.get("LAB_MAX_TOKENS", "1024"))
+LAB_MAX_TOKENS_BY_MODEL = {
+    slug.strip(): int(tokens)
+    for slug, _, tokens in (pair.partition("=") for pair in env_list("LAB_MAX_TOKENS_BY_MODEL"))
+}
+# Seconds one model's call may take in all, enforced while its answer streams in.
+LAB_CALL_DEADLINE = float(os.environ.get("LAB_CALL_DEADLINE", "90"))
+# One model's answer: soft limit (the result is marked failed), then the hard kill; both
+# beyond the call deadline, which normally ends the call first.
+LAB_TASK_SOFT_TIME_LIMIT = int(LAB_CALL_DEADLINE) + 30
+LAB_TASK_TIME_LIMIT = int(LAB_CALL_DEADLINE) + 60
 
 # --- Collection (see README "Collect real responses") ----------------------------------------
 # Per-gateway concurrency and requests/second live on the Gateway rows (admin). These tune how

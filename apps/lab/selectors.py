@@ -19,14 +19,15 @@ def _keyed_gateway_ids() -> list[int]:
 
 
 def lab_models():
-    """Models the Lab may call: active, on an enabled gateway that costs nothing — the demo
-    gateway — unless LAB_ALLOW_PAID_GATEWAYS is on, when gateways with their key set count too."""
+    """Models the Lab may call: active, enabled for the Lab by a curator, on an enabled gateway
+    that costs nothing — the demo gateway — unless LAB_ALLOW_PAID_GATEWAYS is on, when gateways
+    with their key set count too."""
     usable = Q(gateway__kind=Gateway.Kind.DEMO, gateway__is_enabled=True)
     if settings.LAB_ALLOW_PAID_GATEWAYS:
         usable |= Q(gateway_id__in=_keyed_gateway_ids())
     return (
         AIModel.objects.active()
-        .filter(usable)
+        .filter(usable, lab_enabled=True)
         .select_related("provider")
         .only("id", "slug", "name", "provider__name")
         .order_by("name")
@@ -51,6 +52,23 @@ def run_for_owner(token: str, owner: str, user_id: int | None = None) -> LabRun 
     """The run `token` with its results and their models, if `owner` (a browser session) or
     the user `user_id` made it; else None."""
     return _with_results(LabRun.objects.owned_by(owner, user_id)).filter(token=token).first()
+
+
+def shared_run(token: str) -> LabRun | None:
+    """The run `token` if its maker shared it by link; else None."""
+    return _with_results(LabRun.objects.filter(is_shared=True)).filter(token=token).first()
+
+
+def result_for_viewer(
+    token: str, owner: str, result_id: int, user_id: int | None = None
+) -> LabResult | None:
+    """One result of a run its viewer made or that is shared by link; else None."""
+    visible = LabRun.objects.owned_by(owner, user_id) | LabRun.objects.filter(is_shared=True)
+    return (
+        LabResult.objects.select_related("run", "model")
+        .filter(run__in=visible, run__token=token, pk=result_id)
+        .first()
+    )
 
 
 def result_for_owner(

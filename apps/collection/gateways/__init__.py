@@ -12,6 +12,7 @@ from django.conf import settings
 
 from apps.catalog.models import Gateway
 from apps.collection.gateways.base import (
+    CallStopped,
     Completion,
     CompletionRequest,
     GatewayClient,
@@ -51,8 +52,9 @@ def check_gateway_ready(gateway: Gateway) -> None:
         raise PermanentGatewayError(f"Gateway {gateway.name} has no base URL.")
 
 
-def client_for(gateway: Gateway) -> GatewayClient:
-    """The client for a gateway row, reused across calls in this process (connection pool)."""
+def client_for(gateway: Gateway, *, timeout: float | None = None) -> GatewayClient:
+    """The client for a gateway row, reused across calls in this process (connection pool).
+    `timeout` bounds each network wait (default COLLECTION_REQUEST_TIMEOUT)."""
     if gateway.kind == Gateway.Kind.DEMO:
         from apps.collection.gateways.demo import DemoClient
 
@@ -60,7 +62,7 @@ def client_for(gateway: Gateway) -> GatewayClient:
     check_gateway_ready(gateway)
     key = gateway_api_key(gateway)
     base_url = gateway_base_url(gateway)
-    timeout = settings.COLLECTION_REQUEST_TIMEOUT
+    timeout = settings.COLLECTION_REQUEST_TIMEOUT if timeout is None else timeout
     # The cache key holds a digest of the API key, never the key.
     cache_key = (gateway.kind, base_url, hashlib.sha256(key.encode()).hexdigest(), timeout)
     with _clients_lock:
@@ -84,6 +86,7 @@ def _make_client(kind: str, **kwargs) -> GatewayClient:
 
 
 __all__ = [
+    "CallStopped",
     "Completion",
     "CompletionRequest",
     "GatewayClient",
