@@ -108,16 +108,29 @@ class Reservation:
 def spend_reserve(caps: dict[str, Decimal], max_usd: Decimal) -> Reservation:
     """Reserve `max_usd` against every cap in `caps` ({scope key: daily cap in USD}) for
     today (UTC), all or nothing. Raises SpendRefused naming the first cap it would pass."""
+    return spend_reserve_parts(caps, [max_usd])[0]
+
+
+def spend_reserve_parts(caps: dict[str, Decimal], parts: list[Decimal]) -> list[Reservation]:
+    """Reserve several calls' maximum costs in one atomic step (all of them or none: a run of
+    several models never holds half its reservations while another run is refused), as one
+    reservation per part, each settled on its own."""
     scopes = list(caps)
     day = datetime.now(UTC).strftime("%Y-%m-%d")
-    reservation = Reservation(
-        id=uuid.uuid4().hex, day=day, scopes=scopes, reserved_micro=to_micro(max_usd)
+    reservations = [
+        Reservation(id=uuid.uuid4().hex, day=day, scopes=scopes, reserved_micro=to_micro(part))
+        for part in parts
+    ]
+    total = Reservation(
+        id=uuid.uuid4().hex,
+        day=day,
+        scopes=scopes,
+        reserved_micro=sum(r.reserved_micro for r in reservations),
     )
-    limits = [to_micro(caps[scope]) for scope in scopes]
-    refused = _store().reserve(reservation, limits)
+    refused = _store().reserve(total, [to_micro(caps[scope]) for scope in scopes])
     if refused is not None:
         raise SpendRefused(scopes[refused])
-    return reservation
+    return reservations
 
 
 def spent_today(scope: str) -> Decimal:

@@ -25,7 +25,7 @@ from apps.collection.gateways import (
     client_for,
 )
 from apps.collection.limits import SlotUnavailable, gateway_slot
-from apps.gateways.spend import Reservation, SpendRefused, spend_reserve
+from apps.gateways.spend import Reservation, SpendRefused, spend_reserve_parts
 from apps.lab.models import LabResult, LabRun
 
 logger = logging.getLogger(__name__)
@@ -129,11 +129,15 @@ def labrun_create(
     the reservations are atomic (apps.gateways.spend), so concurrent runs never overspend.
     The caller validates the prompt and the models (LabForm) and applies the rate limits."""
     caps = _caps(user_id=user_id, owner=owner, ip_hash=ip_hash)
-    reservations: list[Reservation | None] = []
+    costs = [max_cost(model, prompt) for model in models]
+    paid = [cost for cost in costs if cost]
     try:
-        for model in models:
-            cost = max_cost(model, prompt)
-            reservations.append(spend_reserve(caps, cost) if cost else None)
+        reserved = iter(spend_reserve_parts(caps, paid) if paid else [])
+    except SpendRefused as refused:
+        logger.info("lab run refused: the %s cap is reached", refused.scope.split(":")[1])
+        raise RunRefused(_refusal(refused.scope)) from refused
+    reservations = [next(reserved) if cost else None for cost in costs]
+    try:
         with transaction.atomic():
             run = LabRun.objects.create(
                 owner=owner,
@@ -157,13 +161,10 @@ def labrun_create(
 
             for result in results:
                 transaction.on_commit(lambda pk=result.pk: lab_generate.delay(pk))
-    except BaseException as error:
+    except BaseException:
         for reservation in reservations:
             if reservation is not None:
                 reservation.refund()
-        if isinstance(error, SpendRefused):
-            logger.info("lab run refused: cap %s reached", error.scope.split(":")[1])
-            raise RunRefused(_refusal(error.scope)) from error
         raise
     logger.info("lab run %s started with %d models", run.token[:8], len(results))
     return run
