@@ -241,13 +241,17 @@ class _Stream:
     held to the call's deadline. Raises CallStopped from inside the client's stream loop,
     which closes the provider's stream."""
 
-    def __init__(self, result_id: int, deadline: float):
+    def __init__(self, result_id: int):
         self.result_id = result_id
-        self.deadline = deadline
-        self.started = time.monotonic()
+        self.begin()
         self.parts: list[str] = []
         self.ttft_ms: int | None = None
         self._flushed = float("-inf")
+
+    def begin(self) -> None:
+        """The call starts now: its clock and its deadline."""
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.LAB_CALL_DEADLINE
 
     @property
     def text(self) -> str:
@@ -321,12 +325,13 @@ def labresult_generate(*, result_id: int) -> bool:
         output_type=result.run.output_type,
     )
     sent = {**request.sent_settings(), "gateway": model.gateway.name if model.gateway else ""}
-    stream = _Stream(result_id, deadline=time.monotonic() + settings.LAB_CALL_DEADLINE)
+    stream = _Stream(result_id)
     cost: Decimal | None = None
     try:
         gateway = _check_allowed(model)
         client = client_for(gateway, timeout=settings.LAB_CALL_DEADLINE)
         with gateway_slot(gateway, wait=FLUSH_SECONDS * 25, lease=settings.LAB_TASK_TIME_LIMIT):
+            stream.begin()
             completion = client.complete(request, on_delta=stream.add)
     except CallStopped as stopped:
         cost = _stopped_cost(model, request.prompt, stream.text)
