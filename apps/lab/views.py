@@ -73,6 +73,7 @@ def index(request):
         "max_chars": settings.LAB_MAX_PROMPT_CHARS,
         "paid_allowed": settings.LAB_ALLOW_PAID_GATEWAYS,
         "signed_in": request.user.is_authenticated,
+        "anon_allowance": settings.LAB_ANON_DAILY_USD > 0,
         "min_models": MIN_MODELS,
         "max_models": MAX_MODELS,
         "recent": selectors.recent_runs(_owner(request), _user_id(request)),
