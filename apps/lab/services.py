@@ -2,7 +2,6 @@
 answer as it streams in, stopping it, and sharing a run."""
 
 import logging
-import os
 import secrets
 import time
 from datetime import timedelta
@@ -15,16 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
-from apps.collection.gateways import (
-    CallStopped,
-    Completion,
-    CompletionRequest,
-    GatewayError,
-    MissingAPIKey,
-    PermanentGatewayError,
-    client_for,
-)
-from apps.collection.limits import SlotUnavailable, gateway_slot
+from apps.gateways.base import CallStopped, Completion, GatewayError, PermanentGatewayError
+from apps.gateways.calls import complete, completion_request
+from apps.gateways.limits import SlotUnavailable
 from apps.gateways.spend import Reservation, SpendRefused, spend_reserve_parts
 from apps.lab.models import LabResult, LabRun
 
@@ -197,7 +189,8 @@ def labresult_stop(*, result: LabResult) -> None:
 
 def _check_allowed(model: AIModel) -> Gateway:
     """The Lab's own policy, checked again at call time: a curator or the operator may have
-    withdrawn the model, removed a key or switched paid gateways off since the run began."""
+    withdrawn the model or switched the gateway or paid gateways off since the run began. (A
+    removed key is caught by the call itself, before any request.)"""
     gateway = model.gateway
     if not model.lab_enabled:
         raise PermanentGatewayError("This model is no longer offered in the Lab.")
@@ -207,8 +200,6 @@ def _check_allowed(model: AIModel) -> Gateway:
         return gateway
     if not settings.LAB_ALLOW_PAID_GATEWAYS:
         raise PermanentGatewayError("Paid gateways are switched off for the Lab on this site.")
-    if gateway.api_key_env and not os.environ.get(gateway.api_key_env, "").strip():
-        raise MissingAPIKey(gateway.api_key_env)
     return gateway
 
 
@@ -316,23 +307,27 @@ def labresult_generate(*, result_id: int) -> bool:
         return False
     result = LabResult.objects.select_related("run", "model__gateway").get(pk=result_id)
     model = result.model
-    request = CompletionRequest(
-        model_id=model.gateway_model_id or model.slug,
+    request = completion_request(
+        model,
         prompt=result.run.prompt,
-        temperature=settings.RIVAL_DEFAULT_TEMPERATURE,
-        top_p=settings.RIVAL_DEFAULT_TOP_P,
-        max_tokens=max_tokens_for(model),
         output_type=result.run.output_type,
+        max_tokens=max_tokens_for(model),
     )
     sent = {**request.sent_settings(), "gateway": model.gateway.name if model.gateway else ""}
     stream = _Stream(result_id)
     cost: Decimal | None = None
     try:
-        gateway = _check_allowed(model)
-        client = client_for(gateway, timeout=settings.LAB_CALL_DEADLINE)
-        with gateway_slot(gateway, wait=FLUSH_SECONDS * 25, lease=settings.LAB_TASK_TIME_LIMIT):
-            stream.begin()
-            completion = client.complete(request, on_delta=stream.add)
+        stream.begin()
+        # Through the gateway's limits, like collection: a busy gateway makes the visitor wait
+        # up to COLLECTION_SLOT_WAIT, then the result fails with a message saying so.
+        completion = complete(
+            _check_allowed(model),
+            request,
+            wait=settings.COLLECTION_SLOT_WAIT,
+            lease=settings.LAB_TASK_TIME_LIMIT,
+            timeout=settings.LAB_CALL_DEADLINE,
+            on_delta=stream.add,
+        )
     except CallStopped as stopped:
         cost = _stopped_cost(model, request.prompt, stream.text)
         _finish(
@@ -345,8 +340,8 @@ def labresult_generate(*, result_id: int) -> bool:
             settings=sent,
         )
         logger.info("lab result %s ended early: %s", result_id, stopped.message)
-    except SlotUnavailable:
-        _fail(result_id, sent, FAILED_BUSY, "gateway at its concurrency or rate limit")
+    except SlotUnavailable as busy:
+        _fail(result_id, sent, FAILED_BUSY, busy.message)
     except GatewayError as error:
         logger.warning("lab result %s: gateway error: %s", result_id, error.message)
         _fail(result_id, sent, _public_error(error), error.message)

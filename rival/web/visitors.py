@@ -6,7 +6,19 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+
+
+def login_name(request, credentials: dict | None) -> str | None:
+    """The name a login attempt is for, whichever form sent it: the admin's "username" or the
+    site's sign-in (allauth), whose "login" field holds an email address."""
+    credentials = credentials or {}
+    data = request.POST if request is not None else {}
+    for field in ("username", "email", "login"):
+        value = credentials.get(field) or data.get(field)
+        if value:
+            return str(value)
+    return None
 
 
 def client_ip(request) -> str:
@@ -38,8 +50,10 @@ def request_ip_hash(request, *, purpose: str) -> str:
 
 
 def rate_limited(key: str, rule: str) -> bool:
-    """Count one hit on `key` against a "count/seconds" rule, atomically in the cache; True
+    """Count one hit on `key` against a "count/seconds" rule, atomically in the "limits"
+    cache (the Redis that never evicts, so filling the page cache cannot reset a count); True
     when this hit is over the limit."""
+    cache = caches["limits"]
     limit, window = (int(part) for part in rule.split("/"))
     cache_key = f"rate:{key}"
     for _ in range(3):

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from apps.catalog.models import Gateway
-from apps.collection.fakeprovider import FakeProvider
+from apps.gateways.fakeprovider import FakeProvider
 from apps.lab.models import LabResult
 from tests.factories import AIModelFactory
 

@@ -6,8 +6,9 @@ import time
 import pytest
 
 from apps.catalog.models import Gateway
-from apps.collection.fakeprovider import FakeProvider
-from apps.collection.gateways import CallStopped, CompletionRequest, client_for
+from apps.gateways.base import CallStopped, CompletionRequest
+from apps.gateways.clients import client_for
+from apps.gateways.fakeprovider import FakeProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -18,14 +19,14 @@ REQUEST = CompletionRequest(
 
 @pytest.fixture(params=[Gateway.Kind.OPENAI, Gateway.Kind.ANTHROPIC])
 def gateway(request, monkeypatch):
-    monkeypatch.setenv("RIVAL_TEST_STREAM_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("RIVAL_TEST_STREAM_API_KEY", "sk-test-not-a-real-key")
     with FakeProvider(latency=1) as fake:
         base_url = fake.url if request.param == Gateway.Kind.ANTHROPIC else fake.base_url
         yield Gateway.objects.create(
             name=f"fake-{request.param}",
             kind=request.param,
             base_url=base_url,
-            api_key_env="RIVAL_TEST_STREAM_KEY",
+            api_key_env="RIVAL_TEST_STREAM_API_KEY",
         )
 
 

@@ -7,7 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.catalog.models import Gateway
-from apps.collection.fakeprovider import FakeProvider
+from apps.gateways.clients import client_for
+from apps.gateways.fakeprovider import FakeProvider
 from apps.gateways.spend import spend_reserve, spent_today
 from apps.lab.models import LabResult
 from apps.lab.tasks import lab_generate
@@ -67,6 +68,7 @@ def test_a_stream_running_past_the_deadline_is_cut_and_keeps_its_text(client, sl
     )
     run = lab_run_with(client, [AIModelFactory(gateway=gateway), AIModelFactory()])
     result = run.results.get(model__gateway=gateway)
+    client_for(gateway)  # the provider SDK is imported once, as a worker does when it starts
 
     lab_generate.apply(args=[result.pk])
 
