@@ -7,6 +7,7 @@ hardening is switched on by DEBUG=0 and the variables listed in .env.example.
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_htmx",
     "rival.web",
+    "allauth",
+    "allauth.account",
     "axes",
     "apps.catalog",
     "apps.challenges",
@@ -65,6 +68,7 @@ INSTALLED_APPS = [
     "apps.datasets",
     "apps.collection",
     "apps.lab",
+    "apps.accounts",
     "apps.pages",
 ]
 
@@ -80,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -198,6 +203,9 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # The benchmark runs its worker on its own queue, away from real work.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Lab answers have their own queue, so a flood of Lab runs never starves collection: workers
+# consume both (`-Q celery,lab`) and take from each in turn.
+CELERY_TASK_ROUTES = {"apps.lab.tasks.lab_generate": {"queue": "lab"}}
 # Celery's Django fixup closes the thread's database connection before and after every task
 # unless this is set: every task then opened a new PostgreSQL connection (and the server
 # forked a backend for it). Set high, connections live by CONN_MAX_AGE instead; rival/celery.py
@@ -224,16 +232,62 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(seconds=int(os.environ.get("LOGIN_COOLOFF_SECONDS", "900")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The same client address as the arena and the Lab use (TRUSTED_PROXIES below).
 AXES_CLIENT_IP_CALLABLE = "rival.web.visitors.client_ip"
+# The admin's form says "username", the site's (allauth) "login" with an email address.
+AXES_USERNAME_CALLABLE = "rival.web.visitors.login_name"
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
+
+# Accounts (django-allauth): email and password only, and no sign-in before the address is
+# verified, so a signed-in voter is a "verified voter".
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rival] "
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+# allauth's own throttles, counted in the cache ("count/period/scope", comma-separated):
+# failed logins per address lock that address out for a while; the rest are per client IP.
+ACCOUNT_RATE_LIMITS = {
+    "login": os.environ.get("ACCOUNT_RATE_LIMIT_LOGIN", "30/m/ip"),
+    "login_failed": os.environ.get("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/15m/key"),
+    "signup": os.environ.get("ACCOUNT_RATE_LIMIT_SIGNUP", "10/h/ip"),
+    "reset_password": os.environ.get("ACCOUNT_RATE_LIMIT_RESET_PASSWORD", "10/h/ip,3/h/key"),
+    "reset_password_from_key": "20/m/ip",
+}
+
+# Email (Django's MAILERS): SMTP in production or whenever EMAIL_HOST is set; printed to the
+# console in development and on the embedded default.
+if os.environ.get("EMAIL_HOST") or (not DEBUG and DATABASE_URL):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ.get("EMAIL_HOST") or "localhost",
+                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "use_ssl": env_bool("EMAIL_USE_SSL", False),
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rival <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -363,9 +417,25 @@ LAB_ALLOW_PAID_GATEWAYS = env_bool("LAB_ALLOW_PAID_GATEWAYS", False)
 # Runs started, as count/seconds, per browser session and per (hashed) IP.
 LAB_RATE_LIMIT_SESSION = os.environ.get("LAB_RATE_LIMIT_SESSION", "10/3600")
 LAB_RATE_LIMIT_IP = os.environ.get("LAB_RATE_LIMIT_IP", "30/3600")
-# One model's answer: soft limit (the result is marked failed), then the hard kill.
-LAB_TASK_SOFT_TIME_LIMIT = 120
-LAB_TASK_TIME_LIMIT = 150
+# Daily spending caps in USD (UTC days), checked atomically before a run is queued: the whole
+# site's, each signed-in user's, and — per browser session and per IP — anonymous visitors'
+# (0: anonymous visitors may run only free models). The free demo gateway counts nothing.
+LAB_DAILY_USD = Decimal(os.environ.get("LAB_DAILY_USD", "5"))
+LAB_USER_DAILY_USD = Decimal(os.environ.get("LAB_USER_DAILY_USD", "0.50"))
+LAB_ANON_DAILY_USD = Decimal(os.environ.get("LAB_ANON_DAILY_USD", "0"))
+# Output tokens asked of each model (bounds the cost of a call), and per-model exceptions as
+# slug=tokens pairs, comma-separated.
+LAB_MAX_TOKENS = int(os.environ.get("LAB_MAX_TOKENS", "1024"))
+LAB_MAX_TOKENS_BY_MODEL = {
+    slug.strip(): int(tokens)
+    for slug, _, tokens in (pair.partition("=") for pair in env_list("LAB_MAX_TOKENS_BY_MODEL"))
+}
+# Seconds one model's call may take in all, enforced while its answer streams in.
+LAB_CALL_DEADLINE = float(os.environ.get("LAB_CALL_DEADLINE", "90"))
+# One model's answer: soft limit (the result is marked failed), then the hard kill; both
+# beyond the call deadline, which normally ends the call first.
+LAB_TASK_SOFT_TIME_LIMIT = int(LAB_CALL_DEADLINE) + 30
+LAB_TASK_TIME_LIMIT = int(LAB_CALL_DEADLINE) + 60
 
 # --- Collection (see README "Collect real responses") ----------------------------------------
 # Per-gateway concurrency and requests/second live on the Gateway rows (admin). These tune how

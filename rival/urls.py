@@ -17,6 +17,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("compare/", include("apps.compare.urls")),
     path("lab/", include("apps.lab.urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
     path("", include("apps.pages.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.challenges.urls")),

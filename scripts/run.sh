@@ -28,7 +28,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # Threads: collection is I/O-bound (waiting on provider APIs), see README.
-uv run celery -A rival worker --pool threads --concurrency 8 --loglevel INFO \
+uv run celery -A rival worker -Q celery,lab --pool threads --concurrency 8 --loglevel INFO \
   >"$var_dir/worker.log" 2>&1 &
 pids+=($!)
 uv run celery -A rival beat --loglevel INFO --schedule "$var_dir/celerybeat-schedule" \

@@ -60,6 +60,8 @@ class AIModelFactory(factory.django.DjangoModelFactory):
     price_output_per_mtok = Decimal("4.00")
     gateway = factory.LazyFunction(demo_gateway)
     gateway_model_id = factory.LazyAttribute(lambda o: o.slug)
+    # On the free demo gateway, offered in the Lab (the model's own default is off).
+    lab_enabled = True
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):

@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -59,6 +60,7 @@ def one_of_everything(curator):
         owner="admin-test-owner", ip_hash="f" * 64, prompt="Hi", models=[model], output_type="text"
     )
     collection_services.run_create(scope="missing", user=curator)
+    EmailAddress.objects.create(user=curator, email="curator@example.com", verified=True)
     return {
         "provider": model.provider_id,
         "capability": model.capabilities.get().pk,

@@ -38,14 +38,18 @@ class BoardView:
     style: bool = False
     show_all: bool = False
     sort: str = "rank"
+    # Whose votes: everyone's, or verified voters' only (an overall snapshot of its own).
+    voters: str = LeaderboardSnapshot.Voters.ALL
 
     @classmethod
     def from_query(cls, query) -> "BoardView":
         sort = query.get("sort", "rank")
+        voters = query.get("voters") or LeaderboardSnapshot.Voters.ALL
         return cls(
             style=query.get("style") == "1",
             show_all=query.get("all") == "1",
             sort=sort if sort in SORTS else "rank",
+            voters=voters if voters in LeaderboardSnapshot.Voters.values else "all",
         )
 
     @property
@@ -200,6 +204,7 @@ def _query(category: Category | None, creator: str, view: BoardView, **changes) 
         "style": "1" if view.style else "",
         "all": "1" if view.show_all else "",
         "sort": "" if view.sort == "rank" else view.sort,
+        "voters": "" if view.voters == LeaderboardSnapshot.Voters.ALL else view.voters,
     }
     values.update(changes)
     return urlencode({k: v for k, v in values.items() if v})
@@ -207,11 +212,16 @@ def _query(category: Category | None, creator: str, view: BoardView, **changes) 
 
 def leaderboard_context(*, category: Category | None, creator: str, view: BoardView) -> dict:
     """What leaderboard.html needs: the per-request frame (filters, chips) and the heavy
-    region (meta, chart, table, heat map) pre-rendered, usually from the cache."""
+    region (meta, chart, table, heat map) pre-rendered, usually from the cache. Verified
+    voters' ratings exist overall only, so that choice drops the category."""
+    if view.voters == LeaderboardSnapshot.Voters.VERIFIED:
+        category = None
     region = board_region(category=category, creator=creator, view=view)
     return {
         "category": category,
         "categories": selectors.ratings_categories(),
+        "voters": view.voters,
+        "voter_choices": LeaderboardSnapshot.Voters.choices,
         "creator": creator,
         "creators": region["creators"],
         "view": view,
@@ -230,7 +240,8 @@ def board_region(*, category: Category | None, creator: str, view: BoardView) ->
     (or after BOARD_CACHE_SECONDS). Language and time zone are fixed site-wide, so they need
     no key. Creator values that are no creator of the snapshot are not cached, so made-up
     query strings cannot fill the cache."""
-    snapshot_id = selectors.latest_snapshot_id(category)
+    # The snapshot id differs per flavour of voters, so the key needs no more for them.
+    snapshot_id = selectors.latest_snapshot_id(category, view.voters)
     key = _board_key(snapshot_id, category, creator, view)
     region = cache.get(key)
     if region is None:

@@ -77,6 +77,8 @@ class Vote(models.Model):
 
     The models and category are copied from the battle so the leaderboard aggregates votes
     without joins. `is_counted` is False for excluded visitors; `exclusion` says why.
+    `is_verified` marks a vote cast while signed in (the address was verified); it outlives
+    the account, whose deletion only clears `user`.
     """
 
     class Outcome(models.TextChoices):
@@ -99,6 +101,14 @@ class Vote(models.Model):
     exclusion = models.ForeignKey(
         Exclusion, on_delete=models.SET_NULL, null=True, blank=True, related_name="votes"
     )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="arena_votes",
+    )
+    is_verified = models.BooleanField("cast by a verified voter", default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -147,11 +157,17 @@ class IdentityTerm(models.Model):
 
 
 class LeaderboardSnapshot(models.Model):
-    """Ratings computed at one moment for one category (null: overall)."""
+    """Ratings computed at one moment for one category (null: overall), from every counted
+    vote or from verified voters' only."""
+
+    class Voters(models.TextChoices):
+        ALL = "all", "All voters"
+        VERIFIED = "verified", "Verified voters"
 
     category = models.ForeignKey(
         Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    voters = models.CharField(max_length=10, choices=Voters.choices, default=Voters.ALL)
     computed_at = models.DateTimeField()
     votes_used = models.PositiveIntegerField()
     excluded_votes = models.PositiveIntegerField()

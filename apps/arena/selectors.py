@@ -77,13 +77,13 @@ class HeadToHead:
 BOARD_ORDER = F("rank").asc(nulls_last=True)
 
 
-def _newest_snapshots(category: Category | None):
+def _newest_snapshots(category: Category | None, voters: str = LeaderboardSnapshot.Voters.ALL):
     snapshots = (
         LeaderboardSnapshot.objects.filter(category__isnull=True)
         if category is None
         else LeaderboardSnapshot.objects.filter(category=category)
     )
-    return snapshots.order_by("-computed_at", "-pk")
+    return snapshots.filter(voters=voters).order_by("-computed_at", "-pk")
 
 
 def _latest_snapshot_id(category: Category | None):
@@ -100,9 +100,12 @@ def latest_rows(category: Category | None = None):
     )
 
 
-def latest_snapshot_id(category: Category | None = None) -> int | None:
-    """The id of the newest snapshot for `category` (None: overall); one indexed query."""
-    return _newest_snapshots(category).values_list("pk", flat=True).first()
+def latest_snapshot_id(
+    category: Category | None = None, voters: str = LeaderboardSnapshot.Voters.ALL
+) -> int | None:
+    """The id of the newest snapshot for `category` (None: overall) computed from `voters`'
+    votes; one indexed query."""
+    return _newest_snapshots(category, voters).values_list("pk", flat=True).first()
 
 
 def snapshot_rows(snapshot_id: int):
@@ -281,3 +284,40 @@ def ratings_categories():
 def snapshot_models(snapshot: LeaderboardSnapshot | None) -> dict[int, AIModel]:
     ids = (snapshot.win_matrix or {}).get("models", []) if snapshot else []
     return AIModel.objects.in_bulk(ids) if ids else {}
+
+
+@dataclass(frozen=True)
+class VoterRecord:
+    """One user's votes and how often they sided with the leaderboard's favourite."""
+
+    votes: int
+    # Votes for A or B between two models that both have a rating in the latest snapshot.
+    decisive: int
+    # Of those, how many went to the model rated higher.
+    agreed: int
+
+    @property
+    def agreement(self) -> float | None:
+        return self.agreed / self.decisive if self.decisive else None
+
+
+def voter_record(user_id: int) -> VoterRecord:
+    """`user_id`'s votes against the latest overall snapshot (all voters); two queries."""
+    groups = list(
+        Vote.objects.filter(user_id=user_id)
+        .values_list("model_a_id", "model_b_id", "outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    ratings = latest_ratings()
+    decisive = agreed = 0
+    for model_a, model_b, outcome, n in groups:
+        rating_a, rating_b = ratings.get(model_a), ratings.get(model_b)
+        if outcome not in ("a", "b") or rating_a is None or rating_b is None:
+            continue
+        if rating_a.rating == rating_b.rating:
+            continue
+        decisive += n
+        favourite = "a" if rating_a.rating > rating_b.rating else "b"
+        agreed += n if outcome == favourite else 0
+    return VoterRecord(votes=sum(n for *_, n in groups), decisive=decisive, agreed=agreed)

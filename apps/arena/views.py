@@ -7,6 +7,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from apps.arena import leaderboard as board
 from apps.arena import selectors
+from apps.arena.models import LeaderboardSnapshot
 from apps.arena.services import battles, votes
 from apps.arena.services.votes import VoteRefused
 from apps.challenges.models import Category
@@ -61,6 +62,7 @@ def vote(request):
             voter=voter,
             outcome=request.POST.get("outcome", ""),
             ip_hash=hashed_ip,
+            user=request.user if request.user.is_authenticated else None,
         )
     except VoteRefused as refused:
         battle = battles.battle_issue(voter=voter, category=category)
@@ -107,6 +109,8 @@ def leaderboard(request):
     category = _category(request)
     if request.GET.get("category") and category is None:
         raise Http404("No such category.")
+    if request.GET.get("voters", "all") not in LeaderboardSnapshot.Voters.values:
+        raise Http404("No such group of voters.")
     if request.GET.get("pairs") == "1":
         return render(
             request,

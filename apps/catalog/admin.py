@@ -130,9 +130,18 @@ class AIModelAdmin(admin.ModelAdmin):
         "price_input_per_mtok",
         "price_output_per_mtok",
         "gateway",
+        "lab_enabled",
         "retired_on",
     ]
-    list_filter = ["provider", "status", "capabilities", "modalities", "size_class", "gateway"]
+    list_filter = [
+        "provider",
+        "status",
+        "capabilities",
+        "modalities",
+        "size_class",
+        "gateway",
+        "lab_enabled",
+    ]
     search_fields = ["name", "slug", "gateway_model_id", "provider__name"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["provider"]
@@ -158,7 +167,7 @@ class AIModelAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Access", {"fields": ["gateway", "gateway_model_id"]}),
+        ("Access", {"fields": ["gateway", "gateway_model_id", "lab_enabled"]}),
         ("Status", {"fields": ["status", "retired_on", "retirement_reason"]}),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]

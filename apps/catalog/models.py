@@ -196,6 +196,11 @@ class AIModel(models.Model):
         max_length=200, blank=True, help_text="The model id the gateway expects, e.g. qwen/qwen3."
     )
     featured = models.BooleanField(default=False)
+    lab_enabled = models.BooleanField(
+        "offered in the Prompt Lab",
+        default=False,
+        help_text="Visitors may run their own prompts on this model (and spend on it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,5 +1,6 @@
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.text import Truncator, slugify
 
 from apps.challenges.models import Category, Challenge
 
@@ -30,4 +31,19 @@ def challenge_upsert(
         return Challenge.objects.get_or_create(slug=slug, defaults={**(initial or {}), **fields})
     return Challenge.objects.update_or_create(
         slug=slug, defaults=fields, create_defaults={**(initial or {}), **fields}
+    )
+
+
+@transaction.atomic
+def challenge_draft_create(*, prompt: str, output_type: str, title: str = "") -> Challenge:
+    """An unpublished challenge made from a prompt (a Prompt Lab run, say), for a curator to
+    edit and publish; its slug is made unique."""
+    title = title or Truncator(" ".join(prompt.split())).chars(80)
+    base = slugify(title)[:100] or "challenge"
+    slug, n = base, 1
+    while Challenge.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return Challenge.objects.create(
+        slug=slug, title=title, prompt=prompt, output_type=output_type, is_published=False
     )

@@ -14,6 +14,7 @@ from apps.gateways.base import (
     Completion,
     CompletionRequest,
     GatewayError,
+    OnDelta,
     TransientGatewayError,
     map_sdk_error,
 )
@@ -27,16 +28,20 @@ class AnthropicClient:
         )
         self._deadline = deadline
 
-    def complete(self, request: CompletionRequest) -> Completion:
+    def complete(
+        self, request: CompletionRequest, *, on_delta: OnDelta | None = None
+    ) -> Completion:
         started = time.monotonic()
         try:
-            return self._stream(request, started)
+            return self._stream(request, started, on_delta)
         except GatewayError:
             raise
         except (anthropic.AnthropicError, httpx2.HTTPError, ValueError) as exc:
             raise map_sdk_error(exc, anthropic) from exc
 
-    def _stream(self, request: CompletionRequest, started: float) -> Completion:
+    def _stream(
+        self, request: CompletionRequest, started: float, on_delta: OnDelta | None
+    ) -> Completion:
         sampling = {"temperature": request.temperature}
         # Recent Claude models refuse temperature and top_p together; send top_p only when
         # it departs from the neutral 1. This SDK no longer types them, so they go as extras.
@@ -68,6 +73,8 @@ class AnthropicClient:
                     if ttft_ms is None:
                         ttft_ms = int((time.monotonic() - started) * 1000)
                     parts.append(event.delta.text)
+                    if on_delta is not None:
+                        on_delta(event.delta.text)
                 elif event.type == "message_delta":
                     stop_reason = event.delta.stop_reason or ""
                     tokens_out = event.usage.output_tokens

@@ -1,4 +1,5 @@
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -88,8 +89,19 @@ class CallDeadline:
             )
 
 
+class CallStopped(GatewayError):
+    """The caller ended a streaming call between chunks (a Stop button, a deadline): raised by
+    the caller's `on_delta`, it closes the stream and passes through the client unchanged."""
+
+
+# Receives each piece of the answer as it streams in; may raise CallStopped to end the call.
+OnDelta = Callable[[str], None]
+
+
 class GatewayClient(Protocol):
-    def complete(self, request: CompletionRequest) -> Completion: ...
+    def complete(
+        self, request: CompletionRequest, *, on_delta: OnDelta | None = None
+    ) -> Completion: ...
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
-from apps.gateways.base import Completion, CompletionRequest
+from apps.gateways.base import Completion, CompletionRequest, OnDelta
 from apps.gateways.clients import client_for
 from apps.gateways.limits import gateway_slot
 
@@ -50,14 +50,22 @@ def completion_request_for(model: AIModel, challenge: Challenge) -> CompletionRe
 
 
 def complete(
-    gateway: Gateway, request: CompletionRequest, *, wait: float, lease: float
+    gateway: Gateway,
+    request: CompletionRequest,
+    *,
+    wait: float,
+    lease: float,
+    timeout: float | None = None,
+    on_delta: OnDelta | None = None,
 ) -> Completion:
     """Send one request through the gateway, holding one of its slots for the call.
 
     Waits up to `wait` seconds for a slot, then raises SlotUnavailable (a transient error); a
     slot not released within `lease` seconds (its worker died) frees itself. A gateway that
-    cannot be called (no key, no URL) raises before waiting. Raises GatewayError subclasses.
+    cannot be called (no key, no URL) raises before waiting. `timeout` bounds each network
+    wait (default COLLECTION_REQUEST_TIMEOUT); `on_delta` receives the answer piece by piece
+    as it streams and may end the call by raising CallStopped. Raises GatewayError subclasses.
     """
-    client = client_for(gateway)
+    client = client_for(gateway, timeout=timeout)
     with gateway_slot(gateway, wait=wait, lease=lease):
-        return client.complete(request)
+        return client.complete(request, on_delta=on_delta)

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from apps.catalog.models import Gateway
 from apps.gateways.base import (
+    CallStopped,
     Completion,
     CompletionRequest,
     GatewayClient,
@@ -60,8 +61,9 @@ def gateway_is_ready(gateway: Gateway) -> bool:
     return True
 
 
-def client_for(gateway: Gateway) -> GatewayClient:
-    """The client for a gateway row, reused across calls in this process (connection pool)."""
+def client_for(gateway: Gateway, *, timeout: float | None = None) -> GatewayClient:
+    """The client for a gateway row, reused across calls in this process (connection pool).
+    `timeout` bounds each network wait (default COLLECTION_REQUEST_TIMEOUT)."""
     if gateway.kind == Gateway.Kind.DEMO:
         from apps.gateways.demo import DemoClient
 
@@ -69,7 +71,7 @@ def client_for(gateway: Gateway) -> GatewayClient:
     check_gateway_ready(gateway)
     key = gateway_api_key(gateway)
     base_url = gateway_base_url(gateway)
-    timeout = settings.COLLECTION_REQUEST_TIMEOUT
+    timeout = settings.COLLECTION_REQUEST_TIMEOUT if timeout is None else timeout
     deadline = settings.COLLECTION_CALL_DEADLINE
     # The cache key holds a digest of the API key, never the key.
     digest = hashlib.sha256(key.encode()).hexdigest()
@@ -97,6 +99,7 @@ def _make_client(kind: str, **kwargs) -> GatewayClient:
 
 
 __all__ = [
+    "CallStopped",
     "Completion",
     "CompletionRequest",
     "GatewayClient",

@@ -10,11 +10,12 @@ price for the model times the tokens, and unknown for models the catalog doesn't
 import hashlib
 import random
 import re
+import time
 from decimal import Decimal
 from html import escape
 
 from apps.catalog.models import AIModel, Gateway
-from apps.gateways.base import Completion, CompletionRequest
+from apps.gateways.base import Completion, CompletionRequest, OnDelta
 
 PALETTES = [
     ("#0f172a", "#e2e8f0", "#38bdf8", "#f472b6"),
@@ -479,6 +480,10 @@ def demo_prices() -> dict[str, tuple[Decimal, Decimal]]:
     return {model_id: (price_in, price_out) for model_id, price_in, price_out in rows if model_id}
 
 
+# A demo answer streamed to a watcher (the Lab) takes about this long, whatever its length.
+DEMO_STREAM_SECONDS = 2.5
+
+
 class DemoClient:
     """Prices are read from the catalog once per client, on its first answer."""
 
@@ -494,7 +499,9 @@ class DemoClient:
         cost = (price_in * tokens_in + price_out * tokens_out) / 1_000_000
         return cost.quantize(Decimal("0.000001"))
 
-    def complete(self, request: CompletionRequest) -> Completion:
+    def complete(
+        self, request: CompletionRequest, *, on_delta: OnDelta | None = None
+    ) -> Completion:
         rng = _rng(request)
         content = GENERATORS.get(request.output_type, _text)(request, rng)
         tokens_in = max(1, round(len(request.prompt) / 4)) + 7  # chat template overhead
@@ -503,6 +510,8 @@ class DemoClient:
         speed = 35 + _model_number(request) % 120  # tokens per second
         ttft_ms = rng.randint(180, 1400)
         latency_ms = ttft_ms + round(tokens_out / speed * 1000 * rng.uniform(0.9, 1.15))
+        if on_delta is not None:
+            _stream(content, on_delta)
         return Completion(
             content=content,
             finish_reason="stop",
@@ -513,3 +522,13 @@ class DemoClient:
             cost_usd=self.cost_of(request.model_id, tokens_in, tokens_out),
             request_id=f"demo-{hashlib.sha1(content.encode()).hexdigest()[:16]}",
         )
+
+
+def _stream(content: str, on_delta: OnDelta) -> None:
+    """Hand the answer over in word-sized pieces at a reading pace, as a provider streams it;
+    stands in for the provider's generation time, so the Lab shows streaming offline too."""
+    pieces = re.findall(r"\S+\s*|\s+", content)
+    pause = DEMO_STREAM_SECONDS / max(1, len(pieces))
+    for piece in pieces:
+        time.sleep(pause)
+        on_delta(piece)

@@ -18,6 +18,7 @@ from apps.gateways.base import (
     Completion,
     CompletionRequest,
     GatewayError,
+    OnDelta,
     TransientGatewayError,
     map_sdk_error,
 )
@@ -31,20 +32,24 @@ class OpenAICompatibleClient:
         )
         self._deadline = deadline
 
-    def complete(self, request: CompletionRequest) -> Completion:
+    def complete(
+        self, request: CompletionRequest, *, on_delta: OnDelta | None = None
+    ) -> Completion:
         messages = []
         if request.system_prompt:
             messages.append({"role": "system", "content": request.system_prompt})
         messages.append({"role": "user", "content": request.prompt})
         started = time.monotonic()
         try:
-            return self._stream(request, messages, started)
+            return self._stream(request, messages, started, on_delta)
         except GatewayError:
             raise
         except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
             raise map_sdk_error(exc, openai) from exc
 
-    def _stream(self, request: CompletionRequest, messages: list, started: float) -> Completion:
+    def _stream(
+        self, request: CompletionRequest, messages: list, started: float, on_delta: OnDelta | None
+    ) -> Completion:
         parts: list[str] = []
         ttft_ms = None
         finish_reason = ""
@@ -91,6 +96,8 @@ class OpenAICompatibleClient:
                         if ttft_ms is None:
                             ttft_ms = int((time.monotonic() - started) * 1000)
                         parts.append(content)
+                        if on_delta is not None:
+                            on_delta(content)
                     if choice.get("finish_reason"):
                         finish_reason = choice["finish_reason"]
             request_id = request_id or response.headers.get("x-request-id", "")

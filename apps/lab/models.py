@@ -1,6 +1,7 @@
 import secrets
 from functools import cached_property
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -22,9 +23,15 @@ def new_token() -> str:
 
 
 class LabRunQuerySet(models.QuerySet):
-    def owned_by(self, owner: str):
-        """Runs made by one browser session; an empty owner owns nothing."""
-        return self.filter(owner=owner) if owner else self.none()
+    def owned_by(self, owner: str, user_id: int | None = None):
+        """Runs made by one browser session or by one signed-in user; an empty owner and no
+        user own nothing."""
+        mine = Q(pk__in=[])
+        if owner:
+            mine |= Q(owner=owner)
+        if user_id is not None:
+            mine |= Q(user_id=user_id)
+        return self.filter(mine)
 
 
 class LabRun(models.Model):
@@ -36,11 +43,23 @@ class LabRun(models.Model):
 
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     owner = models.CharField(max_length=64, db_index=True, editable=False)
+    # Set when a signed-in user made the run: it then follows them across browsers, shows on
+    # their profile, and goes when they delete their account.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="lab_runs",
+    )
     ip_hash = models.CharField(max_length=64, blank=True, editable=False)
     prompt = models.TextField()
     output_type = models.CharField(
         "output hint", max_length=10, choices=OutputHint.choices, default=OutputHint.TEXT
     )
+    # Off: only its maker sees it. On: anyone holding the (unlisted, unguessable) link.
+    is_shared = models.BooleanField("shared by link", default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = LabRunQuerySet.as_manager()
@@ -68,12 +87,20 @@ class LabResult(models.Model):
     tokens_in = models.PositiveIntegerField(null=True, blank=True)
     tokens_out = models.PositiveIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField("time to first token (ms)", null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     finish_reason = models.CharField(max_length=40, blank=True)
     settings = models.JSONField(
         default=dict, blank=True, help_text="Exactly what was sent to the gateway."
     )
+    # The full provider error, for staff; visitors see only `public_error`.
     error = models.TextField("error message", blank=True)
+    public_error = models.CharField(max_length=200, blank=True)
+    # Set by the Stop button; the worker sees it at its next flush and closes the stream.
+    stop_requested = models.BooleanField(default=False)
+    # The spending reservation made when the run was queued (apps.gateways.spend), settled
+    # with the real cost when the answer is in; empty for free models.
+    spend = models.JSONField(default=dict, blank=True, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -102,6 +129,14 @@ class LabResult(models.Model):
 
         age = timezone.now() - self.run.created_at
         return self.state == self.State.PENDING and age.total_seconds() > WAITING_LONG_SECONDS
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Output speed once the first token was in: tokens out over the streaming time."""
+        if not self.tokens_out or self.latency_ms is None or self.ttft_ms is None:
+            return None
+        streaming_ms = self.latency_ms - self.ttft_ms
+        return round(self.tokens_out / streaming_ms * 1000, 1) if streaming_ms > 0 else None
 
     @property
     def is_framed(self) -> bool:

@@ -8,5 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("<slug:token>/", views.run, name="run"),
     path("<slug:token>/results/<int:result_id>/", views.result, name="result"),
+    path("<slug:token>/share/", views.share, name="share"),
+    path("<slug:token>/results/<int:result_id>/stop/", views.stop, name="stop"),
     path("<slug:token>/results/<int:result_id>/frame/", views.frame, name="frame"),
 ]

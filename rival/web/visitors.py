@@ -9,6 +9,18 @@ from django.conf import settings
 from django.core.cache import caches
 
 
+def login_name(request, credentials: dict | None) -> str | None:
+    """The name a login attempt is for, whichever form sent it: the admin's "username" or the
+    site's sign-in (allauth), whose "login" field holds an email address."""
+    credentials = credentials or {}
+    data = request.POST if request is not None else {}
+    for field in ("username", "email", "login"):
+        value = credentials.get(field) or data.get(field)
+        if value:
+            return str(value)
+    return None
+
+
 def client_ip(request) -> str:
     """The visitor's address. Behind N trusted proxies (TRUSTED_PROXIES), the Nth address from
     the right of X-Forwarded-For: the part a client cannot forge."""

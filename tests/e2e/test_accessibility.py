@@ -46,6 +46,9 @@ def site():
         "creators": "/creators/",
         "graveyard": "/graveyard/",
         "methodology": "/methodology/",
+        "sign up": "/accounts/signup/",
+        "sign in": "/accounts/login/",
+        "password reset": "/accounts/password/reset/",
         "not found": "/models/nope/",
     }
 

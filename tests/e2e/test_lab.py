@@ -26,7 +26,7 @@ def test_a_visitor_runs_a_prompt_and_answers_appear_by_polling(
     # A marker that a full reload would wipe: the answers must arrive by htmx, in place.
     page.evaluate("window.labMarker = 'still here'")
 
-    celery_worker_process("--pool", "solo")
+    celery_worker_process("--pool", "solo", "-Q", "celery,lab")
 
     page.locator("article.lab-done").nth(1).wait_for(timeout=30_000)
     assert page.evaluate("window.labMarker") == "still here"

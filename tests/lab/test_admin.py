@@ -34,3 +34,27 @@ def test_curators_see_runs_read_only_with_their_results_inline(curator_client, d
     curator_client.post(change_url, {"prompt": "changed"})
     assert LabRun.objects.get(pk=run.pk).prompt == "What is a monad?"
     assert curator_client.get(reverse("admin:lab_labrun_add")).status_code == 403
+
+
+def test_staff_turn_a_run_into_an_unpublished_challenge_draft(curator_client, demo_models):
+    from django.test import Client
+
+    from apps.challenges.models import Challenge
+
+    run = lab_run_with(Client(), demo_models[:2], output_type="svg", prompt="Draw a  lighthouse")
+
+    page = curator_client.post(
+        reverse("admin:lab_labrun_changelist"),
+        {"action": "make_challenge_drafts", "_selected_action": [run.pk]},
+        follow=True,
+    )
+
+    draft = Challenge.objects.get()
+    assert (draft.title, draft.prompt, draft.output_type) == (
+        "Draw a lighthouse",
+        "Draw a  lighthouse",
+        "svg",
+    )
+    assert not draft.is_published
+    assert "Challenge draft" in page.content.decode()
+    assert reverse("admin:challenges_challenge_change", args=[draft.pk]) in page.content.decode()

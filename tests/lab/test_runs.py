@@ -13,10 +13,11 @@ URL = reverse("lab:index")
 
 
 def queued_lab_tasks() -> list[tuple[bytes, int]]:
-    """Lab tasks waiting in the real Redis broker, as (raw message, result id)."""
+    """Lab tasks waiting in the real Redis broker on the Lab's own queue, as (raw message,
+    result id)."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     found = []
-    for raw in broker.lrange("celery", 0, -1):
+    for raw in broker.lrange("lab", 0, -1):
         headers = json.loads(raw)["headers"]
         if headers["task"] == "apps.lab.tasks.lab_generate":
             found.append((raw, int(headers["argsrepr"].strip("(),"))))
@@ -28,7 +29,7 @@ def broker_queue():
     yield
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     for raw, _ in queued_lab_tasks():
-        broker.lrem("celery", 0, raw)
+        broker.lrem("lab", 0, raw)
 
 
 def test_a_valid_run_is_stored_queued_once_per_model_and_redirects(
@@ -59,7 +60,7 @@ def test_the_run_page_shows_the_prompt_and_polls_only_pending_results(client, de
     assert page.status_code == 200
     assert page["Cache-Control"] == "private, no-store"
     assert "Why is the sky blue?" in html
-    assert html.count('hx-trigger="every 1s"') == 1
+    assert html.count('hx-trigger="every 500ms"') == 1
     assert 'http-equiv="refresh"' in html
     assert ">Refresh</a>" in html
 
@@ -79,7 +80,7 @@ def test_the_polled_partial_is_one_result_card(client, demo_models):
     result = run.results.first()
     pending = client.get(reverse("lab:result", args=[run.token, result.pk]), HTTP_HX_REQUEST="true")
     assert pending.content.decode().lstrip().startswith("<article")
-    assert 'hx-trigger="every 1s"' in pending.content.decode()
+    assert 'hx-trigger="every 500ms"' in pending.content.decode()
     assert "<html" not in pending.content.decode()
 
     lab_generate.apply(args=[result.pk])
@@ -190,4 +191,4 @@ def test_a_result_nobody_picks_up_says_the_workers_may_be_down(client, demo_mode
     LabRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     html = client.get(reverse("lab:run", args=[run.token])).content.decode()
     assert "background workers may be busy or stopped" in html
-    assert 'hx-trigger="every 1s"' in html
+    assert 'hx-trigger="every 500ms"' in html

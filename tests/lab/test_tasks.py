@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -67,10 +69,11 @@ def test_an_unknown_result_id_does_nothing(db):
     assert lab_generate.apply(args=[987_654_321]).get() is False
 
 
-def test_a_missing_key_on_an_opted_in_paid_gateway_names_the_variable(
+def test_a_missing_key_is_named_for_staff_and_shown_to_the_visitor_as_a_generic_error(
     client, demo_models, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     settings.LAB_ALLOW_PAID_GATEWAYS = True
+    settings.LAB_ANON_DAILY_USD = Decimal("1")
     paid = Gateway.objects.create(
         name="paid",
         kind=Gateway.Kind.OPENAI,
@@ -95,7 +98,8 @@ def test_a_missing_key_on_an_opted_in_paid_gateway_names_the_variable(
     assert result.state == "failed"
     assert "RIVAL_LAB_TEST_API_KEY" in result.error
     html = client.get(reverse("lab:run", args=[run.token])).content.decode()
-    assert "set the environment variable RIVAL_LAB_TEST_API_KEY" in html
+    assert "The model&#x27;s provider could not answer this time." in html
+    assert "RIVAL_LAB_TEST_API_KEY" not in html
     assert "sk-secret-value-never-shown" not in html
 
 
@@ -137,7 +141,7 @@ def test_the_lab_waits_for_the_gateways_limits_like_collection(
 def test_a_real_worker_completes_a_run_and_the_page_shows_every_answer(
     client, demo_models, celery_worker_process
 ):
-    celery_worker_process("--pool", "solo")
+    celery_worker_process("--pool", "solo", "-Q", "celery,lab")
 
     page = client.post(
         reverse("lab:index"),

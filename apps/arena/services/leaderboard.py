@@ -36,17 +36,18 @@ class AggregatedVotes:
     model_b: np.ndarray
     response_a: np.ndarray
     response_b: np.ndarray
+    verified: np.ndarray
     wins_a: np.ndarray
     wins_b: np.ndarray
     ties: np.ndarray
 
 
-COLUMNS = 9
+COLUMNS = 10
 
 
 def votes_aggregate() -> AggregatedVotes:
-    """One GROUP BY over the counted votes joined to their battles; ties and both-bad are
-    both ties.
+    """One GROUP BY over the counted votes joined to their battles, apart by whether a
+    verified voter cast them; ties and both-bad are both ties.
 
     On PostgreSQL the grouped rows come back packed in one bytea and are read straight into
     numpy; elsewhere (the SQLite default) through the ORM."""
@@ -61,6 +62,7 @@ def votes_aggregate() -> AggregatedVotes:
             "model_b_id",
             "battle__response_a_id",
             "battle__response_b_id",
+            "is_verified",
         )
         .annotate(
             wins_a=Count("pk", filter=Q(outcome=Vote.Outcome.A)),
@@ -76,7 +78,7 @@ def votes_aggregate() -> AggregatedVotes:
 
 
 def _aggregate_postgresql() -> AggregatedVotes:
-    # The grouped rows are packed into one bytea (nine big-endian int8 per group) and read
+    # The grouped rows are packed into one bytea (ten big-endian int8 per group) and read
     # into numpy at once: a result set or COPY of hundreds of thousands of rows costs more
     # in per-row client overhead than the aggregation itself.
     votes, battles = Vote._meta.db_table, Battle._meta.db_table
@@ -89,6 +91,7 @@ def _aggregate_postgresql() -> AggregatedVotes:
             "model_b",
             "response_a",
             "response_b",
+            "verified",
             "wins_a",
             "wins_b",
             "ties",
@@ -100,11 +103,12 @@ def _aggregate_postgresql() -> AggregatedVotes:
         " b.challenge_id::bigint AS challenge,"
         " v.model_a_id::bigint AS model_a, v.model_b_id::bigint AS model_b,"
         " b.response_a_id::bigint AS response_a, b.response_b_id::bigint AS response_b,"
+        " v.is_verified::int::bigint AS verified,"
         " count(*) FILTER (WHERE v.outcome = 'a') AS wins_a,"
         " count(*) FILTER (WHERE v.outcome = 'b') AS wins_b,"
         " count(*) FILTER (WHERE v.outcome IN ('tie', 'both_bad')) AS ties"
         f" FROM {votes} v JOIN {battles} b ON b.id = v.battle_id WHERE v.is_counted"
-        " GROUP BY 1, 2, 3, 4, 5, 6"
+        " GROUP BY 1, 2, 3, 4, 5, 6, 7"
         ") AS grouped"
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -214,6 +218,7 @@ def _nullable(value, cast=float):
 def _snapshot_build(
     *,
     category: Category | None,
+    voters: str = LeaderboardSnapshot.Voters.ALL,
     board: _Board,
     model_ids: np.ndarray,
     excluded: int,
@@ -245,6 +250,7 @@ def _snapshot_build(
     matrix = ratings.win_rate_matrix(counts, top)
     snapshot = LeaderboardSnapshot.objects.create(
         category=category,
+        voters=voters,
         computed_at=now,
         votes_used=counts.n_votes,
         excluded_votes=excluded,
@@ -300,7 +306,8 @@ def _snapshot_build(
 def leaderboard_recompute(
     *, rounds: int | None = None, seed: int = ratings.DEFAULT_SEED
 ) -> list[LeaderboardSnapshot]:
-    """Write a snapshot overall and for every category from the counted votes.
+    """Write a snapshot overall and for every category from the counted votes, and one
+    overall from verified voters' votes only.
 
     Safe to run twice: each run adds snapshots (pages read the newest) and prunes old ones.
     """
@@ -361,6 +368,18 @@ def leaderboard_recompute(
                     now=now,
                 )
             )
+        snapshots.append(
+            _snapshot_build(
+                category=None,
+                voters=LeaderboardSnapshot.Voters.VERIFIED,
+                board=board_where(votes.verified == 1),
+                model_ids=model_ids,
+                excluded=Vote.objects.filter(is_counted=False, is_verified=True).count(),
+                rounds=rounds,
+                seed=seed,
+                now=now,
+            )
+        )
         _snapshots_prune()
     logger.info(
         "leaderboard recomputed: %d snapshots, %d votes", len(snapshots), snapshots[0].votes_used
@@ -369,10 +388,8 @@ def leaderboard_recompute(
 
 
 def _snapshots_prune() -> None:
-    for category_id in LeaderboardSnapshot.objects.values_list("category_id", flat=True).distinct():
-        keep = LeaderboardSnapshot.objects.filter(category_id=category_id).values_list(
-            "pk", flat=True
-        )[:SNAPSHOTS_KEPT_PER_CATEGORY]
-        LeaderboardSnapshot.objects.filter(category_id=category_id).exclude(
-            pk__in=list(keep)
-        ).delete()
+    flavours = LeaderboardSnapshot.objects.values_list("category_id", "voters").distinct()
+    for category_id, voters in flavours:
+        same = LeaderboardSnapshot.objects.filter(category_id=category_id, voters=voters)
+        keep = same.values_list("pk", flat=True)[:SNAPSHOTS_KEPT_PER_CATEGORY]
+        same.exclude(pk__in=list(keep)).delete()

@@ -30,11 +30,12 @@ def _exclusion_for(voter: str, hashed_ip: str) -> Exclusion | None:
 
 
 @transaction.atomic
-def vote_cast(*, token: str, voter: str, outcome: str, ip_hash: str) -> Vote:
+def vote_cast(*, token: str, voter: str, outcome: str, ip_hash: str, user=None) -> Vote:
     """Record `voter`'s verdict on the battle `token`; raises VoteRefused and stores nothing
     for a made-up, foreign, expired or already-voted battle or a bad outcome. Votes of
     excluded visitors are stored but not counted. `ip_hash` is the visitor's salted address
-    hash (rival.web.visitors); rate limits are the view's concern."""
+    hash (rival.web.visitors); rate limits are the view's concern. A signed-in `user` (who
+    verified their address to sign in) makes it a verified voter's vote."""
     if outcome not in Vote.Outcome.values:
         raise VoteRefused("That is not one of the four choices.")
     battle = (
@@ -65,6 +66,8 @@ def vote_cast(*, token: str, voter: str, outcome: str, ip_hash: str) -> Vote:
                 ip_hash=ip_hash,
                 is_counted=exclusion is None,
                 exclusion=exclusion,
+                user=user,
+                is_verified=user is not None,
             )
     except IntegrityError as exc:
         raise VoteRefused(ALREADY_VOTED, 409) from exc
