@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.arena",
     "apps.collection",
     "apps.lab",
+    "apps.developers",
     "apps.pages",
 ]
 
@@ -256,6 +257,11 @@ ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", 
 ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
+# Developer hub: requests per address group (an IPv4 address, an IPv6 /64) as count/seconds,
+# across the API, feeds, badges and dataset downloads; and how long clients may cache replies.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120/60")
+API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))
 
 # Prompt Lab: a visitor's own prompt, live against 2-4 models. Only the free demo gateway is
 # offered unless the operator opts in to gateways that spend money (those with a key set).

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from apps.developers.urls import api_patterns
 from apps.pages.urls import sitemap_patterns
 from apps.pages.views import healthz
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("compare/", include("apps.compare.urls")),
     path("lab/", include("apps.lab.urls")),
+    path("api/v1/", include(api_patterns, namespace="api")),
     path("", include("apps.pages.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.challenges.urls")),

@@ -83,6 +83,15 @@ def snapshot_rows(snapshot_id: int):
     )
 
 
+def snapshot_history(category: Category | None = None):
+    """Every snapshot of `category` (None: overall), newest first, unevaluated."""
+    return _newest_snapshots(category).select_related("category")
+
+
+def snapshot_with_category(snapshot_id: int) -> LeaderboardSnapshot | None:
+    return LeaderboardSnapshot.objects.select_related("category").filter(pk=snapshot_id).first()
+
+
 def latest_snapshot(category: Category | None = None) -> LeaderboardSnapshot | None:
     return (
         LeaderboardSnapshot.objects.filter(pk=_latest_snapshot_id(category))

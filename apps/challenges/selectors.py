@@ -85,6 +85,16 @@ def challenge_list(filters: ChallengeFilters):
     return challenges.order_by(*ordering, "id").fetch_mode(FETCH_PEERS)
 
 
+def challenge_records(filters: ChallengeFilters):
+    """challenge_list's challenges with every column (the prompt too): what the developer API
+    and MCP server publish."""
+    return challenge_list(filters).defer(None)
+
+
+def category_by_slug(slug: str) -> Category | None:
+    return Category.objects.filter(slug=slug).first()
+
+
 def featured_challenges(limit: int = 6) -> list[Challenge]:
     """Featured challenges first, then the newest, each with its response count."""
     return list(

@@ -1,0 +1,66 @@
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.arena import services as arena_services
+from apps.catalog.models import AIModel
+from tests.factories import (
+    AIModelFactory,
+    CapabilityFactory,
+    CategoryFactory,
+    ChallengeFactory,
+    ModalityFactory,
+    ProviderFactory,
+    ResponseFactory,
+    votes_between,
+)
+
+
+@pytest.fixture
+def hub(db):
+    """A small catalog with ratings: two creators, three listed models and a retired one,
+    published and unpublished challenges and responses, and a computed leaderboard."""
+    acme = ProviderFactory(slug="acme", name="Acme")
+    zenith = ProviderFactory(slug="zenith", name="Zenith")
+    reasoning = CapabilityFactory(slug="reasoning", name="Reasoning")
+    text = ModalityFactory(slug="text", name="Text")
+    vision = ModalityFactory(slug="vision", name="Vision")
+    alpha = AIModelFactory(slug="alpha", name="Acme: Alpha", provider=acme)
+    beta = AIModelFactory(slug="beta", name="Acme: Beta", provider=acme)
+    gamma = AIModelFactory(slug="gamma", name="Zenith: Gamma", provider=zenith)
+    old = AIModelFactory(
+        slug="old",
+        name="Zenith: Old",
+        provider=zenith,
+        status=AIModel.Status.RETIRED,
+        retired_on=date(2025, 1, 1),
+        retirement_reason="Superseded.",
+    )
+    alpha.capabilities.add(reasoning)
+    alpha.modalities.add(text, vision)
+    beta.modalities.add(text)
+    coding = CategoryFactory(slug="coding", name="Coding")
+    writing = CategoryFactory(slug="writing", name="Writing")
+    c1 = ChallengeFactory(slug="fizzbuzz", title="FizzBuzz", category=coding, output_type="code")
+    c2 = ChallengeFactory(slug="haiku", title="Haiku", category=writing)
+    hidden = ChallengeFactory(slug="draft", title="Draft", category=writing, is_published=False)
+    base = timezone.now() - timedelta(days=1)
+    responses = {}
+    for i, (m, c) in enumerate(
+        [(alpha, c1), (beta, c1), (gamma, c1), (alpha, c2), (beta, c2), (old, c2)]
+    ):
+        responses[(m.slug, c.slug)] = ResponseFactory(
+            model=m, challenge=c, collected_at=base + timedelta(minutes=i)
+        )
+    ResponseFactory(model=alpha, challenge=hidden)
+    ResponseFactory(model=gamma, challenge=c2, is_published=False, content="unpublished secret")
+    votes_between(responses[("alpha", "fizzbuzz")], responses[("beta", "fizzbuzz")], "a" * 8 + "b")
+    votes_between(responses[("alpha", "haiku")], responses[("beta", "haiku")], "a" * 3 + "t")
+    arena_services.leaderboard_recompute(rounds=20)
+    return {
+        "models": {m.slug: m for m in (alpha, beta, gamma, old)},
+        "challenges": {c.slug: c for c in (c1, c2, hidden)},
+        "responses": responses,
+        "categories": {"coding": coding, "writing": writing},
+    }
