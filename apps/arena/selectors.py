@@ -92,6 +92,15 @@ def snapshot_with_category(snapshot_id: int) -> LeaderboardSnapshot | None:
     return LeaderboardSnapshot.objects.select_related("category").filter(pk=snapshot_id).first()
 
 
+def rows_of_snapshots(snapshot_ids: list[int]):
+    """The rows of several snapshots with their models, best first within each — one query."""
+    return (
+        LeaderboardRow.objects.filter(snapshot_id__in=snapshot_ids)
+        .select_related("model")
+        .order_by("snapshot_id", "rank", "-rating", "model__name")
+    )
+
+
 def latest_snapshot(category: Category | None = None) -> LeaderboardSnapshot | None:
     return (
         LeaderboardSnapshot.objects.filter(pk=_latest_snapshot_id(category))

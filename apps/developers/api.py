@@ -161,6 +161,7 @@ def _when(moment: datetime | None) -> datetime | None:
 
 
 Slug = Query(None, pattern=SLUG, max_length=120)
+SlugPath = Path(..., pattern=SLUG, max_length=120)
 Cursor = Query(None, pattern=CURSOR, max_length=400, description="From a previous page.")
 Limit = Query(resources.DEFAULT_LIMIT, ge=1, le=resources.MAX_LIMIT)
 UpdatedSince = Query(None, description="ISO 8601; naive times are UTC.")
@@ -197,7 +198,7 @@ def list_models(
 
 
 @api.get("/models/{slug}", response={200: schemas.Model, **ERRORS}, tags=["models"])
-def get_model(request, slug: str = Path(..., pattern=SLUG, max_length=120)):
+def get_model(request, slug: str = SlugPath):
     """One model, retired ones included."""
     return resources.get_model(slug)
 
@@ -227,6 +228,12 @@ def list_challenges(
         limit=limit,
     )
     return _listing(request, response, listing)
+
+
+@api.get("/challenges/{slug}", response={200: schemas.Challenge, **ERRORS}, tags=["challenges"])
+def get_challenge(request, slug: str = SlugPath):
+    """One published challenge."""
+    return resources.get_challenge(slug)
 
 
 @api.get("/responses", response={200: schemas.ResponsePage, **ERRORS}, tags=["responses"])

@@ -158,6 +158,14 @@ def list_challenges(
     )
 
 
+def get_challenge(slug: str) -> schemas.Challenge:
+    """One published challenge with its response count: one query."""
+    found = challenges.challenge_records(challenges.ChallengeFilters()).filter(slug=slug).first()
+    if found is None:
+        raise NotFound(f"No challenge '{slug}'.")
+    return schemas.challenge(found)
+
+
 def list_responses(
     *,
     model: str = "",
@@ -286,3 +294,72 @@ def get_snapshot(snapshot_id: int) -> schemas.SnapshotDetail:
         raise NotFound(f"No snapshot {snapshot_id}.")
     rows = [schemas.leaderboard_row(row) for row in arena.snapshot_rows(found.pk)]
     return schemas.SnapshotDetail(**schemas.snapshot(found).model_dump(), rows=rows)
+
+
+# --- What changed on the leaderboard -------------------------------------------------------------
+
+CHANGES_SNAPSHOTS = 20
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "new-leader", "newly-ranked", "retired"
+    title: str
+    description: str
+    moment: datetime
+    url: str
+    key: str  # stable across rebuilds: what makes this change this one
+
+
+def leaderboard_changes() -> list[Change]:
+    """Changes on the overall leaderboard, newest first: a new #1 or a newly ranked model
+    between consecutive snapshots, and model retirements. Three queries."""
+    snapshots = list(arena.snapshot_history(None)[:CHANGES_SNAPSHOTS])
+    rows: dict[int, list] = {s.pk: [] for s in snapshots}
+    for row in arena.rows_of_snapshots(list(rows)):
+        rows[row.snapshot_id].append(row)
+    board = schemas.absolute(reverse("arena:leaderboard"))
+    changes = []
+    for newer, older in zip(snapshots, snapshots[1:], strict=False):
+        now_rows, before_rows = rows[newer.pk], rows[older.pk]
+        if now_rows and before_rows and now_rows[0].model_id != before_rows[0].model_id:
+            leader = now_rows[0]
+            changes.append(
+                Change(
+                    "new-leader",
+                    f"New #1: {leader.model.name}",
+                    f"{leader.model.name} now leads the overall leaderboard at "
+                    f"{leader.rating:.0f} ± {(leader.upper - leader.lower) / 2:.0f}, ahead of "
+                    f"{before_rows[0].model.name}.",
+                    newer.computed_at,
+                    board,
+                    f"new-leader-{newer.pk}",
+                )
+            )
+        ranked_before = {row.model_id for row in before_rows}
+        for row in now_rows:
+            if row.model_id not in ranked_before:
+                changes.append(
+                    Change(
+                        "newly-ranked",
+                        f"Newly ranked: {row.model.name}",
+                        f"{row.model.name} enters the overall leaderboard at #{row.rank} "
+                        f"({row.rating:.0f}, {row.votes} votes).",
+                        newer.computed_at,
+                        board,
+                        f"ranked-{newer.pk}-{row.model_id}",
+                    )
+                )
+    for model in catalog.graveyard():
+        changes.append(
+            Change(
+                "retired",
+                f"Retired: {model.name}",
+                f"{model.name} was retired on {model.retired_on:%B %-d, %Y}.",
+                datetime.combine(model.retired_on, datetime.min.time(), tzinfo=UTC),
+                schemas.absolute(model.get_absolute_url()),
+                f"retired-{model.pk}",
+            )
+        )
+    changes.sort(key=lambda change: change.moment, reverse=True)
+    return changes
