@@ -40,3 +40,8 @@ feed_patterns = (
     ],
     "feeds",
 )
+
+badge_patterns = (
+    [path("<slug:slug>.svg", public_get(views.badge), name="model")],
+    "badges",
+)
