@@ -22,6 +22,7 @@ from apps.responses import selectors as responses
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
+MAX_TEXT = 200
 
 MODEL_SORTS = {"name": "name", "-name": "name", "updated_at": "updated_at"}
 MODEL_SORTS["-updated_at"] = "updated_at"
@@ -72,6 +73,13 @@ def _page(queryset, *, sort: str, sorts: dict, cursor: str | None, limit: int) -
         raise InvalidParameter("cursor", str(error)) from error
 
 
+def _check(**values: str | None) -> None:
+    """Free-text and slug arguments: bounded, and free of what PostgreSQL cannot store."""
+    for name, value in values.items():
+        if value and (len(value) > MAX_TEXT or "\x00" in value):
+            raise InvalidParameter(name, f"{name} must be at most {MAX_TEXT} characters of text.")
+
+
 def _newest(moments) -> datetime | None:
     return max((m for m in moments if m is not None), default=None)
 
@@ -80,6 +88,7 @@ def _category(slug: str | None):
     """The category for a slug (None: overall); NotFound when no such category exists."""
     if not slug:
         return None
+    _check(category=slug)
     category = challenges.category_by_slug(slug)
     if category is None:
         raise NotFound(f"No category '{slug}'.")
@@ -102,6 +111,7 @@ def list_models(
     limit: int = DEFAULT_LIMIT,
 ) -> Listing:
     """Four queries: the page, capabilities, modalities, overall ratings."""
+    _check(creator=creator, status=status, capability=capability, modality=modality, q=q)
     filters = catalog.ModelFilters(
         q=q, creator=creator, capability=capability, category=modality, status=status
     )
@@ -117,6 +127,7 @@ def list_models(
 
 def get_model(slug: str) -> schemas.Model:
     """Four queries: the model, capabilities, modalities, overall ratings."""
+    _check(slug=slug)
     try:
         found = catalog.model_detail(slug)
     except Http404 as error:
@@ -143,6 +154,7 @@ def list_challenges(
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> Listing:
+    _check(category=category, output_type=output_type, q=q)
     filters = challenges.ChallengeFilters(q=q, category=category, output_type=output_type)
     page = _page(
         challenges.challenge_records(filters),
@@ -160,6 +172,7 @@ def list_challenges(
 
 def get_challenge(slug: str) -> schemas.Challenge:
     """One published challenge with its response count: one query."""
+    _check(slug=slug)
     found = challenges.challenge_records(challenges.ChallengeFilters()).filter(slug=slug).first()
     if found is None:
         raise NotFound(f"No challenge '{slug}'.")
@@ -177,6 +190,7 @@ def list_responses(
     limit: int = DEFAULT_LIMIT,
 ) -> Listing:
     """One query: visible responses only (never arena-only ones), with everything loaded."""
+    _check(model=model, challenge=challenge, category=category)
     filters = responses.ResponseFilters(
         model=model, challenge=challenge, category=category, added_since=aware(added_since)
     )
@@ -200,6 +214,8 @@ def list_responses(
 def compare_models(slugs: list[str]) -> schemas.Comparison:
     """Two to four models over the challenges all of them answered, with the compare pages'
     metrics and marks. Six queries at most."""
+    for slug in slugs:
+        _check(models=slug)
     try:
         slugs = compare.parse_model_list(",".join(slugs))
     except compare.CompareInputError as error:
