@@ -66,6 +66,10 @@ def public_get(view):
                 headers={**headers, "Retry-After": str(window.resets_in)},
             )
             return _cors(response)
+        # HEAD is GET without the body; ninja's routes know only GET.
+        head = request.method == "HEAD"
+        if head:
+            request.method = "GET"
         response = view(request, *args, **kwargs)
         if request.method in SAFE_METHODS and response.status_code == 200:
             if not response.streaming and not response.has_header("ETag"):
@@ -84,6 +88,8 @@ def public_get(view):
             )
         for name, value in headers.items():
             response[name] = value
+        if head and not response.streaming:
+            response.content = b""
         return _cors(response)
 
     return wrapped

@@ -45,3 +45,5 @@ badge_patterns = (
     [path("<slug:slug>.svg", public_get(views.badge), name="model")],
     "badges",
 )
+
+hub_patterns = ([path("", views.hub, name="hub")], "developers")

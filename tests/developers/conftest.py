@@ -1,10 +1,17 @@
+import os
+import socket
+import subprocess
+import sys
 from datetime import date, timedelta
 
+import httpx
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from apps.arena import services as arena_services
 from apps.catalog.models import AIModel
+from tests.conftest import ROOT, _database_url_of_test_db
 from tests.factories import (
     AIModelFactory,
     CapabilityFactory,
@@ -15,6 +22,58 @@ from tests.factories import (
     ResponseFactory,
     votes_between,
 )
+from tests.utils import wait_for
+
+
+def server_env(**extra) -> dict:
+    """The environment of a server process on the test database and test Redis."""
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url_of_test_db(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """uvicorn serving rival.asgi (site, API and /mcp) on a free port, with SITE_URL set to
+    its own address, for one test module. Tests using it are transactional, so the server
+    sees their data."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "rival.asgi:application", "--port", str(port)],
+        cwd=ROOT,
+        env=server_env(SITE_URL=url),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+    def up():
+        try:
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        try:
+            wait_for(up, timeout=180, interval=0.2)
+        except AssertionError:
+            raise AssertionError("uvicorn did not start:\n" + log.read_text()) from None
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture

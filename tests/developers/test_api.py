@@ -294,3 +294,9 @@ def test_docs_page_lists_every_endpoint_without_scripts_of_its_own(client, hub):
     for path in client.get("/api/v1/openapi.json").json()["paths"]:
         assert f"GET {path}" in html
     assert "<script>" not in html and "cdn" not in html.lower()
+
+
+def test_head_is_get_without_a_body(client, hub):
+    page = client.head("/api/v1/models")
+    assert page.status_code == 200 and page.content == b""
+    assert page["ETag"] == get(client, "models")["ETag"]

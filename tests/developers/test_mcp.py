@@ -2,19 +2,15 @@
 streamable HTTP (uvicorn serving rival.asgi), both on the test database."""
 
 import asyncio
-import os
-import socket
-import subprocess
 import sys
 
 import httpx
 import pytest
-from django.conf import settings
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.conftest import ROOT, _database_url_of_test_db
-from tests.utils import wait_for
+from tests.conftest import ROOT
+from tests.developers.conftest import server_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,16 +22,6 @@ TOOLS = {
     "compare_models",
     "leaderboard",
 }
-
-
-def server_env() -> dict:
-    return {
-        **os.environ,
-        "DATABASE_URL": _database_url_of_test_db(),
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 async def exercise(target) -> dict:
@@ -78,43 +64,6 @@ def test_tools_over_stdio(hub):
         command=sys.executable, args=["manage.py", "mcp"], cwd=str(ROOT), env=server_env()
     )
     check(asyncio.run(exercise(params)))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory):
-    """uvicorn serving rival.asgi on a free port for this module's tests; each test's data
-    is committed (transactional tests), so the server sees it."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "rival.asgi:application", "--port", str(port)],
-        cwd=ROOT,
-        env=server_env(),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-
-    def up():
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        try:
-            wait_for(up, timeout=180, interval=0.2)
-        except AssertionError:
-            raise AssertionError("uvicorn did not start:\n" + log.read_text()) from None
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_tools_over_streamable_http_beside_the_site(asgi_server, hub):
