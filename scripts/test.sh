@@ -24,6 +24,8 @@ fi
 echo "== ruff"
 uv run ruff check .
 uv run ruff format --check .
+echo "== import contracts (docs/architecture.md)"
+uv run lint-imports --no-cache
 echo "== migrations"
 DJANGO_SETTINGS_MODULE=tests.settings uv run python manage.py makemigrations --check --dry-run
 echo "== pytest"

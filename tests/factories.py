@@ -6,11 +6,11 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from apps.arena import services as arena_services
 from apps.arena.models import Battle, Vote
 from apps.catalog.models import AIModel, Capability, Gateway, Modality, Provider
 from apps.challenges.models import Category, Challenge
 from apps.responses.models import Response
+from rival.web import visitors
 
 
 class ProviderFactory(factory.django.DjangoModelFactory):
@@ -130,7 +130,7 @@ def votes_between(response_a, response_b, outcomes: str, **vote_fields) -> list[
                 model_b=response_b.model,
                 category=response_a.challenge.category,
                 session_key=vote_fields.get("session_key", "s"),
-                ip_hash=vote_fields.get("ip_hash", arena_services.ip_hash("10.0.0.1")),
+                ip_hash=vote_fields.get("ip_hash", visitors.ip_hash("10.0.0.1", purpose="arena")),
             )
         )
     return votes

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from apps.arena import services as arena_services
 from apps.arena.models import IdentityTerm
+from apps.arena.services import battles, leaderboard, votes
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
 from apps.collection import services as collection_services
@@ -50,15 +50,13 @@ def one_of_everything(curator):
     # Arena rows, made the way the site makes them: a battle, a vote, an exclusion, a term
     # and a leaderboard snapshot.
     ResponseFactory(challenge=response.challenge)
-    battle = arena_services.battle_issue(voter="admin-test-voter")
-    arena_services.vote_cast(
-        token=battle.token, voter="admin-test-voter", outcome="a", ip="127.0.0.1"
-    )
-    arena_services.exclusion_create(kind="session", value="someone-else", reason="test")
+    battle = battles.battle_issue(voter="admin-test-voter")
+    votes.vote_cast(token=battle.token, voter="admin-test-voter", outcome="a", ip_hash="f" * 64)
+    votes.exclusion_create(kind="session", value="someone-else", reason="test")
     IdentityTerm.objects.create(model=model, term="as a test model")
-    arena_services.leaderboard_recompute()
+    leaderboard.leaderboard_recompute()
     lab_services.labrun_create(
-        owner="admin-test-owner", ip="127.0.0.1", prompt="Hi", models=[model], output_type="text"
+        owner="admin-test-owner", ip_hash="f" * 64, prompt="Hi", models=[model], output_type="text"
     )
     collection_services.run_create(scope="missing", user=curator)
     return {

@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 
-from apps.arena import services
 from apps.arena.models import (
     Battle,
     Exclusion,
@@ -9,6 +8,7 @@ from apps.arena.models import (
     LeaderboardSnapshot,
     Vote,
 )
+from apps.arena.services import votes
 
 
 @admin.register(Vote)
@@ -45,7 +45,7 @@ class VoteAdmin(admin.ModelAdmin):
     def _exclude(self, request, queryset, kind, field):
         total = 0
         for value in set(queryset.values_list(field, flat=True)):
-            _, changed = services.exclusion_create(
+            _, changed = votes.exclusion_create(
                 kind=kind,
                 value=value,
                 reason=f"Excluded from the vote list by {request.user}",
@@ -79,7 +79,7 @@ class ExclusionAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        exclusion, changed = services.exclusion_create(
+        exclusion, changed = votes.exclusion_create(
             kind=obj.kind, value=obj.value, reason=obj.reason, user=request.user
         )
         obj.pk = exclusion.pk

@@ -9,7 +9,7 @@ class ArenaConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from apps.arena.models import IdentityTerm
-        from apps.arena.services import battle_pool_invalidate
+        from apps.arena.services.battles import battle_pool_invalidate
 
         def identity_terms_changed(**kwargs):
             battle_pool_invalidate()

@@ -1,5 +1,6 @@
 """Reads of the arena. Other apps read ratings only through these functions."""
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -124,6 +125,21 @@ def latest_ratings(category: Category | None = None) -> dict[int, RatingRow]:
         "snapshot__computed_at",
     )
     return {row[0]: RatingRow(*row) for row in rows}
+
+
+def ratings_attach(objects: Iterable, ratings: dict, model_id: Callable = lambda o: o.pk) -> list:
+    """Set `.rating` (a RatingRow or None) on each object, from `latest_ratings()`; returns
+    them as a list. For pages of other apps that show a model's standing beside it."""
+    objects = list(objects)
+    for obj in objects:
+        obj.rating = ratings.get(model_id(obj))
+    return objects
+
+
+def ratings_sorted(objects: Iterable, ratings: dict, model_id: Callable = lambda o: o.pk) -> list:
+    """`ratings_attach`, then rated first, best first; unrated keep their order after them."""
+    objects = ratings_attach(objects, ratings, model_id)
+    return sorted(objects, key=lambda o: (o.rating is None, -(o.rating.rating if o.rating else 0)))
 
 
 def head_to_head(model_a: AIModel | int, model_b: AIModel | int) -> HeadToHead:

@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 
-from apps.arena import services
+from apps.arena.services import battles, leaderboard
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +19,9 @@ def recompute_leaderboard() -> int:
         logger.info("leaderboard recompute skipped: another one is running")
         return 0
     try:
-        pruned = services.battles_prune()
+        pruned = battles.battles_prune()
         if pruned:
             logger.info("pruned %d expired unvoted battles", pruned)
-        return len(services.leaderboard_recompute())
+        return len(leaderboard.leaderboard_recompute())
     finally:
         cache.delete(LOCK_KEY)

@@ -1,24 +1,26 @@
-from django.http import FileResponse, Http404, HttpResponse
+from django.conf import settings
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from apps.arena import leaderboard as board
-from apps.arena import selectors, services
-from apps.arena.services import VoteRefused
+from apps.arena import selectors
+from apps.arena.services import battles, votes
+from apps.arena.services.votes import VoteRefused
 from apps.challenges.models import Category
-from apps.responses.frame import FRAME_CSP, frame_document
-from rival import visitors
+from apps.responses.frame import frame_response
+from rival.web import visitors
 
 VOTER_SESSION_KEY = "arena_voter"
+RATE_LIMITED = "You are voting faster than we can count. Take a short break."
 
 
 def _voter(request, create: bool = False) -> str:
     voter = request.session.get(VOTER_SESSION_KEY, "")
     if not voter and create:
-        voter = services.voter_new()
+        voter = battles.voter_new()
         request.session[VOTER_SESSION_KEY] = voter
     return voter
 
@@ -40,7 +42,7 @@ def _render_arena(request, context: dict, status: int = 200):
 @vary_on_headers("HX-Request")
 def arena(request):
     category = _category(request)
-    battle = services.battle_issue(voter=_voter(request, create=True), category=category)
+    battle = battles.battle_issue(voter=_voter(request, create=True), category=category)
     return _render_arena(request, {"battle": battle, "category": category})
 
 
@@ -48,15 +50,20 @@ def arena(request):
 def vote(request):
     category = _category(request)
     voter = _voter(request, create=True)
+    hashed_ip = visitors.request_ip_hash(request, purpose="arena")
     try:
-        cast = services.vote_cast(
+        if visitors.rate_limited(
+            f"arena:session:{voter}", settings.ARENA_RATE_LIMIT_SESSION
+        ) or visitors.rate_limited(f"arena:ip:{hashed_ip}", settings.ARENA_RATE_LIMIT_IP):
+            raise VoteRefused(RATE_LIMITED, 429)
+        cast = votes.vote_cast(
             token=request.POST.get("battle", ""),
             voter=voter,
             outcome=request.POST.get("outcome", ""),
-            ip=visitors.client_ip(request),
+            ip_hash=hashed_ip,
         )
     except VoteRefused as refused:
-        battle = services.battle_issue(voter=voter, category=category)
+        battle = battles.battle_issue(voter=voter, category=category)
         # htmx swaps only 2xx answers; the message in the page says what happened either way.
         return _render_arena(
             request,
@@ -81,7 +88,6 @@ def vote(request):
 
 @require_GET
 @xframe_options_sameorigin
-@csp_override(FRAME_CSP)
 def frame(request, token: str, side: str):
     """One side's output, by battle token: nothing in the URL leads to a response or model.
     The document and its policy are the ones responses:frame serves."""
@@ -93,13 +99,7 @@ def frame(request, token: str, side: str):
         return FileResponse(response.image.open("rb"))
     if not response.is_framed:
         raise Http404("This output is shown on the page.")
-    reply = HttpResponse(
-        frame_document(response.content, response.output_type),
-        content_type="text/html; charset=utf-8",
-    )
-    reply["Cache-Control"] = "private, no-store"
-    reply["Referrer-Policy"] = "no-referrer"
-    return reply
+    return frame_response(response.content, response.output_type, private=True)
 
 
 @require_GET

@@ -16,7 +16,6 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 
 from apps.catalog.models import AIModel, Capability, Modality, Provider
-from apps.responses.models import Response
 
 MODEL_CARD_FIELDS = (
     "id",
@@ -106,30 +105,6 @@ def model_records(filters: ModelFilters, *, updated_since=None):
 def model_detail(slug: str) -> AIModel:
     return get_object_or_404(
         AIModel.objects.with_provider().prefetch_related("capabilities", "modalities"), slug=slug
-    )
-
-
-def model_responses(model: AIModel):
-    """The model's visible responses, ordered for grouping by challenge category."""
-    return (
-        Response.objects.visible()
-        .filter(model=model)
-        .select_related("challenge", "challenge__category")
-        .only(
-            "id",
-            "output_type",
-            "collected_at",
-            "challenge__slug",
-            "challenge__title",
-            "challenge__category__name",
-            "challenge__category__slug",
-            "challenge__category__position",
-        )
-        .order_by(
-            F("challenge__category__position").asc(nulls_last=True),
-            "challenge__category__name",
-            "challenge__title",
-        )
     )
 
 

@@ -5,11 +5,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from apps.arena import selectors as arena
 from apps.catalog import selectors
 from apps.catalog.models import AIModel
-from apps.pages import ratings
-from apps.pages.htmx import partial_or_page
-from apps.pages.seo import meta
+from apps.responses import selectors as responses
+from rival.web.htmx import partial_or_page
+from rival.web.seo import meta
 
 MODELS_PER_PAGE = 24
 
@@ -52,13 +53,13 @@ class ModelFilterForm(forms.Form):
 def model_list(request):
     form = ModelFilterForm(request.GET, selectors.filter_choices())
     filters = form.filters()
-    rated = ratings.latest()
+    rated = arena.latest_ratings()
     models = selectors.model_list(filters)
     if filters.sort == "rating":
         # A few hundred light rows at most: sorting them here beats reaching into the arena.
-        models = ratings.by_rating(models, rated)
+        models = arena.ratings_sorted(models, rated)
     page = Paginator(models, MODELS_PER_PAGE).get_page(request.GET.get("page"))
-    ratings.attach(page.object_list, rated)
+    arena.ratings_attach(page.object_list, rated)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -88,8 +89,8 @@ def model_detail(request, slug: str):
         "catalog/model_detail.html",
         {
             "model": model,
-            "rating": ratings.latest().get(model.pk),
-            "responses": selectors.model_responses(model),
+            "rating": arena.latest_ratings().get(model.pk),
+            "responses": responses.model_responses(model),
             "related": selectors.related_models(model),
             "meta": meta(
                 model.name,

@@ -5,11 +5,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from apps.arena import selectors as arena
 from apps.challenges import selectors
 from apps.challenges.models import OutputType
-from apps.pages import ratings
-from apps.pages.htmx import partial_or_page
-from apps.pages.seo import meta
+from apps.responses import selectors as response_selectors
+from rival.web.htmx import partial_or_page
+from rival.web.seo import meta
 
 CHALLENGES_PER_PAGE = 24
 RESPONSES_PER_PAGE = 30
@@ -44,7 +45,7 @@ class ChallengeFilterForm(forms.Form):
 def challenge_list(request):
     form = ChallengeFilterForm(request.GET, selectors.categories())
     filters = form.filters()
-    page = Paginator(selectors.challenge_list(filters), CHALLENGES_PER_PAGE).get_page(
+    page = Paginator(response_selectors.challenge_cards(filters), CHALLENGES_PER_PAGE).get_page(
         request.GET.get("page")
     )
     query = request.GET.copy()
@@ -72,14 +73,14 @@ def challenge_list(request):
 def challenge_detail(request, slug: str):
     challenge = selectors.challenge_detail(slug)
     sort = request.GET.get("sort", "")
-    if sort not in selectors.RESPONSE_SORTS:
-        sort = selectors.DEFAULT_RESPONSE_SORT
-    rated = ratings.latest()
-    responses = selectors.challenge_responses(challenge, sort)
+    if sort not in response_selectors.RESPONSE_SORTS:
+        sort = response_selectors.DEFAULT_RESPONSE_SORT
+    rated = arena.latest_ratings()
+    responses = response_selectors.challenge_responses(challenge, sort)
     if sort == "rating":
-        responses = ratings.by_rating(responses, rated, model_id=lambda r: r.model_id)
+        responses = arena.ratings_sorted(responses, rated, model_id=lambda r: r.model_id)
     page = Paginator(responses, RESPONSES_PER_PAGE).get_page(request.GET.get("page"))
-    ratings.attach(page.object_list, rated, model_id=lambda r: r.model_id)
+    arena.ratings_attach(page.object_list, rated, model_id=lambda r: r.model_id)
     return render(
         request,
         partial_or_page(request, "challenges/challenge_detail.html", "responses"),
@@ -87,7 +88,9 @@ def challenge_detail(request, slug: str):
             "challenge": challenge,
             "page": page,
             "sort": sort,
-            "sorts": [(key, label) for key, (label, _) in selectors.RESPONSE_SORTS.items()],
+            "sorts": [
+                (key, label) for key, (label, _) in response_selectors.RESPONSE_SORTS.items()
+            ],
             "meta": meta(
                 f"{challenge.title} — every model's response",
                 f"{challenge.title}: {challenge.description or challenge.prompt}",

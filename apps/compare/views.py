@@ -12,7 +12,7 @@ from apps.compare import metrics, pairs, selectors
 from apps.compare.diff import word_diff
 from apps.compare.picker import read_picker
 from apps.compare.selectors import BATCH_SIZE, CompareInputError
-from apps.pages.seo import meta
+from rival.web.seo import meta
 
 
 def _problem(request, message: str):

@@ -11,7 +11,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control, se
 from django.utils.http import http_date, parse_http_date_safe
 
 from apps.developers.problems import problem
-from rival import visitors
+from rival.web import visitors
 
 EXPOSED_HEADERS = "ETag, Last-Modified, Link, RateLimit, RateLimit-Policy, Retry-After"
 SAFE_METHODS = ("GET", "HEAD")
@@ -54,7 +54,7 @@ def public_get(view):
         if request.method == "OPTIONS":
             return _preflight()
         address = visitors.address_group(visitors.client_ip(request))
-        key = visitors.ip_hash(address, salt=f"api-ip:{settings.SECRET_KEY}")
+        key = visitors.ip_hash(address, purpose="api")
         window = visitors.rate_window(f"api:{key}", settings.API_RATE_LIMIT)
         headers = _rate_headers(window)
         if window.exceeded:

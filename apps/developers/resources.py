@@ -157,7 +157,7 @@ def list_challenges(
     _check(category=category, output_type=output_type, q=q)
     filters = challenges.ChallengeFilters(q=q, category=category, output_type=output_type)
     page = _page(
-        challenges.challenge_records(filters),
+        responses.challenge_records(filters),
         sort=sort,
         sorts=CHALLENGE_SORTS,
         cursor=cursor,
@@ -173,7 +173,7 @@ def list_challenges(
 def get_challenge(slug: str) -> schemas.Challenge:
     """One published challenge with its response count: one query."""
     _check(slug=slug)
-    found = challenges.challenge_records(challenges.ChallengeFilters()).filter(slug=slug).first()
+    found = responses.challenge_records(challenges.ChallengeFilters()).filter(slug=slug).first()
     if found is None:
         raise NotFound(f"No challenge '{slug}'.")
     return schemas.challenge(found)

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_safe
 
 from apps.developers import badges, examples, resources
 from apps.developers.problems import problem
-from apps.pages.seo import meta
+from rival.web.seo import meta
 
 
 @require_safe

@@ -20,46 +20,23 @@ from apps.collection.gateways import (
     client_for,
 )
 from apps.lab.models import LabResult, LabRun
-from rival import visitors
 
 logger = logging.getLogger(__name__)
-
-RATE_LIMITED = (
-    "You have started a lot of Lab runs recently. Please wait a while before starting another."
-)
-
-
-class RunRefused(Exception):
-    """A run that was not started; the message is safe to show to the visitor."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def owner_new() -> str:
     return secrets.token_urlsafe(24)
 
 
-def ip_hash(ip: str) -> str:
-    """Salted hash of an IP address; the address itself is never stored."""
-    return visitors.ip_hash(ip, salt=f"lab-ip:{settings.SECRET_KEY}")
-
-
 def labrun_create(
-    *, owner: str, ip: str, prompt: str, models: list[AIModel], output_type: str
+    *, owner: str, ip_hash: str, prompt: str, models: list[AIModel], output_type: str
 ) -> LabRun:
     """Store a run with one pending result per model and queue one task per result once the
-    transaction commits. Raises RunRefused, storing and queueing nothing, when the session or
-    the IP is over its rate limit. The caller validates the prompt and the models (LabForm)."""
-    hashed_ip = ip_hash(ip)
-    if visitors.rate_limited(
-        f"lab:session:{owner}", settings.LAB_RATE_LIMIT_SESSION
-    ) or visitors.rate_limited(f"lab:ip:{hashed_ip}", settings.LAB_RATE_LIMIT_IP):
-        raise RunRefused(RATE_LIMITED)
+    transaction commits. The caller validates the prompt and the models (LabForm) and applies
+    the rate limits (the view)."""
     with transaction.atomic():
         run = LabRun.objects.create(
-            owner=owner, ip_hash=hashed_ip, prompt=prompt, output_type=output_type
+            owner=owner, ip_hash=ip_hash, prompt=prompt, output_type=output_type
         )
         results = LabResult.objects.bulk_create(
             LabResult(run=run, model=model, position=index) for index, model in enumerate(models)

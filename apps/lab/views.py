@@ -2,17 +2,18 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from apps.lab import selectors, services
 from apps.lab.forms import MAX_MODELS, MIN_MODELS, LabForm
-from apps.responses.frame import FRAME_CSP, frame_document
-from rival import visitors
+from apps.responses.frame import frame_response
+from rival.web import visitors
 
 OWNER_SESSION_KEY = "lab_owner"
+RATE_LIMITED = (
+    "You have started a lot of Lab runs recently. Please wait a while before starting another."
+)
 
 
 def _owner(request, create: bool = False) -> str:
@@ -37,17 +38,20 @@ def index(request):
     if request.method == "POST":
         form = LabForm(request.POST)
         if form.is_valid():
-            try:
+            owner = _owner(request, create=True)
+            hashed_ip = visitors.request_ip_hash(request, purpose="lab")
+            if visitors.rate_limited(
+                f"lab:session:{owner}", settings.LAB_RATE_LIMIT_SESSION
+            ) or visitors.rate_limited(f"lab:ip:{hashed_ip}", settings.LAB_RATE_LIMIT_IP):
+                error, status = RATE_LIMITED, 429
+            else:
                 run = services.labrun_create(
-                    owner=_owner(request, create=True),
-                    ip=visitors.client_ip(request),
+                    owner=owner,
+                    ip_hash=hashed_ip,
                     prompt=form.cleaned_data["prompt"],
                     models=form.cleaned_data["models"],
                     output_type=form.cleaned_data["output_type"],
                 )
-            except services.RunRefused as refused:
-                error, status = refused.message, 429
-            else:
                 return redirect("lab:run", token=run.token)
         else:
             status = 400
@@ -95,19 +99,10 @@ def result(request, token: str, result_id: int):
 
 
 @require_GET
-@xframe_options_sameorigin
-@csp_override(FRAME_CSP)
 def frame(request, token: str, result_id: int):
     """A finished HTML/SVG result for `<iframe sandbox="allow-scripts">`, for its own session
     only; served with the same strict policy as responses:frame."""
     lab_result = selectors.result_for_owner(token, _owner(request), result_id)
     if lab_result is None or not lab_result.is_framed or lab_result.state != "done":
         raise Http404("No such Lab output.")
-    page = HttpResponse(
-        frame_document(lab_result.content, lab_result.run.output_type),
-        content_type="text/html; charset=utf-8",
-    )
-    page["X-Content-Type-Options"] = "nosniff"
-    page["Referrer-Policy"] = "no-referrer"
-    page["Cross-Origin-Resource-Policy"] = "same-origin"
-    return _no_store(page)
+    return frame_response(lab_result.content, lab_result.run.output_type, private=True)

@@ -3,7 +3,6 @@ from django.core.cache import cache
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
 from apps.responses.models import Response
-from apps.responses.selectors import CARD_FIELDS
 
 SITE_COUNTS_SECONDS = 60
 
@@ -21,12 +20,3 @@ def _site_counts() -> dict[str, int]:
         "challenges": Challenge.objects.published().count(),
         "responses": Response.objects.visible().count(),
     }
-
-
-def newest_responses(limit: int = 12):
-    return (
-        Response.objects.visible()
-        .with_related()
-        .only(*CARD_FIELDS)
-        .order_by("-collected_at", "-id")[:limit]
-    )

@@ -9,9 +9,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from apps.arena import selectors as arena
-from apps.challenges.selectors import featured_challenges
 from apps.pages import selectors
-from apps.pages.seo import meta
+from apps.responses import selectors as responses
+from rival.web.seo import meta
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ def home(request):
         "pages/home.html",
         {
             "counts": selectors.site_counts(),
-            "newest": selectors.newest_responses(),
-            "featured": featured_challenges(),
+            "newest": responses.newest_responses(),
+            "featured": responses.featured_challenges(),
             "leaders": list(arena.latest_rows()[:5]),
             "meta": meta(
                 "Rival — compare AI models by what they actually write",

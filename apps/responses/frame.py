@@ -6,6 +6,7 @@ that allows inline script and style (the output needs them) but no network acces
 re-applies the sandbox in case someone opens the URL directly.
 """
 
+from django.http import HttpResponse
 from django.utils.csp import CSP
 
 FRAME_CSP = {
@@ -49,3 +50,20 @@ def frame_document(content: str, output_type: str) -> str:
     if output_type == "svg":
         return SVG_DOCUMENT.replace("{svg}", content)
     return content
+
+
+def frame_response(content: str, output_type: str, *, private: bool) -> HttpResponse:
+    """The one way every sandboxed frame is served (published responses, Lab results, arena
+    battles): the document under FRAME_CSP, frameable by our own pages only, never sniffed as
+    another type, never sending a referrer, never loadable cross-origin. `private` outputs
+    (a visitor's Lab run, a blind battle) are never stored by a browser or proxy."""
+    reply = HttpResponse(
+        frame_document(content, output_type), content_type="text/html; charset=utf-8"
+    )
+    reply._csp_config = FRAME_CSP  # what @csp_override sets; read by the CSP middleware
+    reply["X-Frame-Options"] = "SAMEORIGIN"
+    reply["X-Content-Type-Options"] = "nosniff"
+    reply["Referrer-Policy"] = "no-referrer"
+    reply["Cross-Origin-Resource-Policy"] = "same-origin"
+    reply["Cache-Control"] = "private, no-store" if private else "max-age=300"
+    return reply

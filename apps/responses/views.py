@@ -1,31 +1,18 @@
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.cache import cache_control
-from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
 
-from apps.pages.seo import meta
 from apps.responses import selectors
-from apps.responses.frame import FRAME_CSP, frame_document
+from apps.responses.frame import frame_response
+from rival.web.seo import meta
 
 
 @require_GET
-@xframe_options_sameorigin
-@csp_override(FRAME_CSP)
-@cache_control(max_age=300)
 def frame(request, pk: int):
     """Raw HTML/SVG output for `<iframe sandbox="allow-scripts">`; see apps/responses/frame.py."""
     response = selectors.framed_output(pk)
-    page = HttpResponse(
-        frame_document(response.content, response.output_type),
-        content_type="text/html; charset=utf-8",
-    )
-    page["X-Content-Type-Options"] = "nosniff"
-    page["Referrer-Policy"] = "no-referrer"
-    page["Cross-Origin-Resource-Policy"] = "same-origin"
-    return page
+    return frame_response(response.content, response.output_type, private=False)
 
 
 @require_GET

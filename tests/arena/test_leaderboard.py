@@ -8,8 +8,10 @@ from django.test import override_settings
 from django.urls import reverse
 
 from apps.arena import leaderboard as board
-from apps.arena import selectors, services
+from apps.arena import selectors
 from apps.arena.models import Exclusion, LeaderboardSnapshot, Vote
+from apps.arena.services import leaderboard, votes
+from rival.web import visitors
 from tests.factories import (
     AIModelFactory,
     CategoryFactory,
@@ -43,7 +45,7 @@ def two_categories():
 def test_recompute_writes_a_snapshot_overall_and_one_per_category(two_categories):
     m1, m2, m3 = two_categories["models"]
 
-    snapshots = services.leaderboard_recompute(rounds=100)
+    snapshots = leaderboard.leaderboard_recompute(rounds=100)
 
     assert len(snapshots) == 3
     overall = selectors.latest_ratings()
@@ -64,13 +66,13 @@ def test_recompute_writes_a_snapshot_overall_and_one_per_category(two_categories
 
 
 def test_pages_read_the_newest_snapshot(two_categories, client):
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     m1 = two_categories["models"][0]
     votes_between(
         ResponseFactory(model=m1), ResponseFactory(model=two_categories["models"][2]), "a" * 50
     )
 
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
 
     assert selectors.latest_ratings()[m1.pk].votes == 96
     assert str(96) in client.get(reverse("arena:leaderboard")).content.decode()
@@ -82,10 +84,10 @@ def test_excluding_a_session_stops_its_votes_counting_and_the_page_says_so(two_c
         ResponseFactory(model=m2), ResponseFactory(model=m1), "a" * 40, session_key="stuffer"
     )
 
-    exclusion, changed = services.exclusion_create(
+    exclusion, changed = votes.exclusion_create(
         kind=Exclusion.Kind.SESSION, value="stuffer", reason="40 votes in a minute"
     )
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
 
     assert changed == 40
     assert all(not v.is_counted for v in Vote.objects.filter(pk__in=[v.pk for v in stuffed]))
@@ -101,8 +103,8 @@ def test_excluding_an_ip_hash_also_catches_its_later_votes(challenge_pair, clien
     from tests.arena.test_voting import issued_token, vote
 
     bad_ip = "192.0.2.66"
-    services.exclusion_create(
-        kind=Exclusion.Kind.IP, value=services.ip_hash(bad_ip), reason="stuffing"
+    votes.exclusion_create(
+        kind=Exclusion.Kind.IP, value=visitors.ip_hash(bad_ip, purpose="arena"), reason="stuffing"
     )
 
     visitor = Client(REMOTE_ADDR=bad_ip)
@@ -114,8 +116,8 @@ def test_excluding_an_ip_hash_also_catches_its_later_votes(challenge_pair, clien
 
 def test_exclusion_is_idempotent(two_categories):
     votes_between(*ResponseFactory.create_batch(2), "aa", session_key="twice")
-    services.exclusion_create(kind="session", value="twice", reason="first")
-    _, changed = services.exclusion_create(kind="session", value="twice", reason="second")
+    votes.exclusion_create(kind="session", value="twice", reason="first")
+    _, changed = votes.exclusion_create(kind="session", value="twice", reason="second")
     assert changed == 0 and Exclusion.objects.get().reason == "first"
 
 
@@ -133,7 +135,7 @@ def test_head_to_head_counts_votes_from_the_first_models_side(two_categories):
 def test_leaderboard_shows_ranks_intervals_votes_creators_chart_and_heat_map(
     two_categories, client
 ):
-    services.leaderboard_recompute(rounds=50)
+    leaderboard.leaderboard_recompute(rounds=50)
     m1 = two_categories["models"][0]
 
     page = client.get(reverse("arena:leaderboard"))
@@ -150,7 +152,7 @@ def test_leaderboard_shows_ranks_intervals_votes_creators_chart_and_heat_map(
 
 def test_leaderboard_marks_models_with_few_votes_as_provisional(two_categories, client, settings):
     settings.ARENA_PROVISIONAL_VOTES = 50
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
 
     rows = selectors.latest_ratings()
 
@@ -161,7 +163,7 @@ def test_leaderboard_marks_models_with_few_votes_as_provisional(two_categories, 
 
 
 def test_leaderboard_filters_by_category_and_creator(two_categories, client):
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     m1, m2, m3 = two_categories["models"]
 
     coding = client.get(reverse("arena:leaderboard"), {"category": "coding"}).content.decode()
@@ -192,13 +194,13 @@ def test_leaderboard_runs_a_constant_number_of_queries(
     for _ in range(5):
         a, b = ResponseFactory(), ResponseFactory()
         votes_between(a, b, "ab")
-    services.leaderboard_recompute(rounds=10)
+    leaderboard.leaderboard_recompute(rounds=10)
     with django_assert_max_num_queries(4):
         client.get(reverse("arena:leaderboard"))
 
 
 def test_best_for_shows_the_top_models_with_an_example_response(two_categories, client):
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     m1, m2, _ = two_categories["models"]
 
     page = client.get(reverse("arena:best_for", args=["coding"])).content.decode()
@@ -210,11 +212,11 @@ def test_best_for_shows_the_top_models_with_an_example_response(two_categories, 
 
 
 def test_recompute_keeps_a_bounded_history_of_snapshots(two_categories):
-    for _ in range(services.SNAPSHOTS_KEPT_PER_CATEGORY + 2):
-        services.leaderboard_recompute(rounds=0)
+    for _ in range(leaderboard.SNAPSHOTS_KEPT_PER_CATEGORY + 2):
+        leaderboard.leaderboard_recompute(rounds=0)
     assert (
         LeaderboardSnapshot.objects.filter(category__isnull=True).count()
-        == services.SNAPSHOTS_KEPT_PER_CATEGORY
+        == leaderboard.SNAPSHOTS_KEPT_PER_CATEGORY
     )
 
 
@@ -230,7 +232,7 @@ def _board_body(page) -> str:
 
 
 def test_a_cached_leaderboard_is_byte_identical_to_an_uncached_one(two_categories, client):
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     m3 = two_categories["models"][2]
     for params in ({}, {"category": "coding"}, {"creator": m3.provider.slug}):
         with override_settings(
@@ -247,7 +249,7 @@ def test_a_cached_leaderboard_is_byte_identical_to_an_uncached_one(two_categorie
 def test_a_repeat_leaderboard_request_is_served_from_the_cache(
     two_categories, client, django_assert_max_num_queries
 ):
-    services.leaderboard_recompute(rounds=10)
+    leaderboard.leaderboard_recompute(rounds=10)
     client.get(reverse("arena:leaderboard"))
     # The newest snapshot's id and the category filter options; no rows, no snapshot.
     with django_assert_max_num_queries(2):
@@ -256,14 +258,14 @@ def test_a_repeat_leaderboard_request_is_served_from_the_cache(
 
 
 def test_the_leaderboard_after_a_recompute_shows_the_new_snapshot(two_categories, client):
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     m1, _, m3 = two_categories["models"]
     before = client.get(reverse("arena:leaderboard")).content.decode()
     client.get(reverse("arena:leaderboard"))  # cached now
     newcomer = AIModelFactory()
     votes_between(ResponseFactory(model=m1), ResponseFactory(model=newcomer), "a" * 50)
 
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     after = client.get(reverse("arena:leaderboard"))
 
     assert "from 76 votes" in before and newcomer.name not in before
@@ -273,7 +275,7 @@ def test_the_leaderboard_after_a_recompute_shows_the_new_snapshot(two_categories
 
 
 def test_creator_filters_get_their_own_cached_boards(two_categories, client):
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     m1, m2, m3 = two_categories["models"]
     url = reverse("arena:leaderboard")
 
@@ -292,7 +294,7 @@ def test_creator_filters_get_their_own_cached_boards(two_categories, client):
 
 
 def test_unknown_creator_values_are_not_cached(two_categories, client):
-    services.leaderboard_recompute(rounds=10)
+    leaderboard.leaderboard_recompute(rounds=10)
 
     page = client.get(reverse("arena:leaderboard"), {"creator": "no such creator"})
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.arena.models import Battle, Vote
-from apps.arena.services import ip_hash
+from rival.web import visitors
 from tests.factories import battle_between
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,7 @@ def test_the_ip_address_is_stored_only_as_a_salted_hash(challenge_pair):
     vote(client, issued_token(client), "a")
 
     stored = Vote.objects.get()
-    assert stored.ip_hash == ip_hash("198.51.100.7")
+    assert stored.ip_hash == visitors.ip_hash("198.51.100.7", purpose="arena")
     assert "198.51.100.7" not in str(Vote.objects.values().get())
     assert len(stored.ip_hash) == 64
 
@@ -226,11 +226,11 @@ def test_battle_issued_to_a_visitor_is_stored_with_an_expiry(client, challenge_p
 
 
 def test_vote_service_refuses_a_battle_of_another_voter(challenge_pair):
-    from apps.arena.services import VoteRefused, vote_cast
+    from apps.arena.services.votes import VoteRefused, vote_cast
 
     battle = battle_between(*challenge_pair, voter="someone")
     with pytest.raises(VoteRefused):
-        vote_cast(token=battle.token, voter="someone-else", outcome="a", ip="10.0.0.2")
+        vote_cast(token=battle.token, voter="someone-else", outcome="a", ip_hash="e" * 64)
     assert not Vote.objects.exists()
 
 
@@ -248,7 +248,7 @@ def test_arena_page_runs_a_constant_number_of_queries(client, django_assert_max_
 
 
 def test_long_expired_unvoted_battles_are_pruned_and_voted_ones_kept(challenge_pair):
-    from apps.arena.services import battles_prune
+    from apps.arena.services.battles import battles_prune
 
     old = timezone.now() - timedelta(days=3)
     battle_between(*challenge_pair, expires_at=old)
@@ -278,4 +278,4 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(challenge_
     c = vote(third, issued_token(third), headers={"X-Forwarded-For": "9.9.9.9, 203.0.113.2"})
 
     assert (a.status_code, b.status_code, c.status_code) == (200, 200, 429)
-    assert Vote.objects.filter(ip_hash=ip_hash("203.0.113.1")).exists()
+    assert Vote.objects.filter(ip_hash=visitors.ip_hash("203.0.113.1", purpose="arena")).exists()

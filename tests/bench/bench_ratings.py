@@ -26,7 +26,8 @@ from django.utils import timezone  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from apps.arena import ratings, services  # noqa: E402
+from apps.arena import ratings  # noqa: E402
+from apps.arena.services import leaderboard  # noqa: E402
 
 VOTES = int(os.environ.get("BENCH_VOTES", "1000000"))
 MODELS = int(os.environ.get("BENCH_MODELS", "300"))
@@ -208,7 +209,7 @@ def main() -> None:
         print(f"{VOTES:,} votes, {MODELS} models, {ROUNDS} bootstrap rounds, {os.cpu_count()} CPUs")
 
         started, cpu_started = time.perf_counter(), time.process_time()
-        votes = services.votes_aggregate()
+        votes = leaderboard.votes_aggregate()
         aggregation = time.perf_counter() - started
         model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
         counts = ratings.PairCounts.from_rows(
@@ -254,7 +255,7 @@ def main() -> None:
         )
 
         started = time.perf_counter()
-        snapshots = services.leaderboard_recompute(rounds=ROUNDS)
+        snapshots = leaderboard.leaderboard_recompute(rounds=ROUNDS)
         print(
             f"full leaderboard_recompute task body (overall + {len(snapshots) - 1} categories, "
             f"snapshots written): {time.perf_counter() - started:.2f} s"

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
 
-from apps.arena import services
 from apps.arena.models import LeaderboardSnapshot, Vote
+from apps.arena.services import leaderboard
 from apps.catalog.models import AIModel
 from apps.challenges.models import Challenge
 from apps.responses.models import Response
@@ -143,7 +143,7 @@ def dataset_build(*, recreate_database: Callable[[], None]) -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     step = time.perf_counter()
-    services.leaderboard_recompute(rounds=ROUNDS)
+    leaderboard.leaderboard_recompute(rounds=ROUNDS)
     print(f"leaderboard recompute ({ROUNDS} rounds) in {time.perf_counter() - step:.1f} s")
     print(f"dataset built in {time.perf_counter() - started:.0f} s: {dataset_sizes()}")
 

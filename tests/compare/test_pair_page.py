@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.arena import services
+from apps.arena.services import leaderboard
 from apps.compare.selectors import BATCH_SIZE
 from tests.compare.helpers import pair, shared_challenges
 from tests.factories import (
@@ -259,7 +259,7 @@ def test_arena_ratings_and_the_head_to_head_record_appear_once_votes_exist(clien
     assert "Head to head" not in html
 
     votes_between(second, first, "a" * 40 + "b" * 5 + "t" * 3 + "x" * 2)
-    services.leaderboard_recompute(rounds=50)
+    leaderboard.leaderboard_recompute(rounds=50)
     html = client.get("/compare/alpha-vs-bravo/").content.decode()
 
     assert "no rating yet" not in html

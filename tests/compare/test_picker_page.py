@@ -1,6 +1,6 @@
 import pytest
 
-from apps.arena import services
+from apps.arena.services import leaderboard
 from tests.compare.helpers import pair, shared_challenges
 from tests.factories import (
     AIModelFactory,
@@ -154,7 +154,7 @@ def test_index_suggests_pairs_with_close_arena_ratings(client):
     alpha, bravo, charlie = (ResponseFactory(model=m, challenge=challenge) for m in models)
     votes_between(alpha, bravo, "a" * 10 + "b" * 9)
     votes_between(alpha, charlie, "a" * 30)
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     html = client.get("/compare/").content.decode()
     close = html.split("Close arena ratings")[1].split("</ul>")[0]
     assert "/compare/alpha-vs-bravo/" in close

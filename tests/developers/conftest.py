@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from apps.arena import services as arena_services
+from apps.arena.services import leaderboard as arena_leaderboard
 from apps.catalog.models import AIModel
 from tests.conftest import ROOT, _database_url_of_test_db
 from tests.factories import (
@@ -116,7 +116,7 @@ def hub(db):
     ResponseFactory(model=gamma, challenge=c2, is_published=False, content="unpublished secret")
     votes_between(responses[("alpha", "fizzbuzz")], responses[("beta", "fizzbuzz")], "a" * 8 + "b")
     votes_between(responses[("alpha", "haiku")], responses[("beta", "haiku")], "a" * 3 + "t")
-    arena_services.leaderboard_recompute(rounds=20)
+    arena_leaderboard.leaderboard_recompute(rounds=20)
     return {
         "models": {m.slug: m for m in (alpha, beta, gamma, old)},
         "challenges": {c.slug: c for c in (c1, c2, hidden)},

@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from apps.arena.services import leaderboard
 from tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,9 +39,7 @@ def test_unrated_model_badge_says_so(client, hub):
 
 def test_established_model_badge_shows_its_rank(client, hub, settings):
     settings.ARENA_PROVISIONAL_VOTES = 5
-    from apps.arena import services
-
-    services.leaderboard_recompute(rounds=20)
+    leaderboard.leaderboard_recompute(rounds=20)
     _, svg = badge(client, "alpha")
     assert texts(svg)[-1].startswith("#1 · ")
 

@@ -3,7 +3,7 @@
 import feedparser
 import pytest
 
-from apps.arena import services as arena_services
+from apps.arena.services import leaderboard as arena_leaderboard
 from tests.factories import AIModelFactory, ProviderFactory, ResponseFactory, votes_between
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def test_leaderboard_changes_feed_reports_new_leader_newly_ranked_and_retired(cl
     # Gamma beats everyone by far: it enters ranked and takes the lead.
     votes_between(gamma_fizz, r[("alpha", "fizzbuzz")], "a" * 40)
     votes_between(gamma_fizz, r[("beta", "fizzbuzz")], "a" * 40)
-    arena_services.leaderboard_recompute(rounds=20)
+    arena_leaderboard.leaderboard_recompute(rounds=20)
     for kind in ("rss", "atom"):
         _, feed = parse(client, f"/feeds/leaderboard.{kind}")
         titles = [e.title for e in feed.entries]

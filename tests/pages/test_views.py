@@ -54,7 +54,7 @@ def test_unknown_url_is_404(client):
 
 
 def test_home_shows_the_top_of_the_leaderboard_once_votes_are_counted(client):
-    from apps.arena.services import leaderboard_recompute
+    from apps.arena.services.leaderboard import leaderboard_recompute
     from tests.factories import votes_between
 
     winner = ResponseFactory(model__name="Acme: Winner")

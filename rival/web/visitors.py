@@ -1,7 +1,6 @@
-"""What anonymous features (arena votes, Prompt Lab runs, the public API) need to know about
-a visitor: their address as far as it can be trusted, a salted hash of it to store instead,
-and fixed-window rate limits counted in the cache (Redis in production, shared by all
-workers)."""
+"""Who a visitor is, as far as the request can tell: their address behind trusted proxies, a
+salted hash of it to store instead (the address itself is never stored), and fixed-window
+rate limits counted in the cache (Redis in production, shared by all workers)."""
 
 import hashlib
 import hmac
@@ -38,9 +37,21 @@ def address_group(ip: str) -> str:
     return str(address)
 
 
-def ip_hash(ip: str, *, salt: str) -> str:
-    """Salted hash of an IP address; the address itself is never stored."""
-    return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
+def _salt(purpose: str) -> str:
+    if purpose == "arena" and settings.ARENA_IP_SALT:
+        return settings.ARENA_IP_SALT
+    return f"{purpose}-ip:{settings.SECRET_KEY}"
+
+
+def ip_hash(ip: str, *, purpose: str) -> str:
+    """Salted hash of an address, one salt per purpose ("arena", "lab") so stored hashes of
+    one feature cannot be joined with another's."""
+    return hmac.new(_salt(purpose).encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
+
+
+def request_ip_hash(request, *, purpose: str) -> str:
+    """The salted hash of this request's client address."""
+    return ip_hash(client_ip(request), purpose=purpose)
 
 
 def _hit(cache_key: str, window: int) -> int:

@@ -1,18 +1,17 @@
 from django import template
 
+from apps.compare.selectors import compare_url as compare_models_url
+from apps.compare.selectors import pair_challenge_url
+
 register = template.Library()
-
-
-def compare_path(slug_a: str, slug_b: str, challenge_slug: str = "") -> str:
-    """/compare/<a>-vs-<b>/[<challenge>/], slugs sorted so each pair has one URL."""
-    first, second = sorted([slug_a, slug_b])
-    path = f"/compare/{first}-vs-{second}/"
-    return f"{path}{challenge_slug}/" if challenge_slug else path
 
 
 @register.simple_tag
 def compare_url(slug_a: str, slug_b: str, challenge_slug: str = "") -> str:
-    return compare_path(slug_a, slug_b, challenge_slug)
+    """The canonical compare page of two models, or of their answers to one challenge."""
+    if challenge_slug:
+        return pair_challenge_url([slug_a, slug_b], challenge_slug)
+    return compare_models_url([slug_a, slug_b])
 
 
 @register.filter

@@ -1,0 +1,1 @@
+"""Writes of the arena, one module per concern: `battles`, `votes`, `leaderboard`."""

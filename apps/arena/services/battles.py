@@ -1,0 +1,157 @@
+"""Issuing battles: which two responses a visitor is shown, and pruning unvoted ones."""
+
+import math
+import random
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, TextField
+from django.db.models.lookups import IContains
+from django.utils import timezone
+
+from apps.arena.models import Battle, IdentityTerm
+from apps.arena.selectors import latest_ratings, votes_on_pairs
+from apps.catalog.models import AIModel
+from apps.challenges.models import Category, Challenge
+from apps.responses.models import Response
+
+# How many random candidate pairs a battle is chosen from, and how the choice leans:
+# towards pairs with few votes and towards models whose ratings are close.
+CANDIDATE_PAIRS = 48
+CANDIDATE_CHALLENGES = 12
+RATING_CLOSENESS = 150.0
+
+
+def voter_new() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _eligible_responses():
+    """Published responses of listed models to published challenges, that don't name their
+    own model or creator (terms in admin, plus the creator's name itself)."""
+    content = ExpressionWrapper(OuterRef("content"), output_field=TextField())
+    own_terms = IdentityTerm.objects.filter(
+        Q(model_id=OuterRef("model_id")) | Q(provider_id=OuterRef("model__provider_id")),
+        IContains(content, F("term")),
+    )
+    return (
+        Response.objects.visible()
+        .exclude(model__status=AIModel.Status.RETIRED)
+        .exclude(content__icontains=F("model__provider__name"))
+        .exclude(Exists(own_terms))
+    )
+
+
+POOL_VERSION_KEY = "arena:pool-version"
+POOL_CHALLENGES_SECONDS = 60
+POOL_RESPONSES_SECONDS = 300
+
+
+def battle_pool_invalidate() -> None:
+    """Forget the cached battle candidates (identity terms changed)."""
+    try:
+        cache.incr(POOL_VERSION_KEY)
+    except ValueError:
+        cache.set(POOL_VERSION_KEY, 2, timeout=None)
+
+
+def _battle_challenges(category: Category | None, version: int) -> list[int]:
+    """Published challenges with responses from at least two listed models; cached briefly."""
+    key = f"arena:pool:{version}:challenges:{category.pk if category else 'all'}"
+    ids = cache.get(key)
+    if ids is None:
+        challenges = Challenge.objects.published()
+        if category is not None:
+            challenges = challenges.filter(category=category)
+        ids = list(
+            challenges.annotate(
+                n=Count(
+                    "responses",
+                    filter=Q(responses__is_published=True)
+                    & ~Q(responses__model__status=AIModel.Status.RETIRED),
+                )
+            )
+            .filter(n__gte=2)
+            .values_list("pk", flat=True)
+        )
+        cache.set(key, ids, timeout=POOL_CHALLENGES_SECONDS)
+    return ids
+
+
+def _battle_responses(challenge_ids: list[int], version: int) -> dict[int, list]:
+    """[(response id, model id)] of the eligible responses per challenge; cached, because
+    the identity filter reads every response's text."""
+    keys = {cid: f"arena:pool:{version}:responses:{cid}" for cid in challenge_ids}
+    found = cache.get_many(list(keys.values()))
+    pool = {cid: found[key] for cid, key in keys.items() if key in found}
+    missing = [cid for cid in challenge_ids if cid not in pool]
+    if missing:
+        fresh: dict[int, list] = {cid: [] for cid in missing}
+        for pk, model_id, challenge_id in (
+            _eligible_responses()
+            .filter(challenge_id__in=missing)
+            .values_list("pk", "model_id", "challenge_id")
+        ):
+            fresh[challenge_id].append((pk, model_id))
+        cache.set_many({keys[cid]: rows for cid, rows in fresh.items()}, POOL_RESPONSES_SECONDS)
+        pool.update(fresh)
+    return pool
+
+
+def battle_issue(*, voter: str, category: Category | None = None) -> Battle | None:
+    """Issue a battle to `voter`: two responses by different models to one challenge.
+
+    The pair is drawn at random among candidates from a few random challenges, weighted
+    towards pairs with few votes and close ratings. Returns None when no challenge has two
+    eligible responses. Candidates are cached for a few minutes (identity-term edits apply
+    at once), so a page view never scans every response.
+    """
+    rng = random.SystemRandom()
+    version = cache.get_or_set(POOL_VERSION_KEY, 1, timeout=None)
+    remaining = _battle_challenges(category, version)
+    rng.shuffle(remaining)
+    responses: dict[int, list] = {}
+    while remaining and not responses:
+        batch, remaining = remaining[:CANDIDATE_CHALLENGES], remaining[CANDIDATE_CHALLENGES:]
+        pool = _battle_responses(batch, version)
+        responses = {cid: rows for cid, rows in pool.items() if len(rows) >= 2}
+    if not responses:
+        return None
+    challenge_ids = list(responses)
+    candidates = []
+    for _ in range(CANDIDATE_PAIRS):
+        challenge_id = rng.choice(challenge_ids)
+        first, second = rng.sample(responses[challenge_id], 2)
+        candidates.append((challenge_id, first, second))
+    ratings_now = latest_ratings()
+    pair_votes = votes_on_pairs({tuple(sorted((a[1], b[1]))) for _, a, b in candidates})
+    weights = []
+    for _, (_, model_1), (_, model_2) in candidates:
+        votes = pair_votes.get((min(model_1, model_2), max(model_1, model_2)), 0)
+        r1, r2 = ratings_now.get(model_1), ratings_now.get(model_2)
+        gap = abs(r1.rating - r2.rating) if r1 and r2 else 0.0
+        weights.append(math.exp(-((gap / RATING_CLOSENESS) ** 2)) / math.sqrt(1 + votes))
+    challenge_id, first, second = rng.choices(candidates, weights=weights)[0]
+    if rng.random() < 0.5:
+        first, second = second, first
+    battle = Battle.objects.create(
+        session_key=voter,
+        challenge_id=challenge_id,
+        response_a_id=first[0],
+        response_b_id=second[0],
+        expires_at=timezone.now() + timedelta(seconds=settings.ARENA_BATTLE_TTL_SECONDS),
+    )
+    return Battle.objects.select_related("challenge__category", "response_a", "response_b").get(
+        pk=battle.pk
+    )
+
+
+def battles_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete battles that expired unvoted more than `older_than` ago; returns how many.
+    Every arena page view issues a battle, so without this they pile up."""
+    deleted, _ = Battle.objects.filter(
+        expires_at__lt=timezone.now() - older_than, vote__isnull=True
+    ).delete()
+    return deleted
