@@ -9,7 +9,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q
 
@@ -60,10 +60,11 @@ def _decode(sort: Sort, cursor: str, *, is_datetime: bool) -> tuple:
     if is_datetime:
         try:
             value = datetime.fromisoformat(value)
-        except ValueError as error:
+            if value.tzinfo is None:
+                raise ValueError("naive")
+            value = value.astimezone(UTC)
+        except (ValueError, OverflowError) as error:
             raise CursorError("The cursor is not one this API issued.") from error
-        if value.tzinfo is None:
-            raise CursorError("The cursor is not one this API issued.")
     return value, pk
 
 

@@ -56,10 +56,13 @@ class Listing:
 
 
 def aware(moment: datetime | None) -> datetime | None:
-    """A client's timestamp as an aware datetime (naive ones are taken as UTC)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+    """A client's timestamp in UTC (naive ones are taken as UTC): PostgreSQL refuses offsets
+    beyond ±16 hours that ISO 8601 allows. OverflowError for a moment outside the calendar."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _page(queryset, *, sort: str, sorts: dict, cursor: str | None, limit: int) -> Page:

@@ -300,3 +300,13 @@ def test_head_is_get_without_a_body(client, hub):
     page = client.head("/api/v1/models")
     assert page.status_code == 200 and page.content == b""
     assert page["ETag"] == get(client, "models")["ETag"]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["0937-03-31T15:10:57-17:48", "2026-01-01T00:00:00+23:59", "0001-01-01T00:00:00+01:00"],
+)
+def test_timestamps_with_far_offsets_are_answered_not_crashed_on(client, hub, moment):
+    page = get(client, "models", updated_since=moment)
+    assert page.status_code in (200, 400)
+    assert page["Content-Type"] in ("application/json; charset=utf-8", PROBLEM)
