@@ -190,6 +190,19 @@ def _pair_counts(condition: Q) -> dict[tuple[int, int], int]:
     return counts
 
 
+def votes_for_export():
+    """Counted votes without anything personal (no session, address hash or user): battle id,
+    the two models' slugs, outcome, category slug and the day; streamed in id order."""
+    return (
+        Vote.objects.filter(is_counted=True)
+        .order_by("pk")
+        .values_list(
+            "battle_id", "model_a__slug", "model_b__slug", "outcome", "category__slug", "created_at"
+        )
+        .iterator(chunk_size=5000)
+    )
+
+
 def battle_for_page(token: str, voter: str) -> Battle | None:
     return (
         Battle.objects.for_voter(voter)

@@ -47,3 +47,11 @@ badge_patterns = (
 )
 
 hub_patterns = ([path("", views.hub, name="hub")], "developers")
+
+dataset_patterns = (
+    [
+        path("", views.datasets_index, name="index"),
+        path("<path:name>", public_get(views.dataset_file), name="file"),
+    ],
+    "datasets",
+)
