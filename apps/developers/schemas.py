@@ -8,8 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from ninja import Schema
-from pydantic import Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 
 def absolute(path: str) -> str:
@@ -20,29 +19,29 @@ def _money(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-class CreatorRef(Schema):
+class CreatorRef(BaseModel):
     slug: str
     name: str
 
 
-class CategoryRef(Schema):
+class CategoryRef(BaseModel):
     slug: str
     name: str
 
 
-class ModelRef(Schema):
+class ModelRef(BaseModel):
     slug: str
     name: str
     creator: CreatorRef
 
 
-class ChallengeRef(Schema):
+class ChallengeRef(BaseModel):
     slug: str
     title: str
     category: CategoryRef | None
 
 
-class Rating(Schema):
+class Rating(BaseModel):
     rank: int = Field(description="1 + the number of models whose interval lies above.")
     rating: float = Field(description="Bradley-Terry rating on the Elo scale (1000 centre).")
     lower: float = Field(description="Lower end of the 95% bootstrap interval.")
@@ -53,7 +52,7 @@ class Rating(Schema):
     provisional: bool = Field(description="Fewer votes than the provisional threshold.")
 
 
-class Model(Schema):
+class Model(BaseModel):
     slug: str
     name: str
     url: str
@@ -76,12 +75,12 @@ class Model(Schema):
     rating: Rating | None = Field(description="Overall arena rating; null when unrated.")
 
 
-class CreatorModel(Schema):
+class CreatorModel(BaseModel):
     slug: str
     name: str
 
 
-class Creator(Schema):
+class Creator(BaseModel):
     slug: str
     name: str
     url: str
@@ -92,7 +91,7 @@ class Creator(Schema):
     models: list[CreatorModel] = Field(description="Listed models, newest first.")
 
 
-class Challenge(Schema):
+class Challenge(BaseModel):
     slug: str
     title: str
     url: str
@@ -106,7 +105,7 @@ class Challenge(Schema):
     updated_at: datetime
 
 
-class Reproducibility(Schema):
+class Reproducibility(BaseModel):
     prompt: str = Field(description="The prompt exactly as sent.")
     gateway: str | None
     gateway_model_id: str | None
@@ -123,7 +122,7 @@ class Reproducibility(Schema):
     source: str
 
 
-class Response(Schema):
+class Response(BaseModel):
     id: int
     url: str
     model: ModelRef
@@ -140,14 +139,14 @@ class LeaderboardRow(Rating):
     model: ModelRef
 
 
-class Leaderboard(Schema):
+class Leaderboard(BaseModel):
     category: CategoryRef | None = Field(description="null: the overall leaderboard.")
     snapshot_id: int | None
     computed_at: datetime | None
     rows: list[LeaderboardRow]
 
 
-class Snapshot(Schema):
+class Snapshot(BaseModel):
     id: int
     category: CategoryRef | None
     computed_at: datetime
@@ -160,7 +159,7 @@ class SnapshotDetail(Snapshot):
     rows: list[LeaderboardRow]
 
 
-class CompareSide(Schema):
+class CompareSide(BaseModel):
     model: str = Field(description="The model's slug.")
     response_url: str | None
     length: int | None = Field(description="Words for text and code, characters for markup.")
@@ -170,13 +169,13 @@ class CompareSide(Schema):
     best: list[str] = Field(description="Metrics on which this side is the single best.")
 
 
-class CompareChallenge(Schema):
+class CompareChallenge(BaseModel):
     challenge: ChallengeRef
     output_type: str
     sides: list[CompareSide]
 
 
-class HeadToHead(Schema):
+class HeadToHead(BaseModel):
     wins: list[int] = Field(description="Counted wins of each model, in the order asked.")
     ties: int
     both_bad: int
@@ -186,7 +185,7 @@ class RatedModelRef(ModelRef):
     rating: Rating | None
 
 
-class Comparison(Schema):
+class Comparison(BaseModel):
     models: list[RatedModelRef]
     shared_challenges: int
     partial_challenges: int = Field(description="Answered by some but not all of the models.")
@@ -197,7 +196,7 @@ class Comparison(Schema):
 def _page(item):
     return create_model(
         f"{item.__name__}Page",
-        __base__=Schema,
+        __base__=BaseModel,
         items=(list[item], ...),
         next_cursor=(str | None, Field(description="Pass as ?cursor= for the next page.")),
         next=(str | None, Field(description="The next page's URL; null on the last page.")),
@@ -211,7 +210,7 @@ ResponsePage = _page(Response)
 SnapshotPage = _page(Snapshot)
 
 
-class Problem(Schema):
+class Problem(BaseModel):
     type: str
     title: str
     status: int
