@@ -44,11 +44,12 @@ while url:
     url = page["next"]
 
 rated = [m for m in models if m["rating"]]
-rated.sort(key=lambda m: m["rating"]["rank"])
+rated.sort(key=lambda m: -m["rating"]["rating"])
 print(f"{{len(models)}} models, {{len(rated)}} rated")
 for model in rated[:5]:
     r = model["rating"]
-    print(f"#{{r['rank']}} {{model['name']}}: {{r['rating']:.0f}} ± {{r['interval']:.0f}}")
+    rank = f"#{{r['rank']}}" if r["rank"] else "provisional"
+    print(f"{{rank}} {{model['name']}}: {{r['rating']:.0f}} ± {{r['interval']:.0f}}")
 '''
 
 

@@ -336,7 +336,8 @@ def leaderboard_changes() -> list[Change]:
     snapshots = list(arena.snapshot_history(None)[:CHANGES_SNAPSHOTS])
     rows: dict[int, list] = {s.pk: [] for s in snapshots}
     for row in arena.rows_of_snapshots(list(rows)):
-        rows[row.snapshot_id].append(row)
+        if row.rank is not None:  # provisional models are not ranked
+            rows[row.snapshot_id].append(row)
     board = schemas.absolute(reverse("arena:leaderboard"))
     changes = []
     for newer, older in zip(snapshots, snapshots[1:], strict=False):

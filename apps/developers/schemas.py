@@ -42,7 +42,9 @@ class ChallengeRef(BaseModel):
 
 
 class Rating(BaseModel):
-    rank: int = Field(description="1 + the number of models whose interval lies above.")
+    rank: int | None = Field(
+        description="1 + the number of models whose interval lies above; null while provisional."
+    )
     rating: float = Field(description="Bradley-Terry rating on the Elo scale (1000 centre).")
     lower: float = Field(description="Lower end of the 95% bootstrap interval.")
     upper: float = Field(description="Upper end of the 95% bootstrap interval.")

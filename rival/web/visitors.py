@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 
 def client_ip(request) -> str:
@@ -55,7 +55,9 @@ def request_ip_hash(request, *, purpose: str) -> str:
 
 
 def _hit(cache_key: str, window: int) -> int:
-    """Count one hit on `cache_key`, atomically; the count so far in its window."""
+    """Count one hit on `cache_key`, atomically, in the "limits" cache (the Redis that never
+    evicts, so filling the page cache cannot reset a count); the count so far in its window."""
+    cache = caches["limits"]
     for _ in range(3):
         cache.add(cache_key, 0, timeout=window)
         try:
@@ -72,8 +74,8 @@ def _rule(rule: str) -> tuple[int, int]:
 
 
 def rate_limited(key: str, rule: str) -> bool:
-    """Count one hit on `key` against a "count/seconds" rule, atomically in the cache; True
-    when this hit is over the limit."""
+    """Count one hit on `key` against a "count/seconds" rule (see _hit); True when this hit
+    is over the limit."""
     limit, window = _rule(rule)
     return _hit(f"rate:{key}", window) > limit
 

@@ -38,7 +38,7 @@ def test_unrated_model_badge_says_so(client, hub):
 
 
 def test_established_model_badge_shows_its_rank(client, hub, settings):
-    settings.ARENA_PROVISIONAL_VOTES = 5
+    settings.ARENA_MIN_VOTES = 5
     leaderboard.leaderboard_recompute(rounds=20)
     _, svg = badge(client, "alpha")
     assert texts(svg)[-1].startswith("#1 · ")

@@ -55,7 +55,7 @@ def test_python_example_runs(page):
         exec(compile(code, "developers-example.py", "exec"), {})
     lines = out.getvalue().splitlines()
     assert lines[0] == "3 models, 2 rated"
-    assert lines[1].startswith("#1 Acme: Alpha: ")
+    assert lines[1].startswith("provisional Acme: Alpha: ")
 
 
 async def tool_names(target) -> set[str]:

@@ -48,7 +48,7 @@ def check(results: dict) -> None:
     assert results["tools"] >= TOOLS
     data = {k: v.structured_content for k, v in results.items() if k != "tools"}
     assert [m["slug"] for m in data["search"]["items"]] == ["alpha", "beta"]
-    assert data["model"]["rating"]["rank"] == 1
+    assert data["model"]["rating"]["provisional"] is True
     assert [c["slug"] for c in data["challenges"]["items"]] == ["fizzbuzz"]
     page = data["responses"]
     assert len(page["items"]) == 1 and page["next_cursor"]
