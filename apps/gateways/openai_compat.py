@@ -14,6 +14,7 @@ import httpx2
 import openai
 
 from apps.gateways.base import (
+    CallDeadline,
     Completion,
     CompletionRequest,
     GatewayError,
@@ -24,10 +25,11 @@ from apps.gateways.limits import request_sent
 
 
 class OpenAICompatibleClient:
-    def __init__(self, *, base_url: str, api_key: str, timeout: float):
+    def __init__(self, *, base_url: str, api_key: str, timeout: float, deadline: float):
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
         )
+        self._deadline = deadline
 
     def complete(self, request: CompletionRequest) -> Completion:
         messages = []
@@ -66,7 +68,9 @@ class OpenAICompatibleClient:
         ) as response:
             # The provider has our request (headers are back): tell the rate limiter.
             request_sent()
+            deadline = CallDeadline(self._deadline, since=started)
             for chunk in _sse_data(response.iter_lines()):
+                deadline.check()
                 if not isinstance(chunk, dict):
                     raise ValueError(f"a stream chunk is not an object: {chunk!r:.200}")
                 if chunk.get("error"):
