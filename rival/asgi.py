@@ -1,6 +1,25 @@
+"""ASGI entry point: /mcp goes to the MCP server (streamable HTTP), everything else to Django.
+
+Run with any ASGI server, e.g. `gunicorn rival.asgi:application -k uvicorn.workers.UvicornWorker`
+(see README). Lifespan events go to the MCP app, which runs its session manager in them.
+"""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rival.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from apps.developers.mcp_server import http_app  # noqa: E402  (needs Django set up)
+
+mcp_application = http_app()
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":
+        return await mcp_application(scope, receive, send)
+    path = scope.get("path", "")
+    if path == "/mcp" or path.startswith("/mcp/"):
+        return await mcp_application(scope, receive, send)
+    return await django_application(scope, receive, send)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "apps.collection",
     "apps.lab",
     "apps.accounts",
+    "apps.developers",
     "apps.pages",
 ]
 
@@ -408,6 +409,19 @@ ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
+# Developer hub: requests per address group (an IPv4 address, an IPv6 /64) as count/seconds,
+# across the API, feeds, badges and dataset downloads; and how long clients may cache replies.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120/60")
+API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))
+# Open datasets: where the daily export writes them (served at /datasets/), and their licence.
+DATASETS_DIR = Path(os.environ.get("DATASETS_DIR", VAR_DIR / "datasets"))
+DATASETS_EXPORT_SECONDS = float(os.environ.get("DATASETS_EXPORT_SECONDS", str(24 * 60 * 60)))
+DATASETS_LICENCE = os.environ.get(
+    "DATASETS_LICENCE",
+    "Rival's data (catalog, challenges, votes) is released under CC BY 4.0. Responses are "
+    "what the models wrote; their providers' terms may apply to reuse.",
+)
+
 # Prompt Lab: a visitor's own prompt, live against 2-4 models. Only the free demo gateway is
 # offered unless the operator opts in to gateways that spend money (those with a key set).
 LAB_MAX_PROMPT_CHARS = min(
@@ -475,6 +489,10 @@ CELERY_BEAT_SCHEDULE = {
     "collection-requeue-stale-jobs": {
         "task": "apps.collection.tasks.requeue_stale_jobs",
         "schedule": COLLECTION_REQUEUE_INTERVAL,
+    },
+    "developers-export-datasets": {
+        "task": "apps.developers.tasks.export_datasets",
+        "schedule": DATASETS_EXPORT_SECONDS,
     },
     # Sessions (arena voters, Lab runs, admin logins) would otherwise pile up forever.
     "clear-expired-sessions": {

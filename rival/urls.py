@@ -3,6 +3,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from apps.developers.urls import (
+    api_patterns,
+    badge_patterns,
+    dataset_patterns,
+    feed_patterns,
+    hub_patterns,
+)
 from apps.pages.urls import sitemap_patterns
 from apps.pages.views import healthz
 
@@ -19,6 +26,11 @@ urlpatterns = [
     path("lab/", include("apps.lab.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", include(api_patterns, namespace="api")),
+    path("feeds/", include(feed_patterns, namespace="feeds")),
+    path("badges/", include(badge_patterns, namespace="badges")),
+    path("developers/", include(hub_patterns, namespace="developers")),
+    path("datasets/", include(dataset_patterns, namespace="datasets")),
     path("", include("apps.pages.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.challenges.urls")),

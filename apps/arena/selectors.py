@@ -117,6 +117,24 @@ def snapshot_rows(snapshot_id: int):
     )
 
 
+def snapshot_history(category: Category | None = None):
+    """Every snapshot of `category` (None: overall), newest first, unevaluated."""
+    return _newest_snapshots(category).select_related("category")
+
+
+def snapshot_with_category(snapshot_id: int) -> LeaderboardSnapshot | None:
+    return LeaderboardSnapshot.objects.select_related("category").filter(pk=snapshot_id).first()
+
+
+def rows_of_snapshots(snapshot_ids: list[int]):
+    """The rows of several snapshots with their models, best first within each — one query."""
+    return (
+        LeaderboardRow.objects.filter(snapshot_id__in=snapshot_ids)
+        .select_related("model")
+        .order_by("snapshot_id", "rank", "-rating", "model__name")
+    )
+
+
 def latest_snapshot(category: Category | None = None) -> LeaderboardSnapshot | None:
     return (
         LeaderboardSnapshot.objects.filter(pk=_latest_snapshot_id(category))
@@ -249,6 +267,19 @@ def _pair_counts(condition: Q) -> dict[tuple[int, int], int]:
         key = (min(a, b), max(a, b))
         counts[key] = counts.get(key, 0) + n
     return counts
+
+
+def votes_for_export():
+    """Counted votes without anything personal (no session, address hash or user): battle id,
+    the two models' slugs, outcome, category slug and the day; streamed in id order."""
+    return (
+        Vote.objects.filter(is_counted=True)
+        .order_by("pk")
+        .values_list(
+            "battle_id", "model_a__slug", "model_b__slug", "outcome", "category__slug", "created_at"
+        )
+        .iterator(chunk_size=5000)
+    )
 
 
 def battle_for_page(token: str, voter: str) -> Battle | None:

@@ -93,6 +93,15 @@ def model_list(filters: ModelFilters):
     return models.order_by(*ordering, "id").fetch_mode(FETCH_PEERS)
 
 
+def model_records(filters: ModelFilters, *, updated_since=None):
+    """model_list's models with every column, their capabilities and modalities (two more
+    queries): what the developer API and MCP server publish."""
+    models = model_list(filters).defer(None).prefetch_related("capabilities", "modalities")
+    if updated_since is not None:
+        models = models.filter(updated_at__gte=updated_since)
+    return models
+
+
 def model_detail(slug: str) -> AIModel:
     return get_object_or_404(
         AIModel.objects.with_provider().prefetch_related("capabilities", "modalities"), slug=slug

@@ -58,3 +58,7 @@ def challenge_list(filters: ChallengeFilters):
 
 def challenge_detail(slug: str) -> Challenge:
     return get_object_or_404(Challenge.objects.published().select_related("category"), slug=slug)
+
+
+def category_by_slug(slug: str) -> Category | None:
+    return Category.objects.filter(slug=slug).first()

@@ -23,6 +23,7 @@ class StaticSitemap(Sitemap):
             "arena:leaderboard",
             "arena:arena",
             "lab:index",
+            "developers:hub",
             "pages:methodology",
             "pages:privacy",
             "pages:terms",

@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.core.cache import cache
 from django.db.models import FETCH_PEERS, Count, F, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Left, Length
@@ -27,6 +30,29 @@ CARD_FIELDS = (
     "challenge__category__name",
     "challenge__category__slug",
 )
+
+
+@dataclass(frozen=True)
+class ResponseFilters:
+    model: str = ""
+    challenge: str = ""
+    category: str = ""
+    added_since: datetime | None = None
+
+
+def response_records(filters: ResponseFilters):
+    """Visible responses with their model, creator, challenge and category and every column of
+    the reproducibility card (not the rendered HTML): one query, unordered."""
+    responses = Response.objects.visible().with_related().defer("rendered_html", "rendered_hash")
+    if filters.model:
+        responses = responses.filter(model__slug=filters.model)
+    if filters.challenge:
+        responses = responses.filter(challenge__slug=filters.challenge)
+    if filters.category:
+        responses = responses.filter(challenge__category__slug=filters.category)
+    if filters.added_since is not None:
+        responses = responses.filter(created_at__gte=filters.added_since)
+    return responses
 
 
 def framed_output(pk: int) -> Response:
@@ -134,6 +160,12 @@ def challenge_cards(filters: ChallengeFilters):
         .order_by(*ordering, "id")
         .fetch_mode(FETCH_PEERS)
     )
+
+
+def challenge_records(filters: ChallengeFilters):
+    """challenge_cards with every column (the prompt too): what the developer API and MCP
+    server publish."""
+    return challenge_cards(filters).defer(None)
 
 
 def featured_challenges(limit: int = 6) -> list[Challenge]:

@@ -1,0 +1,101 @@
+"""What every public machine-readable endpoint (API, feeds, badges, datasets) does around
+its view: CORS for GET, a per-address rate limit with RateLimit headers, and ETag /
+Last-Modified with 304s."""
+
+import functools
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import URLPattern
+from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
+from django.utils.http import http_date, parse_http_date_safe
+
+from apps.developers.problems import problem
+from rival.web import visitors
+
+EXPOSED_HEADERS = "ETag, Last-Modified, Link, RateLimit, RateLimit-Policy, Retry-After"
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def _cors(response: HttpResponse) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    return response
+
+
+def _preflight() -> HttpResponse:
+    response = HttpResponse(status=204)
+    response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since, Accept"
+    response["Access-Control-Max-Age"] = "86400"
+    return _cors(response)
+
+
+def _rate_headers(window: visitors.RateWindow) -> dict:
+    # draft-ietf-httpapi-ratelimit-headers: a named policy, then the quota left and its reset.
+    return {
+        "RateLimit-Policy": f'"per-address";q={window.limit};w={window.window}',
+        "RateLimit": f'"per-address";r={window.remaining};t={window.resets_in}',
+    }
+
+
+def set_last_modified(response: HttpResponse, moment) -> None:
+    """Views call this with the newest timestamp of what they serve, when they know one."""
+    if moment is not None:
+        response["Last-Modified"] = http_date(moment.timestamp())
+
+
+def public_get(view):
+    """Wrap a read-only view for anonymous machine clients. The limit counts every request,
+    304s included, per address group (IPv6 /64), keyed by a salted hash, never the address."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method == "OPTIONS":
+            return _preflight()
+        address = visitors.address_group(visitors.client_ip(request))
+        key = visitors.ip_hash(address, purpose="api")
+        window = visitors.rate_window(f"api:{key}", settings.API_RATE_LIMIT)
+        headers = _rate_headers(window)
+        if window.exceeded:
+            response = problem(
+                request,
+                429,
+                f"More than {window.limit} requests in {window.window} seconds from your "
+                f"address. Try again in {window.resets_in} seconds.",
+                headers={**headers, "Retry-After": str(window.resets_in)},
+            )
+            return _cors(response)
+        # HEAD is GET without the body; ninja's routes know only GET.
+        head = request.method == "HEAD"
+        if head:
+            request.method = "GET"
+        response = view(request, *args, **kwargs)
+        if request.method in SAFE_METHODS and response.status_code == 200:
+            if not response.streaming and not response.has_header("ETag"):
+                set_response_etag(response)
+            # A page that carries a CSRF token (the HTML docs) is one visitor's, not the public's.
+            private = request.META.get("CSRF_COOKIE_USED", False)
+            patch_cache_control(
+                response, public=not private, private=private, max_age=settings.API_CACHE_SECONDS
+            )
+            last_modified = response.get("Last-Modified")
+            response = get_conditional_response(
+                request,
+                etag=response.get("ETag"),
+                last_modified=last_modified and parse_http_date_safe(last_modified),
+                response=response,
+            )
+        for name, value in headers.items():
+            response[name] = value
+        if head and not response.streaming:
+            response.content = b""
+        return _cors(response)
+
+    return wrapped
+
+
+def public_patterns(patterns: list) -> list:
+    """`public_get` around every view of a list of URL patterns (ninja's API has no hook of
+    its own around all of its views)."""
+    return [URLPattern(p.pattern, public_get(p.callback), p.default_args, p.name) for p in patterns]
