@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from apps.arena.models import Battle, LeaderboardRow, LeaderboardSnapshot, Vote
 from apps.catalog.models import AIModel
@@ -205,3 +205,54 @@ def ratings_categories():
 def snapshot_models(snapshot: LeaderboardSnapshot | None) -> dict[int, AIModel]:
     ids = (snapshot.win_matrix or {}).get("models", []) if snapshot else []
     return AIModel.objects.in_bulk(ids) if ids else {}
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One model's rating in one overall snapshot."""
+
+    model_id: int
+    model_name: str
+    computed_at: datetime
+    rating: float
+    lower: float
+    upper: float
+
+
+def rating_history(*, models: int = 8, snapshots: int = 20) -> list[HistoryPoint]:
+    """Overall ratings of the `models` best models of the newest snapshot, across the newest
+    `snapshots` overall snapshots, oldest first; three small queries."""
+    snapshot_ids = list(_newest_snapshots(None).values_list("pk", flat=True)[:snapshots])
+    if not snapshot_ids:
+        return []
+    leaders = list(
+        LeaderboardRow.objects.filter(snapshot_id=snapshot_ids[0])
+        .order_by("rank", "-rating", "model_id")
+        .values_list("model_id", flat=True)[:models]
+    )
+    rows = (
+        LeaderboardRow.objects.filter(snapshot_id__in=snapshot_ids, model_id__in=leaders)
+        .order_by("snapshot__computed_at", "snapshot_id", "model_id")
+        .values_list("model_id", "model__name", "snapshot__computed_at", "rating", "lower", "upper")
+    )
+    return [HistoryPoint(*row) for row in rows]
+
+
+def top_tier_rows():
+    """Per category, the rows of its newest snapshot whose rank is 1 — every model no other
+    model beats with non-overlapping intervals — with model, creator and category loaded;
+    one query."""
+    newest_of_category = (
+        LeaderboardSnapshot.objects.filter(category_id=OuterRef("snapshot__category_id"))
+        .order_by("-computed_at", "-pk")
+        .values("pk")[:1]
+    )
+    return (
+        LeaderboardRow.objects.filter(
+            snapshot__category__isnull=False,
+            snapshot_id=Subquery(newest_of_category),
+            rank=1,
+        )
+        .select_related("model", "model__provider", "snapshot__category")
+        .order_by("snapshot__category__position", "snapshot__category__name", "model__name")
+    )
