@@ -276,3 +276,61 @@ def cost_of_every_challenge() -> list[ModelCost]:
         for row in rows
     ]
     return sorted(costs, key=lambda cost: (cost.every_challenge_usd, cost.name))
+
+
+# --- Image and audio galleries ----------------------------------------------------------------
+
+MEDIA_FIELDS = (
+    "id",
+    "model_id",
+    "challenge_id",
+    "output_type",
+    "image",
+    "image_width",
+    "image_height",
+    "image_thumb",
+    "audio",
+    "audio_duration_ms",
+    "waveform",
+    "model__slug",
+    "model__name",
+)
+
+
+def media_models(output_type: str) -> list[tuple[str, str]]:
+    """(slug, name) of the models with a visible response of `output_type`, for the filter."""
+    return list(
+        AIModel.objects.filter(
+            responses__output_type=output_type,
+            responses__is_published=True,
+            responses__challenge__is_published=True,
+        )
+        .distinct()
+        .order_by("name")
+        .values_list("slug", "name")
+    )
+
+
+def media_gallery(output_type: str, *, model_slug: str = "", challenges: int = 12) -> list:
+    """The newest published challenges with visible `output_type` responses (of one model
+    when `model_slug` is given), each with those responses as `.outputs`; two queries."""
+    outputs = Response.objects.visible().filter(output_type=output_type)
+    if model_slug:
+        outputs = outputs.filter(model__slug=model_slug)
+    chosen = list(
+        Challenge.objects.published()
+        .filter(pk__in=outputs.values("challenge_id"))
+        .only("id", "slug", "title", "prompt", "created_at")
+        .order_by("-created_at", "-id")[:challenges]
+    )
+    by_challenge: dict[int, list] = {c.pk: [] for c in chosen}
+    for response in (
+        outputs.filter(challenge_id__in=by_challenge)
+        .select_related("model")
+        .only(*MEDIA_FIELDS)
+        .order_by("model__name")
+    ):
+        by_challenge[response.challenge_id].append(response)
+    for challenge in chosen:
+        challenge.outputs = by_challenge[challenge.pk]
+    return chosen
