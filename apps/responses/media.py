@@ -8,12 +8,14 @@ error, and nothing is written.
 """
 
 import array
+import mimetypes
 import sys
 import wave
 from dataclasses import dataclass
 from io import BytesIO
 
 from django.conf import settings
+from django.http import Http404, HttpResponse
 from PIL import Image, ImageDraw
 
 THUMB_WIDTH = 480
@@ -150,3 +152,33 @@ def waveform_png(peaks: list[float]) -> bytes:
     out = BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+# What a response's files are called in URLs that serve them by something other than their
+# stored name (battle tokens): kind → (field, fallback field when it is empty).
+MEDIA_KINDS = {
+    "image": ("image", None),
+    "thumb": ("image_thumb", "image"),
+    "audio": ("audio", None),
+    "waveform": ("waveform", None),
+}
+
+
+def media_file_response(response, kind: str, *, private: bool) -> HttpResponse:
+    """The bytes of one of `response`'s files with only a content type: no file name,
+    Last-Modified or ETag that could be matched against its public URL. 404 when absent."""
+    if kind not in MEDIA_KINDS:
+        raise Http404("No such file.")
+    name, fallback = MEDIA_KINDS[kind]
+    field = getattr(response, name) or (getattr(response, fallback) if fallback else None)
+    if not field:
+        raise Http404("No such file.")
+    try:
+        with field.open("rb") as handle:
+            data = handle.read()
+    except FileNotFoundError as exc:
+        raise Http404("No such file.") from exc
+    content_type = mimetypes.guess_type(field.name)[0] or "application/octet-stream"
+    http = HttpResponse(data, content_type=content_type)
+    http["Cache-Control"] = "private, no-store" if private else "public, max-age=86400"
+    return http
