@@ -122,11 +122,13 @@ def leaderboard_context(*, category: Category | None, creator: str) -> dict:
         "creator": creator,
         "creators": region["creators"],
         "board": mark_safe(region["html"]),  # rendered by our own template, autoescaped
+        "demo_votes": region["demo_votes"],
     }
 
 
 def board_region(*, category: Category | None, creator: str) -> dict:
-    """{"creators": [(slug, name)], "html": the rendered region} for the newest snapshot.
+    """{"creators": [(slug, name)], "html": the rendered region, "demo_votes": whether
+    simulated votes are stored} for the newest snapshot.
 
     Rendering 300 table rows, a 300-line chart and a 20x20 heat map costs 100+ ms, and it is
     a pure function of the snapshot (rows only change when a recompute writes a new one),
@@ -136,7 +138,7 @@ def board_region(*, category: Category | None, creator: str) -> dict:
     BOARD_CACHE_SECONDS). Language and time zone are fixed site-wide, so they need no key.
     Creator values that are no creator of the snapshot are not cached, so made-up query
     strings cannot fill the cache."""
-    snapshot_id = selectors.latest_snapshot_id(category)
+    snapshot_id, demo_votes = selectors.latest_snapshot_and_demo_votes(category)
     key = _board_key(snapshot_id, category, creator)
     region = cache.get(key)
     if region is None:
@@ -147,7 +149,7 @@ def board_region(*, category: Category | None, creator: str) -> dict:
         }
         if not creator or creator in {slug for slug, _ in context["creators"]}:
             cache.set(key, region, BOARD_CACHE_SECONDS)
-    return region
+    return {**region, "demo_votes": demo_votes}
 
 
 def _board_key(snapshot_id: int | None, category: Category | None, creator: str) -> str:
@@ -184,6 +186,7 @@ def _board_context(snapshot_id: int | None, *, category: Category | None, creato
         "chart": rating_chart(rows),
         "heat": heat_map(snapshot, {r.model_id: r.model for r in all_rows}),
         "provisional_votes": settings.ARENA_PROVISIONAL_VOTES,
+        "demo_votes": selectors.demo_votes_exist(),
     }
 
 
@@ -204,4 +207,5 @@ def best_for_context(category: Category) -> dict:
         "snapshot": rows[0].snapshot if rows else None,
         "entries": [(row, examples.get(row.model_id)) for row in rows],
         "provisional_votes": settings.ARENA_PROVISIONAL_VOTES,
+        "demo_votes": selectors.demo_votes_exist(),
     }

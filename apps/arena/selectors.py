@@ -4,9 +4,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
-from apps.arena.models import Battle, LeaderboardRow, LeaderboardSnapshot, Vote
+from apps.arena.models import DEMO_VOTER, Battle, LeaderboardRow, LeaderboardSnapshot, Vote
 from apps.catalog.models import AIModel
 from apps.challenges.models import Category
 
@@ -73,6 +73,18 @@ def latest_rows(category: Category | None = None):
 def latest_snapshot_id(category: Category | None = None) -> int | None:
     """The id of the newest snapshot for `category` (None: overall); one indexed query."""
     return _newest_snapshots(category).values_list("pk", flat=True).first()
+
+
+def latest_snapshot_and_demo_votes(category: Category | None = None) -> tuple[int | None, bool]:
+    """The newest snapshot's id for `category` and whether simulated votes are stored, in
+    the one indexed query the leaderboard makes anyway. (None, False) before any snapshot."""
+    row = (
+        _newest_snapshots(category)
+        .annotate(demo=Exists(Vote.objects.filter(session_key=DEMO_VOTER)))
+        .values_list("pk", "demo")
+        .first()
+    )
+    return row or (None, False)
 
 
 def snapshot_rows(snapshot_id: int):
@@ -256,3 +268,8 @@ def top_tier_rows():
         .select_related("model", "model__provider", "snapshot__category")
         .order_by("snapshot__category__position", "snapshot__category__name", "model__name")
     )
+
+
+def demo_votes_exist() -> bool:
+    """Whether any simulated (`loaddemo`) votes are stored; pages then say so."""
+    return Vote.objects.filter(session_key=DEMO_VOTER).exists()

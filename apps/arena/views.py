@@ -36,6 +36,7 @@ def _category(request) -> Category | None:
 def _render_arena(request, context: dict, status: int = 200):
     template = "arena/arena.html#battle" if request.htmx else "arena/arena.html"
     context.setdefault("categories", selectors.ratings_categories())
+    context.setdefault("demo_votes", selectors.demo_votes_exist())
     return render(request, template, context, status=status)
 
 
