@@ -79,3 +79,21 @@ def test_an_image_response_page_links_its_thumbnail_to_the_full_image(client, ga
     alpha = gallery["alpha"]
     html = client.get(alpha.get_absolute_url()).content.decode()
     assert f'<a class="image-link" href="{alpha.image.url}"' in html
+
+
+def test_a_challenge_page_previews_thumbnails_and_waveforms(client, gallery):
+    alpha, audio = gallery["alpha"], gallery["audio"]
+    html = client.get(alpha.challenge.get_absolute_url()).content.decode()
+    assert f'src="{alpha.image_thumb.url}"' in html
+    html = client.get(audio.challenge.get_absolute_url()).content.decode()
+    assert f'src="{audio.waveform.url}"' in html
+
+
+def test_the_compare_page_puts_two_models_images_side_by_side(client, gallery):
+    alpha, beta = gallery["alpha"], gallery["beta"]
+    url = reverse(
+        "compare:challenge",
+        args=[f"{alpha.model.slug}-vs-{beta.model.slug}", alpha.challenge.slug],
+    )
+    html = client.get(url).content.decode()
+    assert alpha.image_thumb.url in html and beta.image_thumb.url in html
