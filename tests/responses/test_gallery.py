@@ -97,3 +97,11 @@ def test_the_compare_page_puts_two_models_images_side_by_side(client, gallery):
     )
     html = client.get(url).content.decode()
     assert alpha.image_thumb.url in html and beta.image_thumb.url in html
+
+
+def test_the_reproducibility_card_gives_audio_duration_cost_and_image_size(client, gallery):
+    audio, alpha = gallery["audio"], gallery["alpha"]
+    html = client.get(audio.get_absolute_url()).content.decode()
+    assert "Audio duration" in html and "0.5 s" in html
+    assert "Cost" in html
+    assert "64 × 48 px" in client.get(alpha.get_absolute_url()).content.decode()
