@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "apps.responses",
     "apps.compare",
     "apps.arena",
+    "apps.gateways",
+    "apps.datasets",
     "apps.collection",
     "apps.lab",
     "apps.pages",
@@ -137,6 +139,8 @@ else:
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables; unset, kombu writes them to ./control in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 
