@@ -8,11 +8,11 @@ chunk. The SDK's own retries are off: Celery retries, with backoff that honours 
 import json
 import time
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 
 import httpx2
 import openai
 
+from apps.challenges.models import OutputType
 from apps.gateways.base import (
     Completion,
     CompletionRequest,
@@ -21,6 +21,7 @@ from apps.gateways.base import (
     map_sdk_error,
 )
 from apps.gateways.limits import request_sent
+from apps.gateways.openai_media import image_from_chat, image_from_images_api, speech, usage_cost
 
 
 class OpenAICompatibleClient:
@@ -28,8 +29,16 @@ class OpenAICompatibleClient:
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
         )
+        self._images_api = True
 
     def complete(self, request: CompletionRequest) -> Completion:
+        if request.output_type in (OutputType.IMAGE, OutputType.AUDIO):
+            try:
+                return self._media(request)
+            except GatewayError:
+                raise
+            except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
+                raise map_sdk_error(exc, openai) from exc
         messages = []
         if request.system_prompt:
             messages.append({"role": "system", "content": request.system_prompt})
@@ -41,6 +50,21 @@ class OpenAICompatibleClient:
             raise
         except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
             raise map_sdk_error(exc, openai) from exc
+
+    def _media(self, request: CompletionRequest) -> Completion:
+        """Speech from `audio.speech`; an image from the Images API, or — on gateways without
+        one (a 404 or 405 there, remembered per client) — from chat completions with image
+        output, as OpenRouter offers."""
+        if request.output_type == OutputType.AUDIO:
+            return speech(self._client, request)
+        if self._images_api:
+            try:
+                return image_from_images_api(self._client, request)
+            except openai.APIStatusError as exc:
+                if exc.status_code not in (404, 405):
+                    raise
+                self._images_api = False
+        return image_from_chat(self._client, request)
 
     def _stream(self, request: CompletionRequest, messages: list, started: float) -> Completion:
         parts: list[str] = []
@@ -101,7 +125,7 @@ class OpenAICompatibleClient:
             ttft_ms=ttft_ms,
             tokens_in=usage.get("prompt_tokens"),
             tokens_out=usage.get("completion_tokens"),
-            cost_usd=_cost(usage.get("cost")),
+            cost_usd=usage_cost(usage.get("cost")),
             request_id=request_id,
         )
 
@@ -134,15 +158,6 @@ def _sse_data(lines) -> Iterator:
         payload = "\n".join(data)
         if not payload.startswith("[DONE]"):
             yield json.loads(payload)
-
-
-def _cost(raw) -> Decimal | None:
-    if raw is None:
-        return None
-    try:
-        return Decimal(str(raw))
-    except InvalidOperation:
-        return None
 
 
 def list_models(*, base_url: str, api_key: str, timeout: float) -> list[dict]:
