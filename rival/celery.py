@@ -6,7 +6,8 @@ from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rival.settings")
 
-app = Celery("rival")
+# rival.tasks is not an app, so autodiscovery does not see it.
+app = Celery("rival", include=["rival.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -7,8 +7,10 @@ uv() { bash scripts/uv.sh "$@"; }
 
 scratch=$(mktemp -d)
 port=$(uv run python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export RIVAL_VAR_DIR="$scratch" PORT="$port"
-unset DATABASE_URL REDIS_URL
+# The embedded default as `make run` starts it: DEBUG=1 (a development key is allowed then) and
+# no services; the manage.py commands below must see the same settings as the site.
+export RIVAL_VAR_DIR="$scratch" PORT="$port" DEBUG=1
+unset DATABASE_URL REDIS_URL SECRET_KEY
 
 setsid bash scripts/run.sh >"$scratch/run.log" 2>&1 &
 run_pid=$!

@@ -122,7 +122,7 @@ def celery_worker_process():
         worker.stop()
 
 
-FAKE_KEY_ENV = "RIVAL_TEST_FAKE_PROVIDER_KEY"
+FAKE_KEY_ENV = "RIVAL_TEST_FAKE_PROVIDER_API_KEY"
 
 
 @pytest.fixture

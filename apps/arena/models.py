@@ -165,6 +165,12 @@ class LeaderboardSnapshot(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     # Top models' observed score shares: {"models": [id, …], "rates": [[share or null, …], …]}.
     win_matrix = models.JSONField(default=dict, blank=True)
+    # The style-controlled fit's coefficients, log-odds per standard deviation of each
+    # feature: [{"feature": "length", "estimate": β, "lower": …, "upper": …}, …].
+    style_coefficients = models.JSONField(default=list, blank=True)
+    min_votes = models.PositiveIntegerField(
+        default=0, help_text="Counted votes a model needed to be ranked when this was computed."
+    )
 
     class Meta:
         ordering = ["-computed_at"]
@@ -176,21 +182,52 @@ class LeaderboardSnapshot(models.Model):
 
 
 class LeaderboardRow(models.Model):
+    """One model in one snapshot. Provisional models (fewer than the snapshot's `min_votes`)
+    have a rating but no rank, tier or flip count."""
+
     snapshot = models.ForeignKey(LeaderboardSnapshot, on_delete=models.CASCADE, related_name="rows")
     model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="+")
-    rank = models.PositiveIntegerField()
+    rank = models.PositiveIntegerField(null=True, blank=True)
     rating = models.FloatField()
     lower = models.FloatField()
     upper = models.FloatField()
     votes = models.PositiveIntegerField()
     win_rate = models.FloatField()
     is_provisional = models.BooleanField()
+    tier = models.PositiveIntegerField(null=True, blank=True)
+    style_rating = models.FloatField(null=True, blank=True)
+    style_lower = models.FloatField(null=True, blank=True)
+    style_upper = models.FloatField(null=True, blank=True)
+    style_rank = models.PositiveIntegerField(null=True, blank=True)
+    style_tier = models.PositiveIntegerField(null=True, blank=True)
+    rival_score = models.FloatField(null=True, blank=True)
+    consistency = models.FloatField(null=True, blank=True)
+    # Votes whose removal would put the next ranked model above this one (None: last ranked
+    # row, or not reachable by removing votes); `flip_exact` when checked by refitting.
+    flip_votes = models.PositiveIntegerField(null=True, blank=True)
+    flip_exact = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["rank", "-rating"]
+        ordering = [F("rank").asc(nulls_last=True), "-rating"]
         constraints = [
             models.UniqueConstraint(fields=["snapshot", "model"], name="one_row_per_model")
         ]
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.model_id} {self.rating:.0f}"
+
+
+class ResponseStyle(models.Model):
+    """Style counts of one response's text, measured once (ratings.style_counts) for the
+    style-controlled ratings. Owned by the arena so the responses app stays untouched."""
+
+    response = models.OneToOneField(
+        Response, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    words = models.PositiveIntegerField()
+    headers = models.PositiveIntegerField()
+    list_items = models.PositiveIntegerField()
+    bold = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"Style of response {self.response_id}"

@@ -1,10 +1,11 @@
 """Reads of the arena. Other apps read ratings only through these functions."""
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 
 from apps.arena.models import DEMO_VOTER, Battle, LeaderboardRow, LeaderboardSnapshot, Vote
 from apps.catalog.models import AIModel
@@ -24,6 +25,31 @@ class RatingRow:
     win_rate: float
     is_provisional: bool
     computed_at: datetime
+    tier: int | None = None
+    style_rating: float | None = None
+    style_rank: int | None = None
+    rival_score: float | None = None
+    flip_votes: int | None = None
+
+
+@dataclass(frozen=True)
+class StyleCoefficient:
+    feature: str
+    estimate: float  # log-odds per standard deviation of the feature
+    lower: float
+    upper: float
+
+    @property
+    def points(self) -> float:
+        """The same effect in rating points (a 400·log10 scale)."""
+        return self.estimate * 400 / math.log(10)
+
+
+@dataclass(frozen=True)
+class StyleCoefficients:
+    computed_at: datetime
+    votes_used: int
+    coefficients: list[StyleCoefficient]
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,10 @@ class HeadToHead:
         return (self.wins_a + (self.ties + self.both_bad) / 2) / self.total
 
 
+# Ranked models first; provisional ones (no rank) after them, best rating first.
+BOARD_ORDER = F("rank").asc(nulls_last=True)
+
+
 def _newest_snapshots(category: Category | None):
     snapshots = (
         LeaderboardSnapshot.objects.filter(category__isnull=True)
@@ -66,7 +96,7 @@ def latest_rows(category: Category | None = None):
     return (
         LeaderboardRow.objects.filter(snapshot_id=_latest_snapshot_id(category))
         .select_related("model", "model__provider", "snapshot")
-        .order_by("rank", "-rating", "model__name")
+        .order_by(BOARD_ORDER, "-rating", "model__name")
     )
 
 
@@ -92,7 +122,7 @@ def snapshot_rows(snapshot_id: int):
     return (
         LeaderboardRow.objects.filter(snapshot_id=snapshot_id)
         .select_related("model", "model__provider", "snapshot")
-        .order_by("rank", "-rating", "model__name")
+        .order_by(BOARD_ORDER, "-rating", "model__name")
     )
 
 
@@ -117,8 +147,32 @@ def latest_ratings(category: Category | None = None) -> dict[int, RatingRow]:
         "win_rate",
         "is_provisional",
         "snapshot__computed_at",
+        "tier",
+        "style_rating",
+        "style_rank",
+        "rival_score",
+        "flip_votes",
     )
     return {row[0]: RatingRow(*row) for row in rows}
+
+
+def latest_style_coefficients() -> StyleCoefficients | None:
+    """The style-controlled fit's coefficients in the newest overall snapshot; one query.
+    Features without spread in the votes (no coefficient) are left out."""
+    snapshot = (
+        _newest_snapshots(None).only("computed_at", "votes_used", "style_coefficients").first()
+    )
+    if snapshot is None or not snapshot.style_coefficients:
+        return None
+    return StyleCoefficients(
+        computed_at=snapshot.computed_at,
+        votes_used=snapshot.votes_used,
+        coefficients=[
+            StyleCoefficient(c["feature"], c["estimate"], c["lower"], c["upper"])
+            for c in snapshot.style_coefficients
+            if c["estimate"] is not None
+        ],
+    )
 
 
 def ratings_attach(objects: Iterable, ratings: dict, model_id: Callable = lambda o: o.pk) -> list:
@@ -149,6 +203,28 @@ def head_to_head(model_a: AIModel | int, model_b: AIModel | int) -> HeadToHead:
         both_bad=Count("pk", filter=Q(outcome="both_bad")),
     )
     return HeadToHead(**counts)
+
+
+def head_to_head_all(model: AIModel | int, category: Category | None = None) -> dict:
+    """{other model id: HeadToHead from `model`'s side} over its counted votes (in
+    `category` when given); one grouped query."""
+    me = getattr(model, "pk", model)
+    votes = Vote.objects.filter(Q(model_a_id=me) | Q(model_b_id=me), is_counted=True)
+    if category is not None:
+        votes = votes.filter(category=category)
+    results: dict[int, list[int]] = {}
+    for a, b, outcome, n in (
+        votes.values_list("model_a_id", "model_b_id", "outcome").annotate(n=Count("pk")).order_by()
+    ):
+        mine_first = a == me
+        tally = results.setdefault(b if mine_first else a, [0, 0, 0, 0])
+        if outcome == Vote.Outcome.TIE:
+            tally[2] += n
+        elif outcome == Vote.Outcome.BOTH_BAD:
+            tally[3] += n
+        else:
+            tally[0 if (outcome == Vote.Outcome.A) == mine_first else 1] += n
+    return {other: HeadToHead(*tally) for other, tally in results.items()}
 
 
 def pair_vote_counts(model_ids: set[int]) -> dict[tuple[int, int], int]:
@@ -251,9 +327,9 @@ def rating_history(*, models: int = 8, snapshots: int = 20) -> list[HistoryPoint
 
 
 def top_tier_rows():
-    """Per category, the rows of its newest snapshot whose rank is 1 — every model no other
-    model beats with non-overlapping intervals — with model, creator and category loaded;
-    one query."""
+    """Per category, the rows of its newest snapshot in tier 1 — the leader and every model
+    whose interval overlaps the leader's — with model, creator and category loaded; one
+    query."""
     newest_of_category = (
         LeaderboardSnapshot.objects.filter(category_id=OuterRef("snapshot__category_id"))
         .order_by("-computed_at", "-pk")
@@ -263,7 +339,7 @@ def top_tier_rows():
         LeaderboardRow.objects.filter(
             snapshot__category__isnull=False,
             snapshot_id=Subquery(newest_of_category),
-            rank=1,
+            tier=1,
         )
         .select_related("model", "model__provider", "snapshot__category")
         .order_by("snapshot__category__position", "snapshot__category__name", "model__name")

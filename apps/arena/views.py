@@ -119,10 +119,20 @@ def leaderboard(request):
     category = _category(request)
     if request.GET.get("category") and category is None:
         raise Http404("No such category.")
+    if request.GET.get("pairs") == "1":
+        return render(
+            request,
+            "arena/leaderboard_pairs.html",
+            board.pairs_context(category=category, model_slug=request.GET.get("model", "")),
+        )
     return render(
         request,
         "arena/leaderboard.html",
-        board.leaderboard_context(category=category, creator=request.GET.get("creator", "")),
+        board.leaderboard_context(
+            category=category,
+            creator=request.GET.get("creator", ""),
+            view=board.BoardView.from_query(request.GET),
+        ),
     )
 
 

@@ -204,8 +204,8 @@ def cheapest_top_tier() -> dict:
         "figure": figure,
         "table": table,
         "desc": (
-            f"For each of {len(table)} categories, the cheapest model among those no other "
-            f"model beats with non-overlapping 95% intervals, by output price."
+            f"For each of {len(table)} categories, the cheapest model of the top tier (the "
+            f"leader and every model whose 95% interval overlaps its), by output price."
             if table
             else "No category ratings yet."
         ),
@@ -242,7 +242,8 @@ CHARTS = {
         Chart(
             "cheapest-top-tier",
             "Cheapest model in the top tier",
-            "Per category, the cheapest model that no other model clearly beats.",
+            "Per category, the cheapest model in the top tier: the leader and every model "
+            "whose interval overlaps the leader's.",
             cheapest_top_tier,
         ),
     )

@@ -31,8 +31,8 @@ def test_seeding_casts_marked_counted_votes_and_recomputes_the_leaderboard(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         cast = demo_votes_seed()
-    # Six pairs per challenge, three votes each.
-    assert cast == 2 * 6 * 3
+    # Six pairs per challenge, four votes each.
+    assert cast == 2 * 6 * 4
     assert Vote.objects.filter(session_key=DEMO_VOTER, is_counted=True).count() == cast
     assert LeaderboardSnapshot.objects.filter(category__isnull=True).get().votes_used == cast
     assert len(selectors.latest_rows()) == 4
@@ -58,7 +58,7 @@ def test_pages_say_demo_votes_while_any_exist_and_stop_after_removal(
     for url in pages:
         assert NOTICE in client.get(url).content.decode(), url
     with django_capture_on_commit_callbacks(execute=True):
-        assert demo_votes_remove() == 36
+        assert demo_votes_remove() == 48
     assert list(Vote.objects.all()) == sorted(real, key=lambda v: v.created_at, reverse=True)
     assert LeaderboardSnapshot.objects.filter(category__isnull=True).first().votes_used == 2
     for url in pages:

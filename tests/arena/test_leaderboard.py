@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from apps.arena import leaderboard as board
 from apps.arena import selectors
-from apps.arena.models import Exclusion, LeaderboardSnapshot, Vote
+from apps.arena.models import Exclusion, LeaderboardSnapshot, ResponseStyle, Vote
 from apps.arena.services import leaderboard, votes
 from rival.web import visitors
+from tests.arena.boards import board_snapshot
 from tests.factories import (
     AIModelFactory,
     CategoryFactory,
@@ -150,8 +151,10 @@ def test_leaderboard_shows_ranks_intervals_votes_creators_chart_and_heat_map(
     assert f"{row.lower:.0f}–{row.upper:.0f}" in html
 
 
-def test_leaderboard_marks_models_with_few_votes_as_provisional(two_categories, client, settings):
-    settings.ARENA_PROVISIONAL_VOTES = 50
+def test_models_with_fewer_than_the_minimum_votes_are_provisional_and_never_ranked(
+    two_categories, client, settings
+):
+    settings.ARENA_MIN_VOTES = 50
     leaderboard.leaderboard_recompute(rounds=20)
 
     rows = selectors.latest_ratings()
@@ -159,7 +162,12 @@ def test_leaderboard_marks_models_with_few_votes_as_provisional(two_categories, 
     m1, m2, m3 = two_categories["models"]
     assert rows[m1.pk].is_provisional and rows[m3.pk].is_provisional
     assert not rows[m2.pk].is_provisional
-    assert "provisional" in client.get(reverse("arena:leaderboard")).content.decode()
+    assert rows[m1.pk].rank is None and rows[m3.pk].rank is None and rows[m2.pk].rank == 1
+    assert rows[m1.pk].tier is None and rows[m1.pk].flip_votes is None
+    body = _board_body(client.get(reverse("arena:leaderboard")))
+    # The ranked model comes first; the provisional ones follow without a rank.
+    assert body.index(m2.name) < body.index(m1.name) and body.index(m2.name) < body.index(m3.name)
+    assert body.count("provisional, not ranked") == 2
 
 
 def test_leaderboard_filters_by_category_and_creator(two_categories, client):
@@ -299,8 +307,142 @@ def test_unknown_creator_values_are_not_cached(two_categories, client):
     page = client.get(reverse("arena:leaderboard"), {"creator": "no such creator"})
 
     assert "No rated models from this creator" in page.content.decode()
-    key = board._board_key(selectors.latest_snapshot_id(), None, "no such creator")
+    plain = board.BoardView()
+    key = board._board_key(selectors.latest_snapshot_id(), None, "no such creator", plain)
     assert cache.get(key) is None
-    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "")) is None
+    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "", plain)) is None
     client.get(reverse("arena:leaderboard"))
-    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "")) is not None
+    assert cache.get(board._board_key(selectors.latest_snapshot_id(), None, "", plain)) is not None
+
+
+# Style control, Rival Score, robustness and tiers on the page.
+
+
+@pytest.fixture
+def length_bias(settings):
+    """Four models on one challenge; `wordy` writes long, formatted answers and wins most of
+    its votes, the others write short ones and split theirs evenly."""
+    settings.ARENA_MIN_VOTES = 10
+    challenge = ChallengeFactory(category=CategoryFactory(slug="writing", name="Writing"))
+    wordy = ResponseFactory(
+        challenge=challenge, content="# Answer\n\n" + "- **point** with words\n" * 60
+    )
+    plain = [ResponseFactory(challenge=challenge, content="A short answer.") for _ in range(3)]
+    for other in plain:
+        votes_between(wordy, other, "a" * 24 + "b" * 6)
+    for i, a in enumerate(plain):
+        for b in plain[i + 1 :]:
+            votes_between(a, b, "ab" * 10 + "t" * 4)
+    return wordy.model, [r.model for r in plain]
+
+
+def test_recompute_measures_each_response_once_and_stores_style_controlled_ratings(length_bias):
+    wordy, others = length_bias
+
+    leaderboard.leaderboard_recompute(rounds=20)
+
+    assert ResponseStyle.objects.count() == 4
+    assert leaderboard.response_styles_fill() == 0  # already measured
+    style = ResponseStyle.objects.get(response__model=wordy)
+    assert (style.headers, style.list_items, style.bold) == (1, 60, 60)
+    rows = {r.model_id: r for r in selectors.latest_rows()}
+    assert all(r.style_rating is not None and r.style_lower < r.style_upper for r in rows.values())
+    assert all(r.rival_score is not None and 0 <= r.rival_score <= 1000 for r in rows.values())
+    assert rows[wordy.pk].rank == 1 and rows[wordy.pk].tier == 1
+    assert rows[wordy.pk].flip_votes >= 1 and rows[wordy.pk].flip_exact
+    coefficients = selectors.latest_snapshot().style_coefficients
+    assert [c["feature"] for c in coefficients] == ["length", "headers", "lists", "bold"]
+
+
+def test_the_style_control_toggle_is_a_link_and_switches_the_ratings(length_bias, client):
+    wordy, _ = length_bias
+    leaderboard.leaderboard_recompute(rounds=20)
+    row = selectors.latest_rows().get(model=wordy)
+    url = reverse("arena:leaderboard")
+
+    plain = client.get(url).content.decode()
+    styled = client.get(url, {"style": "1"}).content.decode()
+
+    assert 'href="?style=1"' in plain and "Style control on" in styled
+    for column in ("Tier", "Δ rank with style control", "Rival Score", "Order flips with"):
+        assert column in plain and column in styled
+    assert f"{row.lower:.0f}–{row.upper:.0f}" in _board_body_text(plain)
+    assert f"{row.style_lower:.0f}–{row.style_upper:.0f}" in _board_body_text(styled)
+    assert f"~{row.flip_votes} vote" in plain
+
+
+def test_the_board_sorts_by_rival_score_through_a_link(length_bias, client):
+    leaderboard.leaderboard_recompute(rounds=20)
+    rows = sorted(selectors.latest_rows(), key=lambda r: -r.rival_score)
+
+    page = client.get(reverse("arena:leaderboard"), {"sort": "score"}).content.decode()
+
+    body = _board_body_text(page)
+    positions = [body.index(r.model.name) for r in rows]
+    assert positions == sorted(positions)
+    assert 'aria-sort="descending"' in page and 'href="?sort=score"' in page
+
+
+def test_every_view_of_the_board_runs_a_constant_number_of_queries(
+    length_bias, client, django_assert_max_num_queries
+):
+    leaderboard.leaderboard_recompute(rounds=10)
+    for params in ({}, {"style": "1"}, {"all": "1", "sort": "score"}, {"style": "1", "all": "1"}):
+        with django_assert_max_num_queries(4):
+            client.get(reverse("arena:leaderboard"), params)
+
+
+def test_the_pairwise_page_lists_one_models_results_against_every_opponent(
+    length_bias, client, django_assert_max_num_queries
+):
+    wordy, others = length_bias
+    leaderboard.leaderboard_recompute(rounds=10)
+
+    # The snapshot's rows and the model's grouped votes, whatever the number of opponents.
+    with django_assert_max_num_queries(3):
+        page = client.get(reverse("arena:leaderboard"), {"pairs": "1", "model": wordy.slug})
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert all(m.name in html for m in others)
+    assert "<td>30</td><td>24</td><td>6</td>" in re.sub(r">\s+<", "><", html)
+    assert "?pairs=1" in client.get(reverse("arena:leaderboard")).content.decode()
+
+
+def _board_body_text(html: str) -> str:
+    return html.split("<tbody>")[1].split("</tbody>")[0]
+
+
+@pytest.fixture
+def three_hundred_models():
+    return board_snapshot(300)
+
+
+def test_at_300_models_the_page_shows_the_chart_first_the_top_50_and_stays_under_80_kb(
+    three_hundred_models, client
+):
+    page = client.get(reverse("arena:leaderboard"))
+    everything = client.get(reverse("arena:leaderboard"), {"all": "1"})
+
+    html = page.content.decode()
+    assert len(page.content) < 80_000, len(page.content)
+    assert html.index("<svg") < html.index('class="board"')
+    assert _board_body_text(html).count("<tr") == 50
+    assert 'href="?all=1"' in html and "Show all 300 models" in html
+    assert _board_body_text(everything.content.decode()).count("<tr") == 300
+    assert "Tier 1" in html and "Rating (Elo scale" in html
+    assert html.count('<td class="heat-') == 20 * 20
+
+
+def test_the_methodology_page_shows_the_fitted_style_coefficients_and_the_threshold(
+    length_bias, client, settings
+):
+    leaderboard.leaderboard_recompute(rounds=10)
+    settings.ARENA_MIN_VOTES = 250
+    length = selectors.latest_style_coefficients().coefficients[0]
+
+    html = client.get(reverse("pages:methodology")).content.decode()
+
+    assert "Fitted style coefficients" in html and f"{length.estimate:.3f}" in html
+    assert "once it has 250 counted votes" in html
+    assert "Rival Score = 1000 × win rate × consistency × credibility" in html

@@ -1,5 +1,7 @@
 """The rating maths against an independent reference and on known strengths."""
 
+import itertools
+
 import choix
 import numpy as np
 import pytest
@@ -195,3 +197,195 @@ def test_win_rate_matrix_is_the_observed_score_share_with_gaps_for_unseen_pairs(
     assert matrix[0, 1] == pytest.approx(4 / 6)
     assert matrix[1, 0] == pytest.approx(2 / 6)
     assert np.isnan(matrix[0, 2])
+
+
+# --- style control ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", (0, 0, 0, 0)),
+        (None, (0, 0, 0, 0)),
+        ("# \n## \n**b** and __c__\n- \n1. x\n* y", (6, 2, 3, 2)),
+        ("#hashtag is not a header\n-not a list\n** not bold **\n", (10, 0, 0, 1)),
+        ("**" * 50_000, (0, 0, 0, 0)),
+        ("```\n# inside code still looks like a header\n```", (7, 1, 0, 0)),
+    ],
+)
+def test_style_counts_of_odd_and_hostile_text(text, expected):
+    assert ratings.style_counts(text) == expected
+
+
+def test_style_counts_stop_at_a_bound_on_huge_answers():
+    huge = "word " * 1_000_000 + "# header\n" * 10  # 5 MB; the headers lie past the bound
+
+    words, headers, lists, bold = ratings.style_counts(huge)
+
+    assert words == ratings.STYLE_MAX_CHARS // 5 and headers == 0
+    # Unclosed markers on one enormous line cannot make the bold pattern backtrack.
+    assert ratings.style_counts("**" + "a" * 2_000_000) == (1, 0, 0, 0)
+    assert ratings.style_counts("_" * 2_000_000)[3] == 0
+
+
+def test_style_differences_are_bounded_and_zero_when_alike():
+    diff = ratings.style_differences([[0, 0, 0, 0], [10**9, 3, 0, 1]], [[0, 0, 0, 0], [0, 3, 5, 1]])
+    assert diff[0].tolist() == [0, 0, 0, 0]
+    assert diff.min() > -1 and diff.max() < 1 and diff[1, 1] == 0 and diff[1, 3] == 0
+
+
+def length_wins_votes(n_models=10, n_votes=30_000, seed=5):
+    """Equal models, except that model 0 writes four times longer answers — and voters
+    prefer longer answers. Side A's words, one row per vote."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n_models, n_votes)
+    b = (a + rng.integers(1, n_models, n_votes)) % n_models
+    words = np.where(np.arange(n_models) == 0, 800, 200)
+    words_a = rng.poisson(words[a]) + 1
+    words_b = rng.poisson(words[b]) + 1
+    counts_a = np.stack([words_a, *(np.zeros(n_votes),) * 3], axis=1)
+    counts_b = np.stack([words_b, *(np.zeros(n_votes),) * 3], axis=1)
+    features = ratings.style_differences(counts_a, counts_b)
+    p_a = 1 / (1 + np.exp(-2.0 * features[:, 0]))
+    wins_a = (rng.random(n_votes) < p_a).astype(float)
+    zeros = np.zeros(n_votes)
+    votes = ratings.StyleVotes(n_models, a, b, features, wins_a, 1 - wins_a, zeros)
+    counts = PairCounts.from_rows(n_models, a, b, wins_a, 1 - wins_a, zeros)
+    return votes, counts
+
+
+def test_a_model_that_wins_only_by_length_drops_into_the_pack_with_style_control():
+    votes, counts = length_wins_votes()
+
+    plain = ratings.rate(counts, rounds=100)
+    style = ratings.style_fit(votes, initial=plain.theta)
+
+    pack_plain = np.median(plain.rating[1:])
+    pack_style = np.median(style.rating[1:])
+    assert plain.rating[0] - pack_plain > 100
+    assert plain.lower[0] > plain.upper[1:].max()  # plainly on top, clear of everyone
+    assert abs(style.rating[0] - pack_style) < 25
+    assert style.lower[0] < style.upper[1:].max()  # its interval overlaps the pack's
+    assert style.coefficient[0] > 0.5 and style.coefficient_lower[0] > 0
+    # No spread in headers, lists or bold: no coefficient rather than a made-up one.
+    assert np.isnan(style.coefficient[1:]).all()
+
+
+def test_style_fit_without_style_differences_matches_the_plain_fit():
+    counts, _ = simulated_counts(8, 5_000, seed=11)
+    rows = counts.first.size
+    features = np.random.default_rng(1).normal(0, 1e-13, (rows, 4))  # no usable spread
+    votes = ratings.StyleVotes(
+        8, counts.first, counts.second, features, counts.wins_first, counts.wins_second, counts.ties
+    )
+    everyone = np.ones(8, dtype=bool)
+
+    style = ratings.style_fit(votes)
+
+    assert np.abs(style.rating - ratings.to_scale(ratings.fit(counts), everyone)).max() < 0.01
+    assert np.all(style.lower < style.rating) and np.all(style.rating < style.upper)
+
+
+# --- provisional models and tiers --------------------------------------------------------------
+
+
+def test_models_below_the_minimum_votes_get_no_rank():
+    counts = PairCounts.from_rows(3, [0, 0], [1, 2], [200, 3], [100, 2], [0, 0])
+
+    result = ratings.rate(counts, rounds=50, min_votes=100)
+
+    assert result.rank[2] == 0 and result.rated[2]
+    assert result.rank[0] >= 1 and result.rank[1] >= 1
+
+
+def test_tiers_open_when_an_interval_falls_below_the_tier_leaders_lower_bound():
+    rating = np.array([1100, 1090, 1060, 1000, 995, 900, 1200])
+    lower = np.array([1080, 1050, 1040, 980, 900, 880, 1100])
+    upper = np.array([1120, 1130, 1085, 1020, 1090, 920, 1300])
+    ranked = np.array([True] * 6 + [False])
+
+    tier = ratings.tiers(rating, lower, upper, ranked)
+
+    # 1100 leads tier 1 (down to 1080): 1090 and 1060 reach it; 1000 (up to 1020) does not.
+    assert tier.tolist() == [1, 1, 1, 2, 2, 3, 0]
+
+
+# --- Rival Score -------------------------------------------------------------------------------
+
+
+def test_rival_score_of_the_methodology_example():
+    # 400 duels on two challenges, 200 each: won 70% on one, 50% on the other.
+    result = ratings.rival_score(2, [0, 0], [1, 1], [7, 9], [140, 100], [60, 100], [0, 0])
+
+    # win rate 0.6; per-challenge rates shrunk by 4 pseudo-duels: 142.4/204 and 102.4/204,
+    # spread 0.0980, consistency 1 − 2·0.0980 = 0.8039; credibility 400/500 = 0.8.
+    assert result.win_rate[0] == pytest.approx(0.6)
+    assert result.consistency[0] == pytest.approx(1 - 2 * (142.4 / 204 - 0.6), abs=1e-9)
+    assert result.credibility[0] == pytest.approx(0.8)
+    assert result.score[0] == pytest.approx(1000 * 0.6 * 0.80392 * 0.8, abs=0.01)
+    assert round(result.score[0]) == 386
+    # The opponent: win rate 0.4, just as consistent, as credible.
+    assert result.score[1] == pytest.approx(1000 * 0.4 * 0.80392 * 0.8, abs=0.01)
+
+
+def test_rival_score_counts_ties_as_half_and_grows_with_duels():
+    few = ratings.rival_score(2, [0], [1], [1], [6], [2], [2])
+    many = ratings.rival_score(2, [0], [1], [1], [60], [20], [20])
+
+    assert few.win_rate[0] == pytest.approx(0.7) == many.win_rate[0]
+    assert few.consistency[0] == pytest.approx(1.0)
+    assert many.score[0] > few.score[0] and many.score[0] < 700
+    assert ratings.rival_score(3, [0], [1], [1], [1], [0], [0]).score[2] != 0  # NaN: no duels
+
+
+# --- robustness --------------------------------------------------------------------------------
+
+
+def _brute_force_flip(counts: PairCounts, upper: int, lower: int) -> int | None:
+    """The fewest votes whose removal rates `lower` above `upper`, trying every removal."""
+    cells = np.concatenate([counts.wins_first, counts.wins_second, counts.ties]).astype(int)
+    p = counts.first.size
+    best = None
+    for removal in itertools.product(*(range(c + 1) for c in cells)):
+        removed = sum(removal)
+        if best is not None and removed >= best:
+            continue
+        left = cells - np.array(removal)
+        theta = ratings.fit(
+            PairCounts(3, counts.first, counts.second, left[:p], left[p : 2 * p], left[2 * p :])
+        )
+        if theta[lower] > theta[upper]:
+            best = removed
+    return best
+
+
+def test_flip_counts_match_a_brute_force_search_on_a_small_board():
+    counts = PairCounts.from_rows(3, [0, 0, 1], [1, 2, 2], [3, 2, 3], [1, 1, 1], [1, 0, 1])
+    result = ratings.rate(counts, rounds=0)
+    order = ratings.board_order(result.rating, result.rated)
+    pairs = np.stack([order[:-1], order[1:]], axis=1)
+
+    flips, exact = ratings.flip_votes(counts, result.theta, pairs, exact=len(pairs))
+
+    assert exact.all()
+    assert flips.tolist() == [_brute_force_flip(counts, u, lo) for u, lo in pairs]
+
+
+def test_first_order_flip_counts_are_close_to_the_refitted_ones():
+    counts, _ = simulated_counts(12, 6_000, seed=4)
+    result = ratings.rate(counts, rounds=0)
+    order = ratings.board_order(result.rating, result.rated)
+    pairs = np.stack([order[:-1], order[1:]], axis=1)
+
+    estimated, _ = ratings.flip_votes(counts, result.theta, pairs, exact=0)
+    refitted, exact = ratings.flip_votes(counts, result.theta, pairs, exact=len(pairs))
+
+    # First order ignores that each removal shifts the others' effects: it overstates large
+    # counts by up to about a third, and is near for small ones (what the board shows).
+    # Refits check the counts whose estimate is cheap to check (up to EXACT_MAX_VOTES).
+    assert np.array_equal(exact, estimated <= ratings.EXACT_MAX_VOTES) and exact.sum() >= 8
+    estimated, refitted = estimated[exact], refitted[exact]
+    assert np.all(refitted >= 1)
+    assert np.all(np.abs(estimated - refitted) <= np.maximum(2, 0.4 * refitted))
+    small = refitted <= 20
+    assert np.all(np.abs(estimated - refitted)[small] <= 2)

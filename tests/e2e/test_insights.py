@@ -30,7 +30,8 @@ MODELS = [
 
 
 @pytest.fixture
-def rated_site():
+def rated_site(settings):
+    settings.ARENA_MIN_VOTES = 5
     categories = [CategoryFactory(name="Coding", slug="coding"), CategoryFactory(name="Writing")]
     challenges = [ChallengeFactory(category=c) for c in categories for _ in range(2)]
     by_model = {}

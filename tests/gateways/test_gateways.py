@@ -84,8 +84,10 @@ def test_the_base_url_env_var_overrides_the_stored_url(
     db, fake_provider, make_gateway, monkeypatch
 ):
     fake = fake_provider()
-    gateway = make_gateway(fake, base_url="http://127.0.0.1:9/v1", base_url_env="RIVAL_TEST_URL")
-    monkeypatch.setenv("RIVAL_TEST_URL", fake.base_url)
+    gateway = make_gateway(
+        fake, base_url="http://127.0.0.1:9/v1", base_url_env="RIVAL_TEST_BASE_URL"
+    )
+    monkeypatch.setenv("RIVAL_TEST_BASE_URL", fake.base_url)
 
     assert gateway_base_url(gateway) == fake.base_url
     assert ask(gateway).content

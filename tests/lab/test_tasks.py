@@ -75,27 +75,27 @@ def test_a_missing_key_on_an_opted_in_paid_gateway_names_the_variable(
         name="paid",
         kind=Gateway.Kind.OPENAI,
         base_url="http://127.0.0.1:9/v1",
-        api_key_env="RIVAL_LAB_TEST_KEY",
+        api_key_env="RIVAL_LAB_TEST_API_KEY",
     )
     model = AIModelFactory(name="Paid: Model", gateway=paid)
     # The key is there when the visitor picks the model, and gone when the worker runs.
-    monkeypatch.setenv("RIVAL_LAB_TEST_KEY", "sk-secret-value-never-shown")
+    monkeypatch.setenv("RIVAL_LAB_TEST_API_KEY", "sk-secret-value-never-shown")
     with django_capture_on_commit_callbacks():
         client.post(
             reverse("lab:index"),
             {"prompt": "Hello", "models": [model.pk, demo_models[0].pk]},
         )
     run = run_of(client)
-    monkeypatch.delenv("RIVAL_LAB_TEST_KEY")
+    monkeypatch.delenv("RIVAL_LAB_TEST_API_KEY")
     result = run.results.get(model=model)
 
     lab_generate.apply(args=[result.pk])
 
     result.refresh_from_db()
     assert result.state == "failed"
-    assert "RIVAL_LAB_TEST_KEY" in result.error
+    assert "RIVAL_LAB_TEST_API_KEY" in result.error
     html = client.get(reverse("lab:run", args=[run.token])).content.decode()
-    assert "set the environment variable RIVAL_LAB_TEST_KEY" in html
+    assert "set the environment variable RIVAL_LAB_TEST_API_KEY" in html
     assert "sk-secret-value-never-shown" not in html
 
 

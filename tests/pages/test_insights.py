@@ -25,8 +25,10 @@ def test_log_ticks_enclose_the_prices_on_a_one_three_ladder():
 
 
 @pytest.fixture
-def rated_site():
-    """Three priced models with votes: cheap-and-good, dear-and-best, dear-and-worst."""
+def rated_site(settings):
+    """Three priced models with votes: cheap-and-good, dear-and-best, dear-and-worst (enough
+    votes each to be ranked and tiered)."""
+    settings.ARENA_MIN_VOTES = 5
     acme = ProviderFactory(name="Acme", slug="acme")
     globex = ProviderFactory(name="Globex", slug="globex")
     challenge = ChallengeFactory(title="Explain tides")

@@ -53,13 +53,16 @@ def test_unknown_url_is_404(client):
     assert client.get("/no-such-page/").status_code == 404
 
 
-def test_home_shows_the_top_of_the_leaderboard_once_votes_are_counted(client):
+def test_home_shows_the_top_of_the_leaderboard_once_votes_are_counted(client, settings):
     from apps.arena.services.leaderboard import leaderboard_recompute
     from tests.factories import votes_between
 
+    settings.ARENA_MIN_VOTES = 5
     winner = ResponseFactory(model__name="Acme: Winner")
     loser = ResponseFactory(challenge=winner.challenge, model__name="Acme: Loser")
+    newcomer = ResponseFactory(challenge=winner.challenge, model__name="Acme: Newcomer")
     votes_between(winner, loser, "aaaab")
+    votes_between(newcomer, loser, "aa")
     leaderboard_recompute(rounds=50)
 
     html = client.get(reverse("pages:home")).content.decode()
@@ -67,6 +70,9 @@ def test_home_shows_the_top_of_the_leaderboard_once_votes_are_counted(client):
     leaderboard = html.split('id="leaders-title"', 1)[1].split("</section>", 1)[0]
     assert leaderboard.index("Acme: Winner") < leaderboard.index("Acme: Loser")
     assert "#1" in leaderboard
+    # Two votes: shown as provisional, after the ranked models and without a rank.
+    assert leaderboard.index("Acme: Loser") < leaderboard.index("Acme: Newcomer")
+    assert "#3" not in leaderboard and "provisional" in leaderboard
 
 
 def test_home_without_ratings_points_to_the_arena(client):

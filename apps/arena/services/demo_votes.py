@@ -16,8 +16,9 @@ from apps.arena.models import DEMO_VOTER, Battle, Vote
 from apps.arena.services.battles import _eligible_responses
 from apps.arena.services.leaderboard import leaderboard_recompute
 
-PAIRS_PER_CHALLENGE = 30
-VOTES_PER_PAIR = 3
+# Enough for most models to pass ARENA_MIN_VOTES (300) and get a rank and tier.
+PAIRS_PER_CHALLENGE = 100
+VOTES_PER_PAIR = 4
 TIE_SHARE = 0.12
 
 

@@ -8,20 +8,15 @@ from apps.gateways.fakeprovider.wire import WireHandler, answer_for, tokens
 
 class AnthropicRoutes(WireHandler):
     def _anthropic(self, body: dict) -> None:
-        model = str(body.get("model", ""))
         messages = body.get("messages") or []
         content = messages[-1].get("content", "") if messages else ""
         if isinstance(content, list):
             content = "".join(block.get("text", "") for block in content)
         prompt = str(content)
-        stream = bool(body.get("stream"))
-        entry = self.fake.record("/v1/messages", model, prompt, stream)
-        if not self._authorised(anthropic=True):
-            entry.status = 401
-            self._error(401, "x-api-key header is required", anthropic=True)
+        entry = self._admit("/v1/messages", body, prompt, anthropic=True)
+        if entry is None:
             return
-        if self._fail_early(entry, anthropic=True):
-            return
+        model, stream = entry.model, entry.stream
         pieces = answer_for(model, prompt)
         ident = f"msg_{entry.prompt_sha}{entry.attempt}"
         usage = {"input_tokens": tokens(prompt), "output_tokens": tokens("".join(pieces))}

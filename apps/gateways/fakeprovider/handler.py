@@ -33,8 +33,3 @@ class Handler(OpenAIRoutes, AnthropicRoutes, MediaRoutes):
             self._json(200, {"ok": True})
         else:
             self._json(404, {"error": {"message": f"No route {self.path}"}})
-
-    def _authorised(self, anthropic: bool) -> bool:
-        if anthropic and self.headers.get("x-api-key"):
-            return True
-        return self.headers.get("Authorization", "").startswith("Bearer ")

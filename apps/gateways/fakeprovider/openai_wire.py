@@ -8,17 +8,12 @@ from apps.gateways.fakeprovider.wire import WireHandler, answer_for, tokens
 
 class OpenAIRoutes(WireHandler):
     def _openai(self, body: dict) -> None:
-        model = str(body.get("model", ""))
         messages = body.get("messages") or []
         prompt = str(messages[-1].get("content", "")) if messages else ""
-        stream = bool(body.get("stream"))
-        entry = self.fake.record("/v1/chat/completions", model, prompt, stream)
-        if not self._authorised(anthropic=False):
-            entry.status = 401
-            self._error(401, "No auth credentials found", anthropic=False)
+        entry = self._admit("/v1/chat/completions", body, prompt, anthropic=False)
+        if entry is None:
             return
-        if self._fail_early(entry, anthropic=False):
-            return
+        model, stream = entry.model, entry.stream
         pieces = answer_for(model, prompt)
         usage = {
             "prompt_tokens": tokens(prompt),

@@ -103,3 +103,21 @@ class WireHandler(BaseHTTPRequestHandler):
             self._error(entry.status, message, anthropic, headers)
             return True
         return False
+
+    def _authorised(self, anthropic: bool) -> bool:
+        if anthropic and self.headers.get("x-api-key"):
+            return True
+        return self.headers.get("Authorization", "").startswith("Bearer ")
+
+    def _admit(self, path: str, body: dict, prompt: str, *, anthropic: bool):
+        """Log the request; answer it at once when unauthorised or given a status-code fault.
+        Returns its log entry, or None when it has been answered."""
+        entry = self.fake.record(path, str(body.get("model", "")), prompt, bool(body.get("stream")))
+        if not self._authorised(anthropic):
+            entry.status = 401
+            message = "x-api-key header is required" if anthropic else "No auth credentials found"
+            self._error(401, message, anthropic)
+            return None
+        if self._fail_early(entry, anthropic):
+            return None
+        return entry
