@@ -53,16 +53,11 @@ HOSTILE_SPEECH = {
 
 
 class MediaRoutes(WireHandler):
-    def _media_entry(self, path: str, model: str, prompt: str):
-        """Log the request and answer any status fault; None when the request is done."""
-        entry = self.fake.record(path, model, prompt, False)
-        if not self._authorised(anthropic=False):
-            entry.status = 401
-            self._error(401, "No auth credentials found", anthropic=False)
-            return None
-        if self._fail_early(entry, anthropic=False):
-            return None
-        time.sleep(self.fake.latency)
+    def _media_entry(self, path: str, body: dict, prompt: str):
+        """The shared admission (log, auth, status faults), then the configured latency."""
+        entry = self._admit(path, body, prompt, anthropic=False)
+        if entry is not None:
+            time.sleep(self.fake.latency)
         return entry
 
     def _picture(self, entry, model: str, prompt: str) -> bytes:
@@ -71,7 +66,7 @@ class MediaRoutes(WireHandler):
 
     def _images(self, body: dict) -> None:
         model, prompt = str(body.get("model", "")), str(body.get("prompt", ""))
-        entry = self._media_entry("/v1/images/generations", model, prompt)
+        entry = self._media_entry("/v1/images/generations", body, prompt)
         if entry is None:
             return
         data = base64.b64encode(self._picture(entry, model, prompt)).decode()
@@ -88,7 +83,7 @@ class MediaRoutes(WireHandler):
         model = str(body.get("model", ""))
         messages = body.get("messages") or []
         prompt = str(messages[-1].get("content", "")) if messages else ""
-        entry = self._media_entry("/v1/chat/completions", model, prompt)
+        entry = self._media_entry("/v1/chat/completions", body, prompt)
         if entry is None:
             return
         data = base64.b64encode(self._picture(entry, model, prompt)).decode()
@@ -126,7 +121,7 @@ class MediaRoutes(WireHandler):
 
     def _speech(self, body: dict) -> None:
         model, text = str(body.get("model", "")), str(body.get("input", ""))
-        entry = self._media_entry("/v1/audio/speech", model, text)
+        entry = self._media_entry("/v1/audio/speech", body, text)
         if entry is None:
             return
         hostile = HOSTILE_SPEECH.get(entry.fault)
