@@ -377,6 +377,12 @@ LAB_TASK_TIME_LIMIT = 150
 # Per-gateway concurrency and requests/second live on the Gateway rows (admin). These tune how
 # workers call providers and recover from failures.
 COLLECTION_REQUEST_TIMEOUT = float(os.environ.get("COLLECTION_REQUEST_TIMEOUT", "120"))
+# The whole of one provider call, however steadily the answer trickles in (the timeout above
+# bounds each read only, and the threads pool enforces no Celery time limit). Keep it under
+# COLLECTION_JOB_LEASE, or a slow call's job is re-queued and paid for twice.
+COLLECTION_CALL_DEADLINE = float(
+    os.environ.get("COLLECTION_CALL_DEADLINE", str(CELERY_TASK_SOFT_TIME_LIMIT))
+)
 COLLECTION_MAX_ATTEMPTS = int(os.environ.get("COLLECTION_MAX_ATTEMPTS", "8"))
 COLLECTION_BACKOFF_BASE = float(os.environ.get("COLLECTION_BACKOFF_BASE", "2"))
 COLLECTION_BACKOFF_MAX = float(os.environ.get("COLLECTION_BACKOFF_MAX", "300"))

@@ -10,6 +10,7 @@ import anthropic
 import httpx2
 
 from apps.gateways.base import (
+    CallDeadline,
     Completion,
     CompletionRequest,
     GatewayError,
@@ -20,10 +21,11 @@ from apps.gateways.limits import request_sent
 
 
 class AnthropicClient:
-    def __init__(self, *, base_url: str, api_key: str, timeout: float):
+    def __init__(self, *, base_url: str, api_key: str, timeout: float, deadline: float):
         self._client = anthropic.Anthropic(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
         )
+        self._deadline = deadline
 
     def complete(self, request: CompletionRequest) -> Completion:
         started = time.monotonic()
@@ -56,7 +58,9 @@ class AnthropicClient:
         with self._client.messages.stream(**kwargs) as stream:
             # The provider has our request (headers are back): tell the rate limiter.
             request_sent()
+            deadline = CallDeadline(self._deadline, since=started)
             for event in stream:
+                deadline.check()
                 if event.type == "message_start":
                     request_id = event.message.id
                     tokens_in = event.message.usage.input_tokens

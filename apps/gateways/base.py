@@ -1,3 +1,4 @@
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -70,6 +71,23 @@ class MissingAPIKey(PermanentGatewayError):
     def __init__(self, env_var: str):
         super().__init__(f"The API key is missing: set the environment variable {env_var}.")
         self.env_var = env_var
+
+
+class CallDeadline:
+    """An overall time limit for one provider call. The HTTP timeout only bounds each read, so
+    a stream that keeps trickling would run on past the job's lease — the job is then
+    re-queued and the answer paid for twice — and Celery's time limits are not enforced by the
+    threads pool. Clients check this between received chunks; what was received is dropped."""
+
+    def __init__(self, seconds: float, *, since: float):
+        self.seconds = seconds
+        self.ends_at = since + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.ends_at:
+            raise TransientGatewayError(
+                f"The answer was still arriving after {self.seconds:g} s and was cut off."
+            )
 
 
 class GatewayClient(Protocol):

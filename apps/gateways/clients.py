@@ -70,12 +70,16 @@ def client_for(gateway: Gateway) -> GatewayClient:
     key = gateway_api_key(gateway)
     base_url = gateway_base_url(gateway)
     timeout = settings.COLLECTION_REQUEST_TIMEOUT
+    deadline = settings.COLLECTION_CALL_DEADLINE
     # The cache key holds a digest of the API key, never the key.
-    cache_key = (gateway.kind, base_url, hashlib.sha256(key.encode()).hexdigest(), timeout)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    cache_key = (gateway.kind, base_url, digest, timeout, deadline)
     with _clients_lock:
         client = _clients.get(cache_key)
         if client is None:
-            client = _make_client(gateway.kind, base_url=base_url, api_key=key, timeout=timeout)
+            client = _make_client(
+                gateway.kind, base_url=base_url, api_key=key, timeout=timeout, deadline=deadline
+            )
             _clients[cache_key] = client
     return client
 

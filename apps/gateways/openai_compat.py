@@ -14,6 +14,7 @@ import openai
 
 from apps.challenges.models import OutputType
 from apps.gateways.base import (
+    CallDeadline,
     Completion,
     CompletionRequest,
     GatewayError,
@@ -25,10 +26,11 @@ from apps.gateways.openai_media import image_from_chat, image_from_images_api, s
 
 
 class OpenAICompatibleClient:
-    def __init__(self, *, base_url: str, api_key: str, timeout: float):
+    def __init__(self, *, base_url: str, api_key: str, timeout: float, deadline: float):
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
         )
+        self._deadline = deadline
         self._images_api = True
 
     def complete(self, request: CompletionRequest) -> Completion:
@@ -56,7 +58,7 @@ class OpenAICompatibleClient:
         one (a 404 or 405 there, remembered per client) — from chat completions with image
         output, as OpenRouter offers."""
         if request.output_type == OutputType.AUDIO:
-            return speech(self._client, request)
+            return speech(self._client, request, deadline=self._deadline)
         if self._images_api:
             try:
                 return image_from_images_api(self._client, request)
@@ -90,7 +92,9 @@ class OpenAICompatibleClient:
         ) as response:
             # The provider has our request (headers are back): tell the rate limiter.
             request_sent()
+            deadline = CallDeadline(self._deadline, since=started)
             for chunk in _sse_data(response.iter_lines()):
+                deadline.check()
                 if not isinstance(chunk, dict):
                     raise ValueError(f"a stream chunk is not an object: {chunk!r:.200}")
                 if chunk.get("error"):

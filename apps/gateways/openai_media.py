@@ -15,7 +15,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
-from apps.gateways.base import Completion, CompletionRequest, PermanentGatewayError
+from apps.gateways.base import (
+    CallDeadline,
+    Completion,
+    CompletionRequest,
+    PermanentGatewayError,
+)
 from apps.gateways.limits import request_sent
 
 SPEECH_VOICE = "alloy"
@@ -94,8 +99,9 @@ def image_from_chat(client, request: CompletionRequest) -> Completion:
     )
 
 
-def speech(client, request: CompletionRequest) -> Completion:
+def speech(client, request: CompletionRequest, *, deadline: float) -> Completion:
     started = time.monotonic()
+    call = CallDeadline(deadline, since=started)
     cap = settings.RESPONSE_AUDIO_MAX_BYTES
     with client.audio.speech.with_streaming_response.create(
         model=request.model_id, voice=SPEECH_VOICE, input=request.prompt, response_format="wav"
@@ -103,6 +109,7 @@ def speech(client, request: CompletionRequest) -> Completion:
         request_sent()
         body = bytearray()
         for chunk in answer.iter_bytes():
+            call.check()
             body += chunk
             if len(body) > cap:
                 # Stop reading: the rest is never wanted, and verification says why.

@@ -5,6 +5,9 @@ from decimal import Decimal
 import pytest
 
 from apps.catalog.models import Gateway
+from apps.collection.models import CollectionJob, CollectionRun
+from apps.collection.services import run_create
+from apps.collection.tasks import collect_response
 from apps.gateways.clients import (
     CompletionRequest,
     MissingAPIKey,
@@ -13,6 +16,8 @@ from apps.gateways.clients import (
     client_for,
     gateway_base_url,
 )
+from apps.responses.models import Response
+from tests.factories import AIModelFactory, ChallengeFactory
 
 
 def ask(gateway, prompt="Write a haiku.", model="acme/rocket-1"):
@@ -97,3 +102,30 @@ def test_errors_never_contain_the_key(gateway):
     with pytest.raises(PermanentGatewayError) as caught:
         ask(gateway, prompt="Hi [[fault:401]]")
     assert "sk-test" not in str(caught.value)
+
+
+def test_a_trickling_answer_is_cut_at_the_call_deadline(gateway, settings):
+    # The fake answers in 4 s: headers after 2 s, then a chunk every few tenths of a second,
+    # so no read waits as long as the request timeout and, without the deadline, the whole
+    # answer would arrive and be returned.
+    settings.COLLECTION_REQUEST_TIMEOUT = 3
+    settings.COLLECTION_CALL_DEADLINE = 1
+    gateway.fake.latency = 4
+    with pytest.raises(TransientGatewayError, match="still arriving after 1 s and was cut off"):
+        ask(gateway)
+
+
+def test_a_job_whose_answer_trickles_past_the_deadline_stores_nothing(
+    db, fake_provider, make_gateway, settings
+):
+    settings.COLLECTION_REQUEST_TIMEOUT = 3
+    settings.COLLECTION_CALL_DEADLINE = 1
+    settings.COLLECTION_MAX_ATTEMPTS = 1
+    gateway = make_gateway(fake_provider(latency=4))
+    AIModelFactory(gateway=gateway)
+    run = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[ChallengeFactory()])
+
+    collect_response.apply(args=[run.jobs.get().pk])
+
+    assert not Response.objects.exists()
+    assert run.jobs.get().state != CollectionJob.State.DONE
