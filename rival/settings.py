@@ -394,6 +394,12 @@ RIVAL_DEFAULT_TEMPERATURE = 0.7
 RIVAL_DEFAULT_TOP_P = 1.0
 RIVAL_DEFAULT_MAX_TOKENS = 8192
 RIVAL_MAX_PROMPT_CHARS = int(os.environ.get("RIVAL_MAX_PROMPT_CHARS", "50000"))
+# Generated media is hostile input: caps on what a provider may hand back (checked before
+# decoding), and the size of the stored thumbnails.
+RESPONSE_IMAGE_MAX_BYTES = int(os.environ.get("RESPONSE_IMAGE_MAX_BYTES", str(8 * 1024 * 1024)))
+RESPONSE_IMAGE_MAX_PIXELS = int(os.environ.get("RESPONSE_IMAGE_MAX_PIXELS", str(4096 * 4096)))
+RESPONSE_AUDIO_MAX_BYTES = int(os.environ.get("RESPONSE_AUDIO_MAX_BYTES", str(16 * 1024 * 1024)))
+RESPONSE_AUDIO_MAX_SECONDS = int(os.environ.get("RESPONSE_AUDIO_MAX_SECONDS", "300"))
 
 # Arena: how long an issued battle can be voted on, vote rate limits ("count/seconds", per
 # arena session and per IP hash), the bootstrap, and when a model counts as provisional.

@@ -15,7 +15,14 @@ uv sync --locked --quiet
 uv run python manage.py migrate --noinput -v0
 # Capture, then print: `tee /dev/stderr` reopened (and truncated) a redirected log file behind
 # the shell's back, so the login line could be overwritten in the log the smoke run reads.
-demo_output=$(uv run python manage.py loaddemo --admin)
+# The embedded default loads real data (the bundled rival-early responses and images), the
+# demo gateway's models for the Lab and labelled simulated votes. A production database
+# (DATABASE_URL set, or DEBUG=0) gets none of it unless RIVAL_LOAD_DEMO=1 asks.
+if [[ -z "${DATABASE_URL:-}" && "$DEBUG" != "0" ]] || [[ "${RIVAL_LOAD_DEMO:-0}" == "1" ]]; then
+  demo_output=$(uv run python manage.py loaddemo --admin --real-data)
+else
+  demo_output="Production settings: no demo data loaded (RIVAL_LOAD_DEMO=1 loads it)."
+fi
 printf '%s\n' "$demo_output"
 login=$(printf '%s\n' "$demo_output" | grep '^Admin login:' || true)
 

@@ -19,7 +19,7 @@ trap 'stop; rm -rf "$scratch"' EXIT
 
 fail() { echo "smoke: $1"; tail -n 40 "$scratch/run.log" "$scratch"/worker.log 2>/dev/null; exit 1; }
 
-for _ in $(seq 1 300); do
+for _ in $(seq 1 900); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   kill -0 "$run_pid" 2>/dev/null || fail "run.sh exited early"
   sleep 0.5
@@ -28,6 +28,22 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz never an
 curl -fsS "http://127.0.0.1:$port/" -o "$scratch/home.html" || fail "home page failed"
 grep -q "Newest responses" "$scratch/home.html" || fail "home page is wrong"
 grep -q "^Admin login: admin / " "$scratch/run.log" || fail "no admin login printed"
+
+# Real data out of the box: the bundled rival-early responses and images, and a leaderboard
+# from simulated votes that says so.
+page() { curl -fsS "http://127.0.0.1:$port$1" -o "$scratch/page.html" || fail "$1 failed"; }
+page /challenges/count-letters/
+grep -q "Count the Letters" "$scratch/page.html" || fail "no rival-early challenge"
+page /images/
+grep -q "Hyperrealistic Portrait" "$scratch/page.html" || fail "no rival-early images on /images/"
+image=$(grep -o 'class="image-link" href="[^"]*"' "$scratch/page.html" | head -1 | cut -d'"' -f4)
+[ "$(curl -fsS -o /dev/null -w '%{content_type}' "http://127.0.0.1:$port$image")" = image/png ] \
+  || fail "the image $image is not served"
+page /leaderboard/
+grep -q "Demo votes." "$scratch/page.html" || fail "the leaderboard does not label demo votes"
+grep -q '<td>1</td>' "$scratch/page.html" || fail "the leaderboard is empty"
+page /arena/
+grep -q "Demo votes." "$scratch/page.html" || fail "the arena does not label demo votes"
 
 # A collection run through the real worker on the filesystem broker: every active demo
 # model answers a new challenge, and `collect --wait` follows the run to its end.
@@ -45,4 +61,4 @@ print(Response.objects.filter(challenge__slug="smoke").count(),
 read -r stored expected <<<"$counts"
 [ "$stored" -gt 0 ] && [ "$stored" = "$expected" ] \
   || fail "the worker stored $stored smoke responses, expected $expected"
-echo "smoke: embedded default serves pages and its worker runs tasks (port $port)"
+echo "smoke: embedded default serves real data, labelled demo votes, and its worker runs tasks (port $port)"

@@ -13,11 +13,11 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.05):
 
 
 def rival_early_dir():
-    """The shared rival-early dataset: ../shared/data/rival-early beside the repository, or
-    the folder named by RIVAL_EARLY_DIR. Returns None when it is absent."""
+    """The rival-early dataset shipped in apps/datasets/data/, or the folder named by
+    RIVAL_EARLY_DIR. Returns None when it is absent."""
     import os
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    folder = Path(os.environ.get("RIVAL_EARLY_DIR", root.parent / "shared/data/rival-early"))
+    folder = Path(os.environ.get("RIVAL_EARLY_DIR", root / "apps/datasets/data/rival-early"))
     return folder if (folder / "models.jsonl").exists() else None

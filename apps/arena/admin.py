@@ -8,7 +8,7 @@ from apps.arena.models import (
     LeaderboardSnapshot,
     Vote,
 )
-from apps.arena.services import votes
+from apps.arena.services import demo_votes, votes
 
 
 @admin.register(Vote)
@@ -28,7 +28,7 @@ class VoteAdmin(admin.ModelAdmin):
     search_fields = ["session_key", "ip_hash"]
     list_select_related = ["model_a", "model_b", "category", "exclusion"]
     date_hierarchy = "created_at"
-    actions = ["exclude_sessions", "exclude_ip_hashes"]
+    actions = ["exclude_sessions", "exclude_ip_hashes", "remove_demo_votes"]
     readonly_fields = [f.name for f in Vote._meta.fields]
 
     def has_add_permission(self, request):
@@ -65,6 +65,15 @@ class VoteAdmin(admin.ModelAdmin):
     @admin.action(description="Exclude these votes' IP hashes", permissions=["exclude"])
     def exclude_ip_hashes(self, request, queryset):
         self._exclude(request, queryset, "ip", "ip_hash")
+
+    @admin.action(description="Remove every simulated demo vote (whatever is selected)")
+    def remove_demo_votes(self, request, queryset):
+        removed = demo_votes.demo_votes_remove()
+        self.message_user(
+            request,
+            f"{removed} simulated demo votes removed; the leaderboard is being recomputed.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Exclusion)

@@ -226,11 +226,13 @@ def leaderboard_context(*, category: Category | None, creator: str, view: BoardV
         "creators": region["creators"],
         "view": view,
         "board": mark_safe(region["html"]),  # rendered by our own template, autoescaped
+        "demo_votes": region["demo_votes"],
     }
 
 
 def board_region(*, category: Category | None, creator: str, view: BoardView) -> dict:
-    """{"creators": [(slug, name)], "html": the rendered region} for the newest snapshot.
+    """{"creators": [(slug, name)], "html": the rendered region, "demo_votes": whether
+    simulated votes are stored} for the newest snapshot.
 
     Rendering a chart, a table and a 20x20 heat map costs tens of ms, and it is a pure
     function of the snapshot (rows only change when a recompute writes a new one), the
@@ -241,7 +243,7 @@ def board_region(*, category: Category | None, creator: str, view: BoardView) ->
     no key. Creator values that are no creator of the snapshot are not cached, so made-up
     query strings cannot fill the cache."""
     # The snapshot id differs per flavour of voters, so the key needs no more for them.
-    snapshot_id = selectors.latest_snapshot_id(category, view.voters)
+    snapshot_id, demo_votes = selectors.latest_snapshot_and_demo_votes(category, view.voters)
     key = _board_key(snapshot_id, category, creator, view)
     region = cache.get(key)
     if region is None:
@@ -252,7 +254,7 @@ def board_region(*, category: Category | None, creator: str, view: BoardView) ->
         }
         if not creator or creator in {slug for slug, _ in context["creators"]}:
             cache.set(key, region, BOARD_CACHE_SECONDS)
-    return region
+    return {**region, "demo_votes": demo_votes}
 
 
 def _board_key(
@@ -353,4 +355,5 @@ def best_for_context(category: Category) -> dict:
         "categories": selectors.ratings_categories(),
         "snapshot": rows[0].snapshot if rows else None,
         "entries": [(row, examples.get(row.model_id)) for row in rows],
+        "demo_votes": selectors.demo_votes_exist(),
     }

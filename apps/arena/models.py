@@ -8,6 +8,11 @@ from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Category, Challenge
 from apps.responses.models import Response
 
+# The arena session of simulated votes (`loaddemo` seeds them so a fresh site has a
+# leaderboard). Real voters' keys are 32 random characters, so none can take this form; it
+# marks demo votes for the notice on the pages and for their removal.
+DEMO_VOTER = "demo-votes"
+
 
 def new_battle_token() -> str:
     return secrets.token_urlsafe(24)

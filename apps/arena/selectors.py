@@ -5,9 +5,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 
-from apps.arena.models import Battle, LeaderboardRow, LeaderboardSnapshot, Vote
+from apps.arena.models import DEMO_VOTER, Battle, LeaderboardRow, LeaderboardSnapshot, Vote
 from apps.catalog.models import AIModel
 from apps.challenges.models import Category
 
@@ -106,6 +106,21 @@ def latest_snapshot_id(
     """The id of the newest snapshot for `category` (None: overall) computed from `voters`'
     votes; one indexed query."""
     return _newest_snapshots(category, voters).values_list("pk", flat=True).first()
+
+
+def latest_snapshot_and_demo_votes(
+    category: Category | None = None, voters: str = LeaderboardSnapshot.Voters.ALL
+) -> tuple[int | None, bool]:
+    """The newest snapshot's id for `category` (and `voters`) and whether simulated votes are
+    stored, in the one indexed query the leaderboard makes anyway. (None, False) before any
+    snapshot."""
+    row = (
+        _newest_snapshots(category, voters)
+        .annotate(demo=Exists(Vote.objects.filter(session_key=DEMO_VOTER)))
+        .values_list("pk", "demo")
+        .first()
+    )
+    return row or (None, False)
 
 
 def snapshot_rows(snapshot_id: int):
@@ -352,3 +367,59 @@ def voter_record(user_id: int) -> VoterRecord:
         favourite = "a" if rating_a.rating > rating_b.rating else "b"
         agreed += n if outcome == favourite else 0
     return VoterRecord(votes=sum(n for *_, n in groups), decisive=decisive, agreed=agreed)
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One model's rating in one overall snapshot."""
+
+    model_id: int
+    model_name: str
+    computed_at: datetime
+    rating: float
+    lower: float
+    upper: float
+
+
+def rating_history(*, models: int = 8, snapshots: int = 20) -> list[HistoryPoint]:
+    """Overall ratings of the `models` best models of the newest snapshot, across the newest
+    `snapshots` overall snapshots, oldest first; three small queries."""
+    snapshot_ids = list(_newest_snapshots(None).values_list("pk", flat=True)[:snapshots])
+    if not snapshot_ids:
+        return []
+    leaders = list(
+        LeaderboardRow.objects.filter(snapshot_id=snapshot_ids[0])
+        .order_by("rank", "-rating", "model_id")
+        .values_list("model_id", flat=True)[:models]
+    )
+    rows = (
+        LeaderboardRow.objects.filter(snapshot_id__in=snapshot_ids, model_id__in=leaders)
+        .order_by("snapshot__computed_at", "snapshot_id", "model_id")
+        .values_list("model_id", "model__name", "snapshot__computed_at", "rating", "lower", "upper")
+    )
+    return [HistoryPoint(*row) for row in rows]
+
+
+def top_tier_rows():
+    """Per category, the rows of its newest snapshot in tier 1 — the leader and every model
+    whose interval overlaps the leader's — with model, creator and category loaded; one
+    query."""
+    newest_of_category = (
+        LeaderboardSnapshot.objects.filter(category_id=OuterRef("snapshot__category_id"))
+        .order_by("-computed_at", "-pk")
+        .values("pk")[:1]
+    )
+    return (
+        LeaderboardRow.objects.filter(
+            snapshot__category__isnull=False,
+            snapshot_id=Subquery(newest_of_category),
+            tier=1,
+        )
+        .select_related("model", "model__provider", "snapshot__category")
+        .order_by("snapshot__category__position", "snapshot__category__name", "model__name")
+    )
+
+
+def demo_votes_exist() -> bool:
+    """Whether any simulated (`loaddemo`) votes are stored; pages then say so."""
+    return Vote.objects.filter(session_key=DEMO_VOTER).exists()

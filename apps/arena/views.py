@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
@@ -12,6 +12,7 @@ from apps.arena.services import battles, votes
 from apps.arena.services.votes import VoteRefused
 from apps.challenges.models import Category
 from apps.responses.frame import frame_response
+from apps.responses.media import media_file_response
 from rival.web import visitors
 
 VOTER_SESSION_KEY = "arena_voter"
@@ -36,6 +37,7 @@ def _category(request) -> Category | None:
 def _render_arena(request, context: dict, status: int = 200):
     template = "arena/arena.html#battle" if request.htmx else "arena/arena.html"
     context.setdefault("categories", selectors.ratings_categories())
+    context.setdefault("demo_votes", selectors.demo_votes_exist())
     return render(request, template, context, status=status)
 
 
@@ -97,11 +99,21 @@ def frame(request, token: str, side: str):
     if battle is None or side not in ("a", "b"):
         raise Http404("No such battle.")
     response = battle.response_a if side == "a" else battle.response_b
-    if response.output_type == "image" and response.image:
-        return FileResponse(response.image.open("rb"))
     if not response.is_framed:
         raise Http404("This output is shown on the page.")
     return frame_response(response.content, response.output_type, private=True)
+
+
+@require_GET
+def media(request, token: str, side: str, kind: str):
+    """One side's image, thumbnail, audio or waveform, by battle token: no file name,
+    digest or date in the URL or the headers."""
+    battle = selectors.battle_for_page(token, _voter(request))
+    if battle is None or side not in ("a", "b"):
+        raise Http404("No such battle.")
+    return media_file_response(
+        battle.response_a if side == "a" else battle.response_b, kind, private=True
+    )
 
 
 @require_GET

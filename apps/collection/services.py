@@ -11,11 +11,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
-from apps.challenges.models import Challenge
+from apps.challenges.models import Challenge, OutputType
 from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
 from apps.gateways.base import Completion, GatewayError, PermanentGatewayError
 from apps.gateways.calls import complete, completion_request_for
 from apps.gateways.clients import check_gateway_ready
+from apps.responses.media import MediaRejected
 from apps.responses.models import Response
 from apps.responses.services import response_create
 
@@ -62,25 +63,32 @@ def _store(model: AIModel, challenge: Challenge, request, completion: Completion
     if cost is None and model.gateway.kind != Gateway.Kind.DEMO:
         cost = _price(model, completion.tokens_in, completion.tokens_out)
     source = Response.Source.DEMO if model.gateway.kind == "demo" else Response.Source.GATEWAY
-    return response_create(
-        model=model,
-        challenge=challenge,
-        prompt=request.prompt,
-        content=completion.content,
-        output_type=challenge.output_type,
-        collected_at=timezone.now(),
-        source=source,
-        settings={**request.sent_settings(), "gateway": model.gateway.name},
-        tokens_in=completion.tokens_in,
-        tokens_out=completion.tokens_out,
-        latency_ms=completion.latency_ms,
-        ttft_ms=completion.ttft_ms,
-        cost_usd=cost.quantize(Decimal("0.000001")) if cost is not None else None,
-        finish_reason=completion.finish_reason,
-        gateway_request_id=completion.request_id,
-        # response_collect looked just before the call; the constraint covers the rest.
-        check_existing=False,
-    )
+    if challenge.output_type in (OutputType.IMAGE, OutputType.AUDIO) and completion.media is None:
+        raise PermanentGatewayError(f"The provider sent no {challenge.output_type} for this job.")
+    try:
+        return response_create(
+            model=model,
+            challenge=challenge,
+            prompt=request.prompt,
+            content=completion.content,
+            output_type=challenge.output_type,
+            collected_at=timezone.now(),
+            source=source,
+            settings={**request.sent_settings(), "gateway": model.gateway.name},
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            latency_ms=completion.latency_ms,
+            ttft_ms=completion.ttft_ms,
+            cost_usd=cost.quantize(Decimal("0.000001")) if cost is not None else None,
+            finish_reason=completion.finish_reason,
+            gateway_request_id=completion.request_id,
+            # response_collect looked just before the call; the constraint covers the rest.
+            check_existing=False,
+            media=completion.media,
+        )
+    except MediaRejected as exc:
+        # Hostile or broken media: asking again would get the same bytes; nothing is stored.
+        raise PermanentGatewayError(f"Refused the {challenge.output_type}: {exc}.") from exc
 
 
 def response_collect(

@@ -42,6 +42,8 @@ class Completion:
     cost_usd: Decimal | None = None
     request_id: str = ""
     extra: dict = field(default_factory=dict)
+    # The raw bytes of an image or audio answer, unverified: responses.media checks them.
+    media: bytes | None = None
 
 
 class GatewayError(Exception):

@@ -16,6 +16,7 @@ from html import escape
 
 from apps.catalog.models import AIModel, Gateway
 from apps.gateways.base import Completion, CompletionRequest, OnDelta
+from apps.gateways.synthetic_media import picture_for, speech_for
 
 PALETTES = [
     ("#0f172a", "#e2e8f0", "#38bdf8", "#f472b6"),
@@ -502,6 +503,8 @@ class DemoClient:
     def complete(
         self, request: CompletionRequest, *, on_delta: OnDelta | None = None
     ) -> Completion:
+        if request.output_type in ("image", "audio"):
+            return self._media(request)
         rng = _rng(request)
         content = GENERATORS.get(request.output_type, _text)(request, rng)
         tokens_in = max(1, round(len(request.prompt) / 4)) + 7  # chat template overhead
@@ -521,6 +524,23 @@ class DemoClient:
             tokens_out=tokens_out,
             cost_usd=self.cost_of(request.model_id, tokens_in, tokens_out),
             request_id=f"demo-{hashlib.sha1(content.encode()).hexdigest()[:16]}",
+        )
+
+    def _media(self, request: CompletionRequest) -> Completion:
+        """A deterministic picture (PNG) or spoken-tones WAV, made offline with Pillow and
+        the stdlib; priced as if the prompt were the only tokens."""
+        make = picture_for if request.output_type == "image" else speech_for
+        media = make(request.model_id, request.prompt)
+        rng = _rng(request)
+        tokens_in = max(1, round(len(request.prompt) / 4)) + 7
+        return Completion(
+            content="",
+            finish_reason="stop",
+            latency_ms=rng.randint(2500, 9000),
+            tokens_in=tokens_in,
+            cost_usd=self.cost_of(request.model_id, tokens_in, 0),
+            request_id=f"demo-{hashlib.sha1(media).hexdigest()[:16]}",
+            media=media,
         )
 
 

@@ -8,11 +8,11 @@ chunk. The SDK's own retries are off: Celery retries, with backoff that honours 
 import json
 import time
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 
 import httpx2
 import openai
 
+from apps.challenges.models import OutputType
 from apps.gateways.base import (
     CallDeadline,
     Completion,
@@ -23,6 +23,7 @@ from apps.gateways.base import (
     map_sdk_error,
 )
 from apps.gateways.limits import request_sent
+from apps.gateways.openai_media import image_from_chat, image_from_images_api, speech, usage_cost
 
 
 class OpenAICompatibleClient:
@@ -31,10 +32,18 @@ class OpenAICompatibleClient:
             base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
         )
         self._deadline = deadline
+        self._images_api = True
 
     def complete(
         self, request: CompletionRequest, *, on_delta: OnDelta | None = None
     ) -> Completion:
+        if request.output_type in (OutputType.IMAGE, OutputType.AUDIO):
+            try:
+                return self._media(request)
+            except GatewayError:
+                raise
+            except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
+                raise map_sdk_error(exc, openai) from exc
         messages = []
         if request.system_prompt:
             messages.append({"role": "system", "content": request.system_prompt})
@@ -46,6 +55,21 @@ class OpenAICompatibleClient:
             raise
         except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
             raise map_sdk_error(exc, openai) from exc
+
+    def _media(self, request: CompletionRequest) -> Completion:
+        """Speech from `audio.speech`; an image from the Images API, or — on gateways without
+        one (a 404 or 405 there, remembered per client) — from chat completions with image
+        output, as OpenRouter offers."""
+        if request.output_type == OutputType.AUDIO:
+            return speech(self._client, request, deadline=self._deadline)
+        if self._images_api:
+            try:
+                return image_from_images_api(self._client, request)
+            except openai.APIStatusError as exc:
+                if exc.status_code not in (404, 405):
+                    raise
+                self._images_api = False
+        return image_from_chat(self._client, request)
 
     def _stream(
         self, request: CompletionRequest, messages: list, started: float, on_delta: OnDelta | None
@@ -112,7 +136,7 @@ class OpenAICompatibleClient:
             ttft_ms=ttft_ms,
             tokens_in=usage.get("prompt_tokens"),
             tokens_out=usage.get("completion_tokens"),
-            cost_usd=_cost(usage.get("cost")),
+            cost_usd=usage_cost(usage.get("cost")),
             request_id=request_id,
         )
 
@@ -145,15 +169,6 @@ def _sse_data(lines) -> Iterator:
         payload = "\n".join(data)
         if not payload.startswith("[DONE]"):
             yield json.loads(payload)
-
-
-def _cost(raw) -> Decimal | None:
-    if raw is None:
-        return None
-    try:
-        return Decimal(str(raw))
-    except InvalidOperation:
-        return None
 
 
 def list_models(*, base_url: str, api_key: str, timeout: float) -> list[dict]:

@@ -11,6 +11,8 @@ urlpatterns = [
     path("methodology/", views.text_page, {"page": "methodology"}, name="methodology"),
     path("privacy/", views.text_page, {"page": "privacy"}, name="privacy"),
     path("terms/", views.text_page, {"page": "terms"}, name="terms"),
+    path("insights/", views.insights, name="insights"),
+    path("insights/<slug:chart>/", views.insight, name="insight"),
     path("robots.txt", views.robots_txt, name="robots"),
 ]
 

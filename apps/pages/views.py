@@ -10,6 +10,7 @@ from django.views.decorators.cache import cache_page, never_cache
 from django.views.decorators.http import require_GET
 
 from apps.arena import selectors as arena
+from apps.pages import insights as insights_charts
 from apps.pages import selectors
 from apps.responses import selectors as responses
 from rival.web.seo import meta
@@ -125,4 +126,44 @@ def healthz(request):
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )
+
+
+@require_GET
+def insights(request):
+    return render(
+        request,
+        "pages/insights.html",
+        {
+            "insights": insights_charts.chart_contexts(*insights_charts.CHARTS),
+            "meta": meta(
+                "Insights",
+                "Charts of Rival's data: rating against price with the Pareto frontier, rating "
+                "history, speed by creator, the cost of every challenge, the cheapest top-tier "
+                "model per category.",
+                ("Home", "/"),
+                ("Insights", ""),
+            ),
+        },
+    )
+
+
+@require_GET
+def insight(request, chart: str):
+    if chart not in insights_charts.CHARTS:
+        raise Http404("No such chart.")
+    (context,) = insights_charts.chart_contexts(chart)
+    return render(
+        request,
+        "pages/insight.html",
+        {
+            "insight": context,
+            "meta": meta(
+                context["chart"].title,
+                context["chart"].summary,
+                ("Home", "/"),
+                ("Insights", reverse("pages:insights")),
+                (context["chart"].title, ""),
+            ),
+        },
     )

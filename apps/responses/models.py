@@ -41,6 +41,13 @@ class Response(models.Model):
     )
     image_width = models.PositiveIntegerField(null=True, blank=True)
     image_height = models.PositiveIntegerField(null=True, blank=True)
+    # Stored files get random names: nothing in a URL reveals the image's digest or source.
+    image_thumb = models.FileField(
+        "image thumbnail (WebP)", upload_to="responses/thumb/", blank=True
+    )
+    audio = models.FileField("audio (WAV)", upload_to="responses/audio/", blank=True)
+    audio_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    waveform = models.FileField("waveform (PNG)", upload_to="responses/waveform/", blank=True)
     title = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True, help_text="A curator's note shown with the response.")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.GATEWAY)

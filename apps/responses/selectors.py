@@ -1,8 +1,9 @@
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import FETCH_PEERS, Count, F, IntegerField, OuterRef, Subquery
+from django.db.models import FETCH_PEERS, Avg, Count, F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Left, Length
 from django.shortcuts import get_object_or_404
 
@@ -191,6 +192,9 @@ def challenge_responses(challenge: Challenge, sort: str):
             "image",
             "image_width",
             "image_height",
+            "image_thumb",
+            "audio",
+            "waveform",
             "tokens_out",
             "model__slug",
             "model__name",
@@ -225,3 +229,141 @@ def model_responses(model: AIModel):
             "challenge__title",
         )
     )
+
+
+# --- Aggregates for charts (the Insights page and the API) -----------------------------------
+
+
+@dataclass(frozen=True)
+class CreatorSpeed:
+    """How fast a creator's models answered, over their visible responses."""
+
+    slug: str
+    name: str
+    responses: int
+    mean_latency_ms: float
+    tokens_per_second: float | None
+
+
+def speed_by_creator() -> list[CreatorSpeed]:
+    """Mean latency and output tokens per second of each AI creator's visible responses
+    with a measured latency, fastest first; one grouped query. Tokens per second is total
+    output tokens over total time, so long answers weigh as much as they took."""
+    rows = (
+        Response.objects.visible()
+        .filter(latency_ms__gt=0)
+        .values("model__provider__slug", "model__provider__name")
+        .annotate(
+            n=Count("pk"),
+            mean_latency=Avg("latency_ms"),
+            timed_tokens=Sum("tokens_out", filter=Q(tokens_out__isnull=False)),
+            timed_ms=Sum("latency_ms", filter=Q(tokens_out__isnull=False)),
+        )
+        .order_by("mean_latency", "model__provider__name")
+    )
+    return [
+        CreatorSpeed(
+            slug=row["model__provider__slug"],
+            name=row["model__provider__name"],
+            responses=row["n"],
+            mean_latency_ms=float(row["mean_latency"]),
+            tokens_per_second=(
+                row["timed_tokens"] * 1000 / row["timed_ms"] if row["timed_ms"] else None
+            ),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """What a model's answers cost, and what answering every published challenge would."""
+
+    slug: str
+    name: str
+    answered: int
+    spent_usd: Decimal
+    every_challenge_usd: Decimal
+
+
+def cost_of_every_challenge() -> list[ModelCost]:
+    """Per model with priced visible responses: what they cost, and the cost of answering
+    every published challenge at that model's mean cost per answer; cheapest first. Two
+    queries."""
+    challenges = Challenge.objects.published().count()
+    rows = (
+        Response.objects.visible()
+        .filter(cost_usd__isnull=False)
+        .values("model__slug", "model__name")
+        .annotate(n=Count("pk"), spent=Sum("cost_usd"))
+        .order_by("model__name")
+    )
+    costs = [
+        ModelCost(
+            slug=row["model__slug"],
+            name=row["model__name"],
+            answered=row["n"],
+            spent_usd=row["spent"],
+            every_challenge_usd=row["spent"] / row["n"] * challenges,
+        )
+        for row in rows
+    ]
+    return sorted(costs, key=lambda cost: (cost.every_challenge_usd, cost.name))
+
+
+# --- Image and audio galleries ----------------------------------------------------------------
+
+MEDIA_FIELDS = (
+    "id",
+    "model_id",
+    "challenge_id",
+    "output_type",
+    "image",
+    "image_width",
+    "image_height",
+    "image_thumb",
+    "audio",
+    "audio_duration_ms",
+    "waveform",
+    "model__slug",
+    "model__name",
+)
+
+
+def media_models(output_type: str) -> list[tuple[str, str]]:
+    """(slug, name) of the models with a visible response of `output_type`, for the filter."""
+    return list(
+        AIModel.objects.filter(
+            responses__output_type=output_type,
+            responses__is_published=True,
+            responses__challenge__is_published=True,
+        )
+        .distinct()
+        .order_by("name")
+        .values_list("slug", "name")
+    )
+
+
+def media_gallery(output_type: str, *, model_slug: str = "", challenges: int = 12) -> list:
+    """The newest published challenges with visible `output_type` responses (of one model
+    when `model_slug` is given), each with those responses as `.outputs`; two queries."""
+    outputs = Response.objects.visible().filter(output_type=output_type)
+    if model_slug:
+        outputs = outputs.filter(model__slug=model_slug)
+    chosen = list(
+        Challenge.objects.published()
+        .filter(pk__in=outputs.values("challenge_id"))
+        .only("id", "slug", "title", "prompt", "created_at")
+        .order_by("-created_at", "-id")[:challenges]
+    )
+    by_challenge: dict[int, list] = {c.pk: [] for c in chosen}
+    for response in (
+        outputs.filter(challenge_id__in=by_challenge)
+        .select_related("model")
+        .only(*MEDIA_FIELDS)
+        .order_by("model__name")
+    ):
+        by_challenge[response.challenge_id].append(response)
+    for challenge in chosen:
+        challenge.outputs = by_challenge[challenge.pk]
+    return chosen

@@ -3,8 +3,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from apps.challenges.models import OutputType
 from apps.responses import selectors
 from apps.responses.frame import frame_response
+from rival.web.htmx import partial_or_page
 from rival.web.seo import meta
 
 
@@ -40,5 +42,39 @@ def detail(request, model: str, challenge: str):
                 (chal.title, ""),
                 og_type="article",
             ),
+        },
+    )
+
+
+GALLERIES = {
+    OutputType.IMAGE: (
+        "Image generation",
+        "The same image prompts sent to every image model, their pictures side by side.",
+    ),
+    OutputType.AUDIO: (
+        "Audio comparison",
+        "The same speech prompts sent to every audio model: listen to each side by side.",
+    ),
+}
+
+
+@require_GET
+def gallery(request, output_type: str):
+    title, description = GALLERIES[output_type]
+    models = selectors.media_models(output_type)
+    chosen = request.GET.get("model", "")
+    if chosen not in {slug for slug, _ in models}:
+        chosen = ""
+    return render(
+        request,
+        partial_or_page(request, "responses/gallery.html", "results"),
+        {
+            "output_type": output_type,
+            "title": title,
+            "description": description,
+            "models": models,
+            "chosen": chosen,
+            "challenges": selectors.media_gallery(output_type, model_slug=chosen),
+            "meta": meta(title, description, ("Home", "/"), (title, "")),
         },
     )

@@ -5,6 +5,7 @@ import pytest
 
 from apps.gateways.base import CompletionRequest
 from apps.gateways.demo import DemoClient, language_of
+from apps.responses.media import audio_verify, image_verify
 from tests.factories import AIModelFactory
 
 # The demo gateway prices its answers from the catalog.
@@ -98,3 +99,23 @@ def test_metrics_look_like_a_real_provider():
     assert completion.tokens_in > 5
     assert completion.tokens_out > 50
     assert completion.finish_reason == "stop"
+
+
+def test_the_demo_gateway_draws_the_same_verifiable_picture_and_speech_offline():
+    def ask(output_type: str, model: str = "acme/a"):
+        return DemoClient().complete(
+            CompletionRequest(
+                model_id=model,
+                prompt="A heron at dawn, read aloud",
+                temperature=0.7,
+                top_p=1,
+                max_tokens=100,
+                output_type=output_type,
+            )
+        )
+
+    picture = ask("image")
+    assert picture.media == ask("image").media != ask("image", "acme/b").media
+    assert image_verify(picture.media).width == 512
+    speech = ask("audio")
+    assert audio_verify(speech.media).duration_ms > 500

@@ -2,7 +2,11 @@
 
 It serves OpenAI-compatible `/v1/chat/completions` (plain and SSE streaming, usage in the final
 chunk), an OpenRouter-style `/v1/models` listing and Anthropic `/v1/messages` (plain and
-streaming events) over real HTTP, so the official SDKs run against it unchanged.
+streaming events) over real HTTP, so the official SDKs run against it unchanged. For image and
+audio challenges it also serves `/v1/images/generations` (base64 PNG), chat completions asking
+for `modalities: ["image", …]` (a data URL in `message.images`, as OpenRouter answers; with
+`chat_images_only=True` the Images API is absent, as on OpenRouter) and `/v1/audio/speech`
+(WAV bytes).
 
 Faults are chosen per request, deterministically:
 
@@ -13,7 +17,9 @@ Faults are chosen per request, deterministically:
   whatever the order requests arrive in.
 
 KIND is one of 429 (with `Retry-After`), 500, 401, timeout (answers only after `hang` seconds),
-malformed (invalid JSON) and cut (the connection drops half-way through the answer).
+malformed (invalid JSON), cut (the connection drops half-way through the answer), and for image
+and speech answers badmedia (corrupt bytes), wrongmime (HTML or MP3 under an image/WAV label)
+and oversize (a real 5000×5000 PNG, a 400 s WAV).
 
 Every request is logged with its arrival time; read `FakeProvider.log` in-process or
 `GET /_stats` over HTTP.

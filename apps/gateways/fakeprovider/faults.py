@@ -3,7 +3,19 @@
 import hashlib
 import re
 
-FAULT_KINDS = ("429", "500", "401", "timeout", "malformed", "cut")
+# The last three are for image and speech answers: corrupt bytes, something else under the
+# media's label, a real file over Rival's caps (see media_wire).
+FAULT_KINDS = (
+    "429",
+    "500",
+    "401",
+    "timeout",
+    "malformed",
+    "cut",
+    "badmedia",
+    "wrongmime",
+    "oversize",
+)
 MARKER = re.compile(r"\[\[fault:(?P<kind>[a-z0-9]+)(?::(?P<times>\d+))?\]\]")
 
 

@@ -1,10 +1,11 @@
 """The fake provider's request handler: one route table over both wire protocols."""
 
 from apps.gateways.fakeprovider.anthropic_wire import AnthropicRoutes
+from apps.gateways.fakeprovider.media_wire import MediaRoutes
 from apps.gateways.fakeprovider.openai_wire import OpenAIRoutes
 
 
-class Handler(OpenAIRoutes, AnthropicRoutes):
+class Handler(OpenAIRoutes, AnthropicRoutes, MediaRoutes):
     def do_GET(self):
         if self.path.rstrip("/") in ("/v1/models", "/api/v1/models"):
             self._json(200, {"data": self.fake.models})
@@ -17,7 +18,14 @@ class Handler(OpenAIRoutes, AnthropicRoutes):
         path = self.path.rstrip("/")
         body = self._body()
         if path in ("/v1/chat/completions", "/api/v1/chat/completions"):
-            self._openai(body)
+            if "image" in (body.get("modalities") or ()):
+                self._chat_image(body)
+            else:
+                self._openai(body)
+        elif path == "/v1/images/generations" and not self.fake.chat_images_only:
+            self._images(body)
+        elif path == "/v1/audio/speech":
+            self._speech(body)
         elif path == "/v1/messages":
             self._anthropic(body)
         elif path == "/_reset":

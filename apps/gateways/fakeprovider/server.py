@@ -78,6 +78,7 @@ class FakeProvider:
         retry_after: float = 2,
         hang: float = 30,
         models: list[dict] | None = None,
+        chat_images_only: bool = False,
     ):
         self.latency = latency
         self.rates = parse_faults(faults)
@@ -85,6 +86,8 @@ class FakeProvider:
         self.retry_after = retry_after
         self.hang = hang
         self.models = list(DEFAULT_MODELS if models is None else models)
+        # Like OpenRouter: no Images API, images only from chat completions.
+        self.chat_images_only = chat_images_only
         self.log: list[LoggedRequest] = []
         self._attempts: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()

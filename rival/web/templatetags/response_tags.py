@@ -47,6 +47,10 @@ def reproducibility(response) -> list[tuple[str, str]]:
         ("Finish reason", response.finish_reason or MISSING),
         ("Source", response.get_source_display()),
     ]
+    if response.image_width:
+        rows.insert(-2, ("Image size", f"{response.image_width} × {response.image_height} px"))
+    if response.audio_duration_ms is not None:
+        rows.insert(-2, ("Audio duration", f"{response.audio_duration_ms / 1000:.1f} s"))
     return [(label, str(value)) for label, value in rows]
 
 

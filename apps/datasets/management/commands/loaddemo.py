@@ -2,8 +2,10 @@ import hashlib
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -13,12 +15,15 @@ from apps.catalog.services import model_upsert, provider_ensure
 from apps.challenges.models import Challenge
 from apps.challenges.services import category_ensure, challenge_upsert
 from apps.datasets.demo_catalog import demo_catalog
+from apps.datasets.importer import dataset_read, dataset_write
 from apps.gateways.calls import completion_request_for
 from apps.gateways.demo import DemoClient
 from apps.responses.models import Response
 from apps.responses.services import responses_create_bulk
 
 ADMIN_USERNAME = "admin"
+# Real responses and images shipped with the project (MIT; see its README for attribution).
+RIVAL_EARLY = Path(__file__).resolve().parents[2] / "data" / "rival-early"
 CURATION_FIELDS = ("status", "retired_on", "retirement_reason", "featured")
 
 
@@ -34,22 +39,56 @@ class Command(BaseCommand):
             action="store_true",
             help=f"Create the superuser {ADMIN_USERNAME!r} with a new random password; print it.",
         )
+        parser.add_argument(
+            "--real-data",
+            action="store_true",
+            help=(
+                "Import the bundled rival-early dataset (real responses and images) and load "
+                "only the demo catalog's models, for the Lab: no generated challenges or "
+                "responses."
+            ),
+        )
+        parser.add_argument(
+            "--no-votes",
+            action="store_true",
+            help="Remove the simulated arena votes instead of seeding them.",
+        )
 
-    def handle(self, *args, admin: bool, **options):
+    def handle(self, *args, admin: bool, real_data: bool, no_votes: bool, **options):
         with transaction.atomic():
-            models, challenges = load_catalog()
+            if real_data:
+                self.stdout.write(rival_early_import())
+            models, challenges = load_catalog(with_challenges=not real_data)
             created = demo_responses_generate(models=models, challenges=challenges)
         self.stdout.write(
             f"Demo data: {len(models)} models, {len(challenges)} challenges, "
             f"{created} new responses."
         )
+        # Votes belong to the arena, a layer above this app: seeded or removed through its
+        # own command, by name, so nothing here imports the arena.
+        call_command("demo_votes", remove=no_votes, stdout=self.stdout)
         if admin:
             password = admin_reset()
             self.stdout.write(f"Admin login: {ADMIN_USERNAME} / {password}")
 
 
-def load_catalog() -> tuple[list[AIModel], list[Challenge]]:
-    """Upsert the demo catalog. Idempotent.
+def rival_early_import() -> str:
+    """Import the bundled rival-early dataset once, skipping its few invalid records, and
+    return a summary line. Once imported responses exist it does nothing (a re-import costs
+    seconds on every start of `make run`); `import_dataset` re-imports on purpose."""
+    if Response.objects.filter(source=Response.Source.IMPORT).exists():
+        return "rival-early: already imported."
+    dataset = dataset_read(RIVAL_EARLY)
+    result = dataset_write(dataset)
+    return (
+        f"rival-early: {result.models} models, {result.challenges} challenges, "
+        f"{result.responses} responses ({result.images} new image files, "
+        f"{len(dataset.problems)} invalid records skipped)."
+    )
+
+
+def load_catalog(*, with_challenges: bool = True) -> tuple[list[AIModel], list[Challenge]]:
+    """Upsert the demo catalog (its models only, without `with_challenges`). Idempotent.
 
     Model facts (names, dates, prices…) are refreshed from the catalog on every run; what a
     curator decides — a model's status and retirement, featuring, a challenge's text and
@@ -86,8 +125,8 @@ def load_catalog() -> tuple[list[AIModel], list[Challenge]]:
             initial=initial,
         )
         models.append(model)
-    challenges = []
-    for row in catalog["challenges"]:
+    loaded = []
+    for row in catalog["challenges"] if with_challenges else ():
         fields = {k: v for k, v in row.items() if k not in {"slug", "featured"}}
         fields["category"] = categories[row["category"]]
         challenge, _ = challenge_upsert(
@@ -96,8 +135,8 @@ def load_catalog() -> tuple[list[AIModel], list[Challenge]]:
             initial={"is_published": True, "featured": row.get("featured", False)},
             update=False,
         )
-        challenges.append(challenge)
-    return models, challenges
+        loaded.append(challenge)
+    return models, loaded
 
 
 def demo_responses_generate(*, models: list[AIModel], challenges: list[Challenge]) -> int:
