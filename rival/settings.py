@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so a cached page still passes every header-setting middleware above on its way out.
+    "rival.web.pagecache.AnonymousPageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "rival.urls"
@@ -139,6 +141,11 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+
+# Anonymous public pages are served whole from the cache for this long at most (0: off); any
+# write that changes what pages show makes them stale at once (rival/web/pagecache.py). Off
+# without Redis: the local-memory cache is not shared with the worker that writes snapshots.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600" if REDIS_URL else "0"))
 
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

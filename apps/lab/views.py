@@ -2,7 +2,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from apps.lab import selectors, services
@@ -30,7 +30,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def index(request):
     """The Lab form; a valid POST starts a run and redirects to it."""
     error = ""
@@ -69,7 +69,7 @@ def index(request):
     return _no_store(render(request, "lab/index.html", context, status=status))
 
 
-@require_GET
+@require_safe
 def run(request, token: str):
     """A run and its results as they arrive; another session's run is a 404."""
     lab_run = selectors.run_for_owner(token, _owner(request))
@@ -84,7 +84,7 @@ def run(request, token: str):
     return _no_store(render(request, "lab/run.html", context))
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def result(request, token: str, result_id: int):
     """One result card, polled by htmx while it is pending; a plain visit goes to the run."""
@@ -98,7 +98,7 @@ def result(request, token: str, result_id: int):
     )
 
 
-@require_GET
+@require_safe
 def frame(request, token: str, result_id: int):
     """A finished HTML/SVG result for `<iframe sandbox="allow-scripts">`, for its own session
     only; served with the same strict policy as responses:frame."""

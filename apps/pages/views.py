@@ -6,17 +6,19 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from apps.arena import selectors as arena
 from apps.pages import selectors
 from apps.responses import selectors as responses
+from rival.web.pagecache import public_page
 from rival.web.seo import meta
 
 logger = logging.getLogger(__name__)
 
 
-@require_GET
+@public_page()
+@require_safe
 def home(request):
     return render(
         request,
@@ -52,7 +54,8 @@ TEXT_PAGES = {
 }
 
 
-@require_GET
+@public_page()
+@require_safe
 def text_page(request, page: str):
     title, description = TEXT_PAGES[page]
     return render(
@@ -62,7 +65,7 @@ def text_page(request, page: str):
     )
 
 
-@require_GET
+@require_safe
 def robots_txt(request):
     lines = [
         "User-agent: *",
@@ -75,7 +78,7 @@ def robots_txt(request):
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """Liveness: 200 when the database and the cache both answer, else 503 naming the failure."""
     checks = {}

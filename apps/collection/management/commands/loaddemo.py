@@ -16,6 +16,7 @@ from apps.collection import demo_catalog
 from apps.collection.gateways.demo import DemoClient
 from apps.collection.services import completion_request_for
 from apps.responses.models import Response
+from rival.cacheversion import content_version_bump
 
 ADMIN_USERNAME = "admin"
 CURATION_FIELDS = ("status", "retired_on", "retirement_reason", "featured")
@@ -141,6 +142,7 @@ def demo_responses_generate(*, models: list[AIModel], challenges: list[Challenge
     # Hundreds of rows in one statement; the partial unique constraint on published pairs
     # turns a concurrent run's duplicates into no-ops.
     Response.objects.bulk_create(new, ignore_conflicts=True)
+    content_version_bump()  # bulk_create sends no signals
     return len(new)
 
 
