@@ -189,3 +189,46 @@ class LeaderboardRow(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.model_id} {self.rating:.0f}"
+
+
+class PairTally(models.Model):
+    """Counted votes per (category, model A, model B), as the leaderboard aggregates them: a
+    tie and a both-bad vote are both ties.
+
+    On PostgreSQL, triggers on the vote table keep it equal to the counted votes in the same
+    transaction as every insert, update (exclusions, category deletions) and delete (cascades),
+    COPY included; a recompute reads these rows instead of every vote. See
+    apps/arena/services/tally.py. Rows are not foreign keys, so deleting a model or category
+    leaves zero rows behind rather than racing the triggers."""
+
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    model_a = models.ForeignKey(
+        AIModel, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    model_b = models.ForeignKey(
+        AIModel, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    wins_a = models.BigIntegerField(default=0)
+    wins_b = models.BigIntegerField(default=0)
+    ties = models.BigIntegerField(default=0)
+    # Votes on the pair that do not count (excluded visitors), for the leaderboard's note.
+    uncounted = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "model_a", "model_b"],
+                name="one_tally_per_pair",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_a_id} vs {self.model_b_id} ({self.category_id})"
