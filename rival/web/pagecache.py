@@ -5,9 +5,10 @@ depends on. For an anonymous GET or HEAD of such a view the middleware
 
 - drops every other query parameter before the view sees it, so a made-up parameter can
   neither add a cache key nor leak into a cached page's links;
-- keys the page on the content version (rival/cacheversion.py: bumped by every write that
-  changes what pages show), host, path, the allowed parameters, and the htmx headers that
-  pick a partial (the views say `Vary: HX-Request`);
+- keys the page on host, path, the allowed parameters, and the htmx headers that pick a
+  partial (the views say `Vary: HX-Request`), and stores it with the content version it was
+  rendered at (rival/cacheversion.py: bumped by every write that changes what pages show);
+  a hit needs both in one round trip (MGET) and a matching version;
 - stores only what a cookie-less request rendered without touching the session or the CSRF
   token and without setting a cookie, so nothing of one visitor reaches another;
 - answers with an ETag (a digest of the body) and Last-Modified, and 304 to a matching
@@ -29,7 +30,7 @@ from django.core.cache import cache
 from django.http import HttpResponse, QueryDict
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 
-from rival.cacheversion import content_version
+from rival.cacheversion import CONTENT_VERSION_KEY, content_version
 
 SAFE_METHODS = ("GET", "HEAD")
 # What Django renders per-visitor state from: the session and queued messages.
@@ -58,6 +59,7 @@ def public_page(*params: str, htmx_targets: tuple[str, ...] = ()):
 
 @dataclass(frozen=True)
 class CachedPage:
+    version: int
     status: int
     headers: tuple[tuple[str, str], ...]
     content: bytes
@@ -72,6 +74,15 @@ class AnonymousPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self._respond(request)
+        if request.method == "HEAD" and not response.streaming:
+            # The length the GET would send, without the body (gunicorn would drop it anyway,
+            # logging a warning for every monitor's HEAD).
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+    def _respond(self, request):
         response = self.get_response(request)
         key = getattr(request, "_page_cache_key", None)
         if key is None or not _storable(request, response):
@@ -79,6 +90,7 @@ class AnonymousPageCacheMiddleware:
                 _private(response)
             return response
         page = CachedPage(
+            version=request._page_cache_version,
             status=response.status_code,
             headers=tuple((k, response[k]) for k in STORED_HEADERS if k in response),
             content=response.content,
@@ -96,14 +108,17 @@ class AnonymousPageCacheMiddleware:
         if not settings.PAGE_CACHE_SECONDS or _signed_in(request):
             return None
         key = _key(request, page)
-        cached = cache.get(key)
-        if cached is not None:
+        found = cache.get_many([CONTENT_VERSION_KEY, key])
+        version = found.get(CONTENT_VERSION_KEY) or content_version()
+        cached = found.get(key)
+        if cached is not None and cached.version == version:
             request._page_cache_hit = True
             return _answer(request, cached)
         if any(name in request.COOKIES for name in VISITOR_COOKIES):
             # Rendered for a visitor with a session: served fresh, never stored.
             return None
         request._page_cache_key = key
+        request._page_cache_version = version
         request._page_cache_time = float(int(time.time()))
         return None
 
@@ -148,7 +163,7 @@ def _key(request, page: PublicPage) -> str:
         [request.scheme, request.get_host(), request.path, request.GET.urlencode(), htmx]
     )
     digest = hashlib.sha256(parts.encode("utf-8", "surrogateescape")).hexdigest()
-    return f"page:{content_version()}:{digest}"
+    return f"page:{digest}"
 
 
 def _storable(request, response) -> bool:

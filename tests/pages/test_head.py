@@ -43,3 +43,4 @@ def test_every_public_url_answers_head_with_200_and_no_body(client):
         page = client.head(path)
         assert page.status_code == 200, (path, page.status_code)
         assert page.content == b"", path
+        assert int(page["Content-Length"]) > 0, path  # what the GET would send
