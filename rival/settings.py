@@ -156,6 +156,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "300"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The benchmark runs its worker on its own queue, away from real work.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # Celery's Django fixup closes the thread's database connection before and after every task
 # unless this is set: every task then opened a new PostgreSQL connection (and the server
 # forked a backend for it). Set high, connections live by CONN_MAX_AGE instead; rival/celery.py
@@ -163,12 +165,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_DB_REUSE_MAX = 10**9
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {
-    "arena-recompute-leaderboard": {
-        "task": "apps.arena.tasks.recompute_leaderboard",
-        "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
-    },
-}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -241,6 +237,8 @@ LOGGING = {
         # httpx logs full request lines; keep it quiet so nothing sensitive leaks by accident.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The SDKs' own HTTP client does the same.
+        "httpx2": {"level": "WARNING"},
     },
 }
 
@@ -300,11 +298,15 @@ COLLECTION_ESTIMATED_OUTPUT_TOKENS = int(
 )
 # Default budget cap per run in USD; empty for none. Runs can set their own.
 COLLECTION_DEFAULT_BUDGET_USD = os.environ.get("COLLECTION_DEFAULT_BUDGET_USD", "") or None
-# The benchmark runs its worker on its own queue, away from real work.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
-CELERY_BEAT_SCHEDULE["collection-requeue-stale-jobs"] = {
-    "task": "apps.collection.tasks.requeue_stale_jobs",
-    "schedule": COLLECTION_REQUEUE_INTERVAL,
+
+# --- Periodic tasks (Celery beat) ------------------------------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "arena-recompute-leaderboard": {
+        "task": "apps.arena.tasks.recompute_leaderboard",
+        "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
+    },
+    "collection-requeue-stale-jobs": {
+        "task": "apps.collection.tasks.requeue_stale_jobs",
+        "schedule": COLLECTION_REQUEUE_INTERVAL,
+    },
 }
-# The SDKs' HTTP client logs every request line at INFO; keep it quiet like httpx above.
-LOGGING["loggers"]["httpx2"] = {"level": "WARNING"}

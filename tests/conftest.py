@@ -63,7 +63,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
         self.log: list[str] = []
 
-    def start(self, timeout: float = 60) -> "WorkerProcess":
+    def start(self, timeout: float = 180) -> "WorkerProcess":
         self.proc = subprocess.Popen(
             self.args,
             cwd=ROOT,
