@@ -114,6 +114,8 @@ def main() -> None:
     strength = None
     for votes in SIZES:
         if votes <= MAX_VOTE_ROWS or strength is None:
+            connection.close()  # the previous size's database is dropped and made anew
+            connection.settings_dict["NAME"] = old_name
             connection.creation.create_test_db(verbosity=0, autoclobber=True)
             bench_ratings.VOTES = min(votes, MAX_VOTE_ROWS)
             strength = bench_ratings.populate()
