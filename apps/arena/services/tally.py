@@ -13,6 +13,7 @@ the tally is aggregated from the votes on each read.
 from dataclasses import dataclass
 
 import numpy as np
+import psycopg
 from django.db import connection
 from django.db.models import Count, Q
 
@@ -49,19 +50,24 @@ def tally_read() -> Tally:
         f" || int8send(uncounted), ''::bytea) FROM {TALLY}"
         " WHERE wins_a <> 0 OR wins_b <> 0 OR ties <> 0 OR uncounted <> 0"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(query)
+    connection.ensure_connection()
+    # A cursor of its own with server-side binding, so the bytea arrives as binary: Django's
+    # client-side cursors receive it as hex text, four times slower to send and decode.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(query, binary=True)
         packed = cursor.fetchone()[0] or b""
     table = np.frombuffer(bytes(packed), dtype=">i8").astype(np.int64).reshape(-1, 7)
     return _tally(table)
 
 
 def _tally(table: np.ndarray) -> Tally:
-    uncounted: dict = {}
-    for category, n in zip(table[:, 0].tolist(), table[:, 6].tolist(), strict=True):
-        if n:
-            key = None if category == -1 else category
-            uncounted[key] = uncounted.get(key, 0) + n
+    some = table[:, 6] != 0
+    categories, which = np.unique(table[some, 0], return_inverse=True)
+    sums = np.bincount(which, weights=table[some, 6], minlength=categories.size)
+    uncounted = {
+        (None if c == -1 else c): int(n)
+        for c, n in zip(categories.tolist(), sums.tolist(), strict=True)
+    }
     counted = (table[:, 3] + table[:, 4] + table[:, 5]) > 0
     table = table[counted]
     return Tally(*(table[:, i] for i in range(6)), uncounted=uncounted)
