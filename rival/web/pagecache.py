@@ -184,7 +184,7 @@ def _answer(request, page: CachedPage) -> HttpResponse:
     response = HttpResponse(page.content, status=page.status, headers=dict(page.headers))
     response["ETag"] = page.etag
     response["Last-Modified"] = formatdate(page.last_modified, usegmt=True)
-    # Browsers revalidate every time (a 304 costs two cache reads); Vary: Cookie keeps
+    # Browsers revalidate every time (a 304 costs one cache read); Vary: Cookie keeps
     # shared caches from handing the anonymous page to a signed-in visitor.
     patch_cache_control(response, max_age=0, must_revalidate=True)
     patch_vary_headers(response, ["Cookie"])
