@@ -6,7 +6,8 @@ from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rival.settings")
 
-app = Celery("rival")
+# rival.tasks is not an app, so autodiscovery does not see it.
+app = Celery("rival", include=["rival.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -17,7 +18,7 @@ def _create_filesystem_broker_folders(sender, **kwargs):
     if not str(sender.conf.broker_url).startswith("filesystem"):
         return
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 

@@ -6,7 +6,9 @@ hardening is switched on by DEBUG=0 and the variables listed in .env.example.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -31,9 +33,10 @@ DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and os.environ.get("DATABASE_URL"):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set and DEBUG=0.")
-    # Development and the embedded default only: a key that never leaves this machine.
+    # A constant key signs sessions and CSRF tokens anyone can forge: only DEBUG=1 (`make run`
+    # sets it) may fall back to one; anything else refuses to start.
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=0.")
     SECRET_KEY = "rival-insecure-development-key-do-not-use-in-production-0123456789"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
@@ -52,11 +55,14 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_htmx",
     "rival.web",
+    "axes",
     "apps.catalog",
     "apps.challenges",
     "apps.responses",
     "apps.compare",
     "apps.arena",
+    "apps.gateways",
+    "apps.datasets",
     "apps.collection",
     "apps.lab",
     "apps.pages",
@@ -64,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rival.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,8 +80,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last, so a cached page still passes every header-setting middleware above on its way out.
+    # After every middleware that sets headers, so a cached page still passes them on its way
+    # out.
     "rival.web.pagecache.AnonymousPageCacheMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "rival.urls"
@@ -106,6 +116,11 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # A database that does not answer fails the request (a 503 page) within seconds
+        # instead of holding a web worker; connections are retried on the next request.
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+            os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
+        )
 else:
     DATABASES = {
         "default": {
@@ -121,24 +136,57 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------
+# Two caches. "default" holds what can be recomputed (pages, rendered HTML, pools) and may be
+# evicted: CACHE_URL, by default REDIS_URL's database number + 1, and in compose its own Redis
+# server with maxmemory + allkeys-lru. "limits" holds rate-limit counters, which eviction would
+# reset: it lives beside the Celery broker on REDIS_URL, whose server must never evict
+# (noeviction). Both fail open (rival/cache.py): with Redis down pages are computed and rate
+# limits let everything through, instead of a 500.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def _next_redis_database(url: str) -> str:
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{database + 1}"))
+
+
+CACHE_URL = os.environ.get("CACHE_URL", "") or (REDIS_URL and _next_redis_database(REDIS_URL))
+# Redis on the same host or network answers in well under a millisecond; a cache that takes
+# longer is treated as down rather than holding a request.
+_REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "BACKEND": "rival.cache.FailOpenRedisCache",
+            "LOCATION": CACHE_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "rival"),
-        }
+            "OPTIONS": _REDIS_CACHE_OPTIONS,
+        },
+        "limits": {
+            "BACKEND": "rival.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "rival") + ":limits",
+            "OPTIONS": _REDIS_CACHE_OPTIONS,
+        },
     }
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "limits": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "limits",
+        },
+    }
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables; unset, kombu writes them to ./control in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 
@@ -173,6 +221,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username
+# from one client address, that pair is locked out for LOGIN_COOLOFF_SECONDS and gets a 429
+# page. Axes sits in front of every backend, so any login that goes through Django's
+# authenticate() (the admin's, and any later one) is covered. Attempts are counted in the
+# database, so throttling holds across processes and while Redis is down. Only failures are
+# recorded (client address, username, user agent) and axes deletes them once they expire; the
+# operator lifts a lockout early with `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(seconds=int(os.environ.get("LOGIN_COOLOFF_SECONDS", "900")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The same client address as the arena and the Lab use (TRUSTED_PROXIES below).
+AXES_CLIENT_IP_CALLABLE = "rival.web.visitors.client_ip"
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -217,11 +286,40 @@ SECURE_CSP = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+# Pages never open other sites' windows with a handle back to ours (Django's default, stated).
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No page needs these browser features; rival/middleware.py sends the header.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG and bool(DATABASE_URL))
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG and bool(DATABASE_URL))
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+# HSTS (sent on HTTPS responses only) defaults to a year when the site is served over HTTPS:
+# redirected to it, or with an https:// SITE_URL. Set SECURE_HSTS_SECONDS=0 to opt out.
+_SERVED_OVER_HTTPS = SECURE_SSL_REDIRECT or SITE_URL.startswith("https://")
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS", "") or (31536000 if _SERVED_OVER_HTTPS else 0)
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
@@ -308,5 +406,10 @@ CELERY_BEAT_SCHEDULE = {
     "collection-requeue-stale-jobs": {
         "task": "apps.collection.tasks.requeue_stale_jobs",
         "schedule": COLLECTION_REQUEUE_INTERVAL,
+    },
+    # Sessions (arena voters, Lab runs, admin logins) would otherwise pile up forever.
+    "clear-expired-sessions": {
+        "task": "rival.tasks.clear_expired_sessions",
+        "schedule": float(os.environ.get("CLEAR_SESSIONS_SECONDS", "86400")),
     },
 }

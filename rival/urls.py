@@ -6,6 +6,9 @@ from django.views.static import serve
 from apps.pages.urls import sitemap_patterns
 from apps.pages.views import healthz
 
+# A database that cannot be reached is a 503 page, not a 500 (rival/views.py).
+handler500 = "rival.views.server_error"
+
 admin.site.site_header = "Rival curation"
 admin.site.site_title = "Rival admin"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: lint, migrations check, the pytest suite on PostgreSQL + Redis + Chromium,
-# then a smoke run of the embedded default. Extra arguments go to pytest.
+# then a smoke run of the embedded default and pip-audit of the locked dependencies (last, so a
+# vulnerability service that cannot be reached does not hide the suite's results). Extra
+# arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 uv() { bash scripts/uv.sh "$@"; }
@@ -32,3 +34,8 @@ echo "== pytest"
 uv run pytest "$@"
 echo "== smoke run of the embedded default"
 bash scripts/smoke.sh
+echo "== pip-audit (locked dependencies; see scripts/audit.py for retries and offline use)"
+requirements=$(mktemp)
+trap 'rm -f "$requirements"' EXIT
+uv export --format requirements-txt --no-hashes --locked --quiet >"$requirements"
+uv run python scripts/audit.py "$requirements"

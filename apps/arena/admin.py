@@ -54,11 +54,15 @@ class VoteAdmin(admin.ModelAdmin):
             total += changed
         self.message_user(request, f"{total} votes no longer count.", messages.SUCCESS)
 
-    @admin.action(description="Exclude these votes' sessions")
+    def has_exclude_permission(self, request):
+        """Excluding votes creates Exclusion rows: only curators who may add them."""
+        return request.user.has_perm("arena.add_exclusion")
+
+    @admin.action(description="Exclude these votes' sessions", permissions=["exclude"])
     def exclude_sessions(self, request, queryset):
         self._exclude(request, queryset, "session", "session_key")
 
-    @admin.action(description="Exclude these votes' IP hashes")
+    @admin.action(description="Exclude these votes' IP hashes", permissions=["exclude"])
     def exclude_ip_hashes(self, request, queryset):
         self._exclude(request, queryset, "ip", "ip_hash")
 

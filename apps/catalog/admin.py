@@ -1,5 +1,3 @@
-import os
-import re
 from datetime import date
 
 from django import forms
@@ -10,8 +8,6 @@ from django.template.response import TemplateResponse
 
 from apps.catalog.models import AIModel, Capability, Gateway, Modality, Provider
 from apps.catalog.services import model_retire
-
-ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 @admin.register(Provider)
@@ -50,20 +46,17 @@ class GatewayForm(forms.ModelForm):
         ]
         help_texts = {
             "api_key_env": (
-                "The NAME of the environment variable that holds the API key, e.g. "
-                "OPENROUTER_API_KEY. Never paste a key here: keys live only in the server's "
-                "environment and are never stored, logged or shown."
+                "The NAME of the environment variable that holds the API key, ending in "
+                "_API_KEY, e.g. OPENROUTER_API_KEY. Never paste a key here: keys live only in "
+                "the server's environment and are never stored, logged or shown."
             ),
         }
 
     def clean_api_key_env(self):
-        value = self.cleaned_data["api_key_env"].strip()
-        if value and not ENV_VAR_NAME.match(value):
-            raise forms.ValidationError(
-                "Enter the name of an environment variable (capital letters, digits and _), "
-                "not the key itself."
-            )
-        return value
+        return self.cleaned_data["api_key_env"].strip()
+
+    def clean_base_url_env(self):
+        return self.cleaned_data["base_url_env"].strip()
 
 
 @admin.register(Gateway)
@@ -94,12 +87,22 @@ class GatewayAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["key_status"]
 
+    # A gateway decides where a server-held key is sent: only superusers edit them.
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
     @admin.display(description="key in environment")
     def key_status(self, obj):
-        """Whether the variable is set — never its value."""
+        """Whether the variable is set — never its value, and only for allowed key names."""
         if not obj.api_key_env:
             return "not needed" if obj.kind == Gateway.Kind.DEMO else "no variable named"
-        return "set" if os.environ.get(obj.api_key_env) else f"missing: set {obj.api_key_env}"
+        return "set" if obj.key_is_set() else f"missing: set {obj.api_key_env}"
 
 
 class RetireForm(forms.Form):

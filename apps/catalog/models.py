@@ -1,3 +1,7 @@
+import os
+import re
+
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -50,11 +54,20 @@ class Modality(models.Model):
         return self.name
 
 
+# Which environment variables a gateway may read. A gateway sends its key to its base URL,
+# so a free name would let whoever edits gateways send any server secret (SECRET_KEY,
+# DATABASE_URL, REDIS_URL, ARENA_IP_SALT…) to any host: only provider-key and base-URL names
+# are allowed, and no setting of the site itself matches them.
+API_KEY_ENV_PATTERN = r"^[A-Z][A-Z0-9_]*_API_KEY$"
+BASE_URL_ENV_PATTERN = r"^[A-Z][A-Z0-9_]*_BASE_URL$"
+
+
 class Gateway(models.Model):
     """An API endpoint that models are reached through.
 
     Only the *name* of the environment variable holding the key is stored; the key itself
-    never enters the database.
+    never enters the database. Both variable names must match the patterns above, checked by
+    the field validators (forms, full_clean) and by the database.
     """
 
     class Kind(models.TextChoices):
@@ -68,12 +81,27 @@ class Gateway(models.Model):
     base_url_env = models.CharField(
         max_length=80,
         blank=True,
+        validators=[
+            RegexValidator(
+                BASE_URL_ENV_PATTERN,
+                "Enter the name of an environment variable ending in _BASE_URL, e.g. "
+                "OPENROUTER_BASE_URL.",
+            )
+        ],
         help_text="Optional env var whose value overrides the base URL (e.g. OPENROUTER_BASE_URL).",
     )
     api_key_env = models.CharField(
         max_length=80,
         blank=True,
-        help_text="Name of the environment variable that holds the API key. Never the key.",
+        validators=[
+            RegexValidator(
+                API_KEY_ENV_PATTERN,
+                "Enter the name of an environment variable ending in _API_KEY (capital "
+                "letters, digits and _), e.g. OPENROUTER_API_KEY — not the key itself.",
+            )
+        ],
+        help_text="Name of the environment variable that holds the API key (…_API_KEY). "
+        "Never the key.",
     )
     max_concurrency = models.PositiveIntegerField(default=8)
     requests_per_second = models.FloatField(default=5.0)
@@ -88,10 +116,25 @@ class Gateway(models.Model):
             models.CheckConstraint(
                 condition=Q(max_concurrency__gt=0), name="gateway_conc_positive"
             ),
+            models.CheckConstraint(
+                condition=Q(api_key_env="") | Q(api_key_env__regex=API_KEY_ENV_PATTERN),
+                name="gateway_api_key_env_allowed",
+            ),
+            models.CheckConstraint(
+                condition=Q(base_url_env="") | Q(base_url_env__regex=BASE_URL_ENV_PATTERN),
+                name="gateway_base_url_env_allowed",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def key_is_set(self) -> bool:
+        """Whether the environment holds this gateway's key; False for a name that is not an
+        allowed key name, so the answer never reveals anything about other variables."""
+        if not re.fullmatch(API_KEY_ENV_PATTERN, self.api_key_env):
+            return False
+        return bool(os.environ.get(self.api_key_env, "").strip())
 
 
 class AIModelQuerySet(models.QuerySet):

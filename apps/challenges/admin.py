@@ -50,12 +50,12 @@ class ChallengeAdmin(admin.ModelAdmin):
     def responses(self, obj):
         return obj._responses
 
-    @admin.action(description="Publish selected challenges")
+    @admin.action(description="Publish selected challenges", permissions=["change"])
     def publish(self, request, queryset):
         count = challenges_set_published(challenges=queryset, published=True)
         self.message_user(request, f"Published {count} challenge(s).", messages.SUCCESS)
 
-    @admin.action(description="Unpublish selected challenges")
+    @admin.action(description="Unpublish selected challenges", permissions=["change"])
     def unpublish(self, request, queryset):
         count = challenges_set_published(challenges=queryset, published=False)
         self.message_user(request, f"Unpublished {count} challenge(s).", messages.SUCCESS)

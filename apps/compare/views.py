@@ -1,3 +1,4 @@
+from math import ceil
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponseRedirect
@@ -9,7 +10,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from apps.arena import selectors as arena
 from apps.compare import metrics, pairs, selectors
-from apps.compare.diff import word_diff
+from apps.compare.diff import response_diff
 from apps.compare.picker import read_picker
 from apps.compare.selectors import BATCH_SIZE, CompareInputError
 from rival.web.pagecache import public_page
@@ -34,7 +35,7 @@ def _problem(request, message: str):
 
 def _positive_int(value, default: int = 1) -> int:
     try:
-        return max(1, min(int(value), 1000))
+        return max(1, int(value))
     except (TypeError, ValueError):
         return default
 
@@ -124,12 +125,20 @@ def _comparison(request, models):
     is_pair = len(models) == 2
     # The columns page lives at /compare/?models=…; its own links must keep that parameter.
     keep = {} if is_pair else {"models": ",".join(m.slug for m in models)}
+    # Pages and batches stop at the last real one: a page number is never an amount of work
+    # a visitor can choose.
+    last_page = max(1, ceil(len(entries) / BATCH_SIZE))
     batch = _positive_int(request.GET.get("batch"), 0) if request.htmx else 0
+    if batch > last_page:
+        raise Http404("No such batch.")
     if batch:
         start, end = (batch - 1) * BATCH_SIZE, batch * BATCH_SIZE
         context = _batch_context(models, entries, start, end, category, keep)
         return render(request, "compare/compare.html#batch", context)
     page = _positive_int(request.GET.get("page"))
+    if page > last_page:
+        last = _query(keep, page=last_page if last_page > 1 else None, category=category)
+        return redirect(request.path + (last if last != "?" else ""))
     context = _batch_context(models, entries, 0, page * BATCH_SIZE, category, keep)
     context |= {
         "overview": overview,
@@ -223,7 +232,7 @@ def pair_challenge(request, pair: str, challenge: str):
         "pair_url": reverse("compare:pair", args=[canonical]),
         "pair_slug": canonical,
         "diffable": diffable,
-        "diff": word_diff(a.content, b.content) if show_diff else None,
+        "diff": response_diff(a, b) if show_diff else None,
     }
     if request.htmx and request.htmx.target == "diff":
         return render(request, "compare/challenge.html#diff", context)

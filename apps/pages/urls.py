@@ -1,6 +1,5 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
-from django.views.decorators.cache import cache_page
 
 from apps.pages import views
 from apps.pages.sitemaps import SITEMAPS
@@ -19,13 +18,13 @@ urlpatterns = [
 sitemap_patterns = [
     path(
         "sitemap.xml",
-        cache_page(60 * 15)(sitemap_views.index),
+        views.cache_page_keyed_on_page_number(60 * 15)(sitemap_views.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap-section"},
         name="sitemap",
     ),
     path(
         "sitemap-<section>.xml",
-        cache_page(60 * 15)(sitemap_views.sitemap),
+        views.cache_page_keyed_on_page_number(60 * 15)(sitemap_views.sitemap),
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),

@@ -1,11 +1,12 @@
 import logging
+from functools import wraps
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_page, never_cache
 from django.views.decorators.http import require_safe
 
 from apps.arena import selectors as arena
@@ -15,6 +16,34 @@ from rival.web.pagecache import public_page
 from rival.web.seo import meta
 
 logger = logging.getLogger(__name__)
+
+
+def cache_page_keyed_on_page_number(timeout: int):
+    """`cache_page`, but keyed on the page number `p` only: cache_page keys on the whole query
+    string, so `?x=<random>` would store one copy per request and fill the cache. Every other
+    parameter is dropped before the view sees it; `p` must be a positive integer (written
+    without leading zeros, 1 meaning no `p`), else 404 — so the keys are bounded by the real
+    pages (an empty page is a 404, which is never cached)."""
+
+    def decorator(view):
+        cached_view = cache_page(timeout)(view)
+
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            kept = QueryDict(mutable=True)
+            page = request.GET.get("p")
+            if page is not None:
+                if not page.isascii() or not page.isdigit() or int(page) < 1:
+                    raise Http404("No such sitemap page")
+                if int(page) > 1:
+                    kept["p"] = str(int(page))
+            request.GET = kept
+            request.META["QUERY_STRING"] = kept.urlencode()
+            return cached_view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 @public_page()

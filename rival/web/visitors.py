@@ -6,7 +6,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 
 def client_ip(request) -> str:
@@ -38,8 +38,10 @@ def request_ip_hash(request, *, purpose: str) -> str:
 
 
 def rate_limited(key: str, rule: str) -> bool:
-    """Count one hit on `key` against a "count/seconds" rule, atomically in the cache; True
+    """Count one hit on `key` against a "count/seconds" rule, atomically in the "limits"
+    cache (the Redis that never evicts, so filling the page cache cannot reset a count); True
     when this hit is over the limit."""
+    cache = caches["limits"]
     limit, window = (int(part) for part in rule.split("/"))
     cache_key = f"rate:{key}"
     for _ in range(3):

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from apps.arena.models import Exclusion, Vote
@@ -47,3 +48,22 @@ def test_staff_edit_identity_terms_in_admin(admin_client):
         reverse("admin:arena_identityterm_add"), {"term": "Zephyr", "model": model.pk}
     )
     assert model.identity_terms.get().term == "Zephyr"
+
+
+def test_staff_who_may_not_add_exclusions_cannot_exclude_votes(client, django_user_model):
+    a, b = ResponseFactory(), ResponseFactory()
+    stuffed = votes_between(a, b, "aa", session_key="stuffer")
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_vote"))
+    client.force_login(viewer)
+
+    page = client.get(reverse("admin:arena_vote_changelist")).content.decode()
+    for action in ("exclude_sessions", "exclude_ip_hashes"):
+        client.post(
+            reverse("admin:arena_vote_changelist"),
+            {"action": action, "_selected_action": [stuffed[0].pk]},
+        )
+
+    assert 'value="exclude_sessions"' not in page
+    assert not Exclusion.objects.exists()
+    assert Vote.objects.filter(session_key="stuffer", is_counted=True).count() == 2

@@ -34,7 +34,7 @@ LATENCY = float(os.environ.get("BENCH_LATENCY", "0.5"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "50"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 1)))
 ROOT = Path(__file__).resolve().parents[2]
-KEY_ENV = "RIVAL_BENCH_FAKE_KEY"
+KEY_ENV = "RIVAL_BENCH_FAKE_API_KEY"
 
 
 def start_fake_provider() -> tuple[subprocess.Popen, str]:

@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.catalog.models import Gateway
+from apps.gateways.limits import gateway_slot
 from apps.lab.models import LabResult
 from apps.lab.tasks import lab_generate
 from tests.factories import AIModelFactory
@@ -74,27 +75,27 @@ def test_a_missing_key_on_an_opted_in_paid_gateway_names_the_variable(
         name="paid",
         kind=Gateway.Kind.OPENAI,
         base_url="http://127.0.0.1:9/v1",
-        api_key_env="RIVAL_LAB_TEST_KEY",
+        api_key_env="RIVAL_LAB_TEST_API_KEY",
     )
     model = AIModelFactory(name="Paid: Model", gateway=paid)
     # The key is there when the visitor picks the model, and gone when the worker runs.
-    monkeypatch.setenv("RIVAL_LAB_TEST_KEY", "sk-secret-value-never-shown")
+    monkeypatch.setenv("RIVAL_LAB_TEST_API_KEY", "sk-secret-value-never-shown")
     with django_capture_on_commit_callbacks():
         client.post(
             reverse("lab:index"),
             {"prompt": "Hello", "models": [model.pk, demo_models[0].pk]},
         )
     run = run_of(client)
-    monkeypatch.delenv("RIVAL_LAB_TEST_KEY")
+    monkeypatch.delenv("RIVAL_LAB_TEST_API_KEY")
     result = run.results.get(model=model)
 
     lab_generate.apply(args=[result.pk])
 
     result.refresh_from_db()
     assert result.state == "failed"
-    assert "RIVAL_LAB_TEST_KEY" in result.error
+    assert "RIVAL_LAB_TEST_API_KEY" in result.error
     html = client.get(reverse("lab:run", args=[run.token])).content.decode()
-    assert "set the environment variable RIVAL_LAB_TEST_KEY" in html
+    assert "set the environment variable RIVAL_LAB_TEST_API_KEY" in html
     assert "sk-secret-value-never-shown" not in html
 
 
@@ -109,6 +110,26 @@ def test_switching_paid_gateways_off_stops_queued_paid_results(client, demo_mode
     result.refresh_from_db()
     assert result.state == "failed"
     assert "Paid gateways are switched off" in result.error
+
+
+def test_the_lab_waits_for_the_gateways_limits_like_collection(
+    client, demo_models, settings, fake_provider, make_gateway
+):
+    settings.LAB_ALLOW_PAID_GATEWAYS = True
+    settings.COLLECTION_SLOT_WAIT = 0.3
+    fake = fake_provider()
+    gateway = make_gateway(fake, max_concurrency=1)
+    run = lab_run_with(client, [AIModelFactory(gateway=gateway), demo_models[0]])
+    result = run.results.get(model__gateway=gateway)
+
+    # Another caller (a collection job, another visitor) holds the gateway's only slot.
+    with gateway_slot(gateway, wait=1, lease=30):
+        lab_generate.apply(args=[result.pk])
+
+    result.refresh_from_db()
+    assert result.state == "failed"
+    assert "at its limits" in result.error
+    assert fake.requests() == []
 
 
 @pytest.mark.worker

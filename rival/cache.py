@@ -1,0 +1,77 @@
+"""A Redis cache that fails open.
+
+The cache only ever saves work or counts visitors: when Redis is down or slow, a page should
+be computed instead of failing with a 500. Every call that hits a Redis error returns what a
+miss would (get: the default, add: False, incr: the delta, as if the count started now), logs
+one warning, and for the next few seconds skips Redis altogether so that a dead server costs a
+request nothing. What degrades: pages are computed on every request, and rate limits (counted
+in the cache) let everything through until Redis is back. See README "Caching and Redis".
+"""
+
+import logging
+import time
+
+import redis
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
+
+# After a failure, calls skip Redis for this long, then the next one tries again.
+RETRY_AFTER_SECONDS = 2.0
+
+
+class FailOpenRedisCache(RedisCache):
+    _down_until = 0.0
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        if self._available():
+            logger.warning(
+                "cache unavailable (%s on %s): serving without it for %.0f s",
+                type(exc).__name__,
+                operation,
+                RETRY_AFTER_SECONDS,
+            )
+        self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+
+    def _call(self, operation: str, fallback, *args, **kwargs):
+        if not self._available():
+            return fallback
+        try:
+            return getattr(super(), operation)(*args, **kwargs)
+        except redis.RedisError as exc:
+            self._failed(operation, exc)
+            return fallback
+
+    def get(self, key, default=None, version=None):
+        return self._call("get", default, key, default, version=version)
+
+    def get_many(self, keys, version=None):
+        return self._call("get_many", {}, keys, version=version)
+
+    def has_key(self, key, version=None):
+        return self._call("has_key", False, key, version=version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        self._call("set", None, key, value, timeout, version=version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("set_many", list(data), data, timeout, version=version)
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("add", False, key, value, timeout, version=version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("touch", False, key, timeout, version=version)
+
+    def incr(self, key, delta=1, version=None):
+        return self._call("incr", delta, key, delta, version=version)
+
+    def delete(self, key, version=None):
+        return self._call("delete", False, key, version=version)
+
+    def delete_many(self, keys, version=None):
+        self._call("delete_many", None, keys, version=version)

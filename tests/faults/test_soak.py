@@ -1,0 +1,94 @@
+"""Soak: minutes of mixed traffic from a real load tool (locust, headless) against gunicorn on
+loopback — no errors, worker memory flat (RSS growth under 10%), every vote answered 200 is
+stored exactly once. Quick: 30 s; FAULTS_FULL=1: 5 minutes."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from apps.arena.models import Vote
+from tests.conftest import ROOT, _database_url_of_test_db
+from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory
+from tests.faults.conftest import Visitor, report, sized
+
+# What the locustfile requests (it cannot be imported here: locust monkey-patches threads).
+WARM_PATHS = ["/", "/models/", "/challenges/", "/leaderboard/", "/creators/", "/sitemap.xml"]
+WARM_PATHS += ["/compare/soak-a-vs-soak-b/"]
+
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+
+def catalog():
+    models = [AIModelFactory(slug="soak-a"), AIModelFactory(slug="soak-b")]
+    models += [AIModelFactory() for _ in range(4)]
+    for _ in range(12):
+        challenge = ChallengeFactory()
+        for model in models:
+            ResponseFactory(model=model, challenge=challenge)
+
+
+def test_minutes_of_mixed_traffic_without_errors_leaks_or_lost_votes(
+    redis_server, gunicorn, tmp_path
+):
+    catalog()
+    redis = redis_server()
+    # One load generator is one client address: lift the per-address vote limits.
+    limits = {"ARENA_RATE_LIMIT_SESSION": "100000/60", "ARENA_RATE_LIMIT_IP": "1000000/60"}
+    site = gunicorn(
+        database_url=_database_url_of_test_db(),
+        redis_url=redis.url(0),
+        cache_url=redis.url(1),
+        env=limits,
+    )
+    seconds, users = sized(30, 300), sized(4, 16)
+    # Warm both workers on every kind of request (imports, templates, first queries), then
+    # measure memory: growth from here on is what a leak would show.
+    warm = Visitor(site.url)
+    for _ in range(4):
+        for path in WARM_PATHS:
+            assert warm.get(path).status_code == 200
+        assert warm.battle_and_vote() == (200, 200)
+    warm.close()
+    warm_votes = Vote.objects.count()
+    rss_start = site.worker_rss_kb()
+    locust = subprocess.Popen(
+        [
+            sys.executable, "-m", "locust", "-f", str(ROOT / "tests/faults/locustfile.py"),
+            "--headless", "--users", str(users), "--spawn-rate", str(users),
+            "--run-time", f"{seconds}s", "--host", site.url, "--csv", str(tmp_path / "soak"),
+            "--only-summary", "--loglevel", "WARNING",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    _, errors_out = locust.communicate(timeout=seconds + 120)
+    rss_end = site.worker_rss_kb()
+
+    with (tmp_path / "soak_stats.csv").open() as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    total = rows["Aggregated"]
+    requests, failures = int(total["Request Count"]), int(total["Failure Count"])
+    votes_answered = int(rows["vote"]["Request Count"]) - int(rows["vote"]["Failure Count"])
+    stored = Vote.objects.count() - warm_votes
+    growth = (rss_end - rss_start) / rss_start
+    report(
+        "soak",
+        seconds=seconds,
+        users=users,
+        requests=requests,
+        errors=failures,
+        requests_per_second=round(requests / seconds, 1),
+        votes=votes_answered,
+        lost=max(0, votes_answered - stored),
+        doubled=max(0, stored - votes_answered),
+        rss_start_mb=round(rss_start / 1024, 1),
+        rss_growth_pct=round(100 * growth, 1),
+    )
+    assert requests > 0, errors_out[-2000:]
+    assert failures == 0, errors_out[-2000:]
+    assert votes_answered > 0 and stored == votes_answered
+    assert growth < 0.10
