@@ -86,6 +86,9 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After every middleware that sets headers, so a cached page still passes them on its way
+    # out.
+    "rival.web.pagecache.AnonymousPageCacheMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -192,6 +195,11 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+
+# Anonymous public pages are served whole from the cache for this long at most (0: off); any
+# write that changes what pages show makes them stale at once (rival/web/pagecache.py). Off
+# without Redis: the local-memory cache is not shared with the worker that writes snapshots.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600" if REDIS_URL else "0"))
 
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from apps.arena import leaderboard as board
@@ -14,6 +14,7 @@ from apps.challenges.models import Category
 from apps.responses.frame import frame_response
 from apps.responses.media import media_file_response
 from rival.web import visitors
+from rival.web.pagecache import public_page
 
 VOTER_SESSION_KEY = "arena_voter"
 RATE_LIMITED = "You are voting faster than we can count. Take a short break."
@@ -41,7 +42,7 @@ def _render_arena(request, context: dict, status: int = 200):
     return render(request, template, context, status=status)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def arena(request):
     category = _category(request)
@@ -90,7 +91,7 @@ def vote(request):
     )
 
 
-@require_GET
+@require_safe
 @xframe_options_sameorigin
 def frame(request, token: str, side: str):
     """One side's output, by battle token: nothing in the URL leads to a response or model.
@@ -104,7 +105,7 @@ def frame(request, token: str, side: str):
     return frame_response(response.content, response.output_type, private=True)
 
 
-@require_GET
+@require_safe
 def media(request, token: str, side: str, kind: str):
     """One side's image, thumbnail, audio or waveform, by battle token: no file name,
     digest or date in the URL or the headers."""
@@ -116,7 +117,8 @@ def media(request, token: str, side: str, kind: str):
     )
 
 
-@require_GET
+@public_page("category", "creator")
+@require_safe
 def leaderboard(request):
     category = _category(request)
     if request.GET.get("category") and category is None:
@@ -140,7 +142,8 @@ def leaderboard(request):
     )
 
 
-@require_GET
+@public_page()
+@require_safe
 def best_for(request, category: str):
     category = get_object_or_404(Category, slug=category)
     return render(request, "arena/best_for.html", board.best_for_context(category))

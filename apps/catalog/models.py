@@ -4,7 +4,8 @@ import re
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
+
+from rival.links import link
 
 
 class Provider(models.Model):
@@ -22,7 +23,7 @@ class Provider(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:creator", args=[self.slug])
+        return link("catalog:creator", self.slug)
 
 
 class Capability(models.Model):
@@ -232,7 +233,7 @@ class AIModel(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:model", args=[self.slug])
+        return link("catalog:model", self.slug)
 
     @property
     def short_name(self) -> str:

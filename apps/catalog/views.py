@@ -2,7 +2,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from apps.arena import selectors as arena
@@ -10,6 +10,7 @@ from apps.catalog import selectors
 from apps.catalog.models import AIModel
 from apps.responses import selectors as responses
 from rival.web.htmx import partial_or_page
+from rival.web.pagecache import public_page
 from rival.web.seo import meta
 
 MODELS_PER_PAGE = 24
@@ -48,7 +49,8 @@ class ModelFilterForm(forms.Form):
         return selectors.ModelFilters(**values)
 
 
-@require_GET
+@public_page("q", "creator", "capability", "category", "size", "status", "sort", "page")
+@require_safe
 @vary_on_headers("HX-Request")
 def model_list(request):
     form = ModelFilterForm(request.GET, selectors.filter_choices())
@@ -81,7 +83,8 @@ def model_list(request):
     )
 
 
-@require_GET
+@public_page()
+@require_safe
 def model_detail(request, slug: str):
     model = selectors.model_detail(slug)
     return render(
@@ -104,7 +107,8 @@ def model_detail(request, slug: str):
     )
 
 
-@require_GET
+@public_page()
+@require_safe
 def creator_list(request):
     return render(
         request,
@@ -121,7 +125,8 @@ def creator_list(request):
     )
 
 
-@require_GET
+@public_page()
+@require_safe
 def creator_detail(request, slug: str):
     provider = selectors.creator_detail(slug)
     return render(
@@ -142,7 +147,8 @@ def creator_detail(request, slug: str):
     )
 
 
-@require_GET
+@public_page()
+@require_safe
 def graveyard(request):
     return render(
         request,

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
+
+from rival.links import link
 
 
 class OutputType(models.TextChoices):
@@ -91,7 +92,7 @@ class Challenge(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("challenges:detail", args=[self.slug])
+        return link("challenges:detail", self.slug)
 
     def generation_settings(self) -> dict:
         return {

@@ -3,12 +3,15 @@ from django.db.models import QuerySet
 from django.utils.text import Truncator, slugify
 
 from apps.challenges.models import Category, Challenge
+from rival.cacheversion import content_version_bump
 
 
 @transaction.atomic
 def challenges_set_published(*, challenges: QuerySet[Challenge], published: bool) -> int:
     """Publish or unpublish challenges; returns how many changed state."""
-    return challenges.exclude(is_published=published).update(is_published=published)
+    changed = challenges.exclude(is_published=published).update(is_published=published)
+    content_version_bump()  # update() sends no signals
+    return changed
 
 
 @transaction.atomic

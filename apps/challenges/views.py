@@ -2,7 +2,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from apps.arena import selectors as arena
@@ -10,6 +10,7 @@ from apps.challenges import selectors
 from apps.challenges.models import OutputType
 from apps.responses import selectors as response_selectors
 from rival.web.htmx import partial_or_page
+from rival.web.pagecache import public_page
 from rival.web.seo import meta
 
 CHALLENGES_PER_PAGE = 24
@@ -40,7 +41,8 @@ class ChallengeFilterForm(forms.Form):
         return selectors.ChallengeFilters(**values)
 
 
-@require_GET
+@public_page("q", "category", "output_type", "sort", "page")
+@require_safe
 @vary_on_headers("HX-Request")
 def challenge_list(request):
     form = ChallengeFilterForm(request.GET, selectors.categories())
@@ -68,7 +70,8 @@ def challenge_list(request):
     )
 
 
-@require_GET
+@public_page("sort", "page")
+@require_safe
 @vary_on_headers("HX-Request")
 def challenge_detail(request, slug: str):
     challenge = selectors.challenge_detail(slug)

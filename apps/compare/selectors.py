@@ -14,6 +14,7 @@ from apps.catalog.models import AIModel
 from apps.challenges.models import OutputType
 from apps.compare.metrics import METRICS, Cell, cells, response_metrics
 from apps.responses.models import Response
+from rival.links import link
 
 MIN_MODELS = 2
 MAX_MODELS = 4
@@ -36,12 +37,12 @@ def pair_slug(first_slug: str, second_slug: str) -> str:
 
 def compare_url(slugs: list[str]) -> str:
     if len(slugs) == 2:
-        return reverse("compare:pair", args=[pair_slug(*slugs)])
+        return link("compare:pair", pair_slug(*slugs))
     return reverse("compare:index") + "?models=" + ",".join(slugs)
 
 
 def pair_challenge_url(slugs: list[str], challenge_slug: str) -> str:
-    return reverse("compare:challenge", args=[pair_slug(*slugs), challenge_slug])
+    return link("compare:challenge", pair_slug(*slugs), challenge_slug)
 
 
 # --- Which models ---------------------------------------------------------------------------

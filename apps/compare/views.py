@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
@@ -13,6 +13,7 @@ from apps.compare import metrics, pairs, selectors
 from apps.compare.diff import response_diff
 from apps.compare.picker import read_picker
 from apps.compare.selectors import BATCH_SIZE, CompareInputError
+from rival.web.pagecache import public_page
 from rival.web.seo import meta
 
 
@@ -39,7 +40,7 @@ def _positive_int(value, default: int = 1) -> int:
         return default
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def index(request):
     """The picker; with `?models=a,b,c` it is the comparison of three or four models."""
@@ -101,7 +102,8 @@ def _pair_or_response(request, segment: str, url_name: str, *extra_args):
     return sorted(models, key=lambda m: m.slug), canonical
 
 
-@require_GET
+@public_page("category", "page", "batch", htmx_targets=("shared",))
+@require_safe
 @vary_on_headers("HX-Request")
 def pair(request, pair: str):
     resolved = _pair_or_response(request, pair, "compare:pair")
@@ -209,7 +211,8 @@ def _page_context(request, models, overview, is_pair):
     return context
 
 
-@require_GET
+@public_page("diff", htmx_targets=("diff",))
+@require_safe
 @vary_on_headers("HX-Request")
 def pair_challenge(request, pair: str, challenge: str):
     resolved = _pair_or_response(request, pair, "compare:challenge", challenge)

@@ -3,7 +3,11 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from django.views.decorators.vary import vary_on_headers
 
 from apps.lab import selectors, services
@@ -35,7 +39,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def index(request):
     """The Lab form; a valid POST starts a run and redirects to it."""
     error = ""
@@ -99,7 +103,7 @@ def _own_result(request, token: str, result_id: int):
     return lab_result
 
 
-@require_GET
+@require_safe
 def run(request, token: str):
     """A run and its answers as they stream in; private to its maker unless shared by link
     (then read-only for others), a 404 for anyone else."""
@@ -115,7 +119,7 @@ def run(request, token: str):
     return _no_store(render(request, "lab/run.html", context))
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def result(request, token: str, result_id: int):
     """One result card, polled by htmx while it streams; a plain visit goes to the run."""
@@ -161,7 +165,7 @@ def share(request, token: str):
     return redirect("lab:run", token=token)
 
 
-@require_GET
+@require_safe
 def frame(request, token: str, result_id: int):
     """A finished HTML/SVG result for `<iframe sandbox="allow-scripts">`, for whoever may see
     the run; served with the same strict policy as responses:frame."""

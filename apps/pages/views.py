@@ -7,12 +7,13 @@ from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import cache_page, never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from apps.arena import selectors as arena
 from apps.pages import insights as insights_charts
 from apps.pages import selectors
 from apps.responses import selectors as responses
+from rival.web.pagecache import public_page
 from rival.web.seo import meta
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ def cache_page_keyed_on_page_number(timeout: int):
     return decorator
 
 
-@require_GET
+@public_page()
+@require_safe
 def home(request):
     return render(
         request,
@@ -82,7 +84,8 @@ TEXT_PAGES = {
 }
 
 
-@require_GET
+@public_page()
+@require_safe
 def text_page(request, page: str):
     title, description = TEXT_PAGES[page]
     return render(
@@ -92,7 +95,7 @@ def text_page(request, page: str):
     )
 
 
-@require_GET
+@require_safe
 def robots_txt(request):
     lines = [
         "User-agent: *",
@@ -105,7 +108,7 @@ def robots_txt(request):
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """Liveness: 200 when the database and the cache both answer, else 503 naming the failure."""
     checks = {}
@@ -129,7 +132,7 @@ def healthz(request):
     )
 
 
-@require_GET
+@require_safe
 def insights(request):
     return render(
         request,
@@ -148,7 +151,7 @@ def insights(request):
     )
 
 
-@require_GET
+@require_safe
 def insight(request, chart: str):
     if chart not in insights_charts.CHARTS:
         raise Http404("No such chart.")

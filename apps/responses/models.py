@@ -1,10 +1,10 @@
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 
 from apps.catalog.models import AIModel
 from apps.challenges.models import Challenge, OutputType
 from apps.responses import rendering
+from rival.links import link
 
 
 class ResponseQuerySet(models.QuerySet):
@@ -100,7 +100,7 @@ class Response(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("responses:detail", args=[self.model.slug, self.challenge.slug])
+        return link("responses:detail", self.model.slug, self.challenge.slug)
 
     @property
     def safe_html(self) -> str:

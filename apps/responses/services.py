@@ -18,6 +18,7 @@ from apps.challenges.models import Challenge, OutputType
 from apps.responses import media as media_files
 from apps.responses import rendering
 from apps.responses.models import Response
+from rival.cacheversion import content_version_bump
 
 
 def response_create(
@@ -134,6 +135,7 @@ def responses_create_bulk(responses: Iterable[Response], *, batch_size: int = 20
             )
         row.rendered_html, row.rendered_hash = rendered[key]
     Response.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+    content_version_bump()  # bulk_create sends no signals
     return len(rows)
 
 

@@ -1,23 +1,25 @@
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from apps.challenges.models import OutputType
 from apps.responses import selectors
 from apps.responses.frame import frame_response
 from rival.web.htmx import partial_or_page
+from rival.web.pagecache import public_page
 from rival.web.seo import meta
 
 
-@require_GET
+@require_safe
 def frame(request, pk: int):
     """Raw HTML/SVG output for `<iframe sandbox="allow-scripts">`; see apps/responses/frame.py."""
     response = selectors.framed_output(pk)
     return frame_response(response.content, response.output_type, private=False)
 
 
-@require_GET
+@public_page()
+@require_safe
 def detail(request, model: str, challenge: str):
     try:
         response = selectors.response_for_page(model_slug=model, challenge_slug=challenge)
@@ -58,7 +60,7 @@ GALLERIES = {
 }
 
 
-@require_GET
+@require_safe
 def gallery(request, output_type: str):
     title, description = GALLERIES[output_type]
     models = selectors.media_models(output_type)

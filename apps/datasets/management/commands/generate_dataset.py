@@ -19,6 +19,7 @@ from apps.catalog.models import AIModel, Capability, Modality, Provider
 from apps.challenges.models import Category, Challenge, OutputType
 from apps.responses.models import Response
 from apps.responses.services import responses_create_bulk
+from rival.cacheversion import content_version_bump
 
 PREFIX = "gen-"
 BATCH = 2000
@@ -81,6 +82,7 @@ class Command(BaseCommand):
                 coverage=options["coverage"],
                 providers=options["providers"] or max(1, options["models"] // 8),
             )
+            content_version_bump()  # bulk_create sends no signals
         self.stdout.write(
             "Generated {providers} creators, {models} models, {challenges} challenges, "
             "{responses} responses.".format(**counts)

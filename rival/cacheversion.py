@@ -1,0 +1,65 @@
+"""The content version: one counter in the shared cache that changes whenever something a
+public page shows changes (a response published, retired or written, the catalog edited, a
+challenge edited, a leaderboard snapshot taken).
+
+The anonymous page cache (rival/web/pagecache.py) keys every page on it, so a bump makes every
+cached page a miss at once, and template fragments can key on it too. It lives here, below the
+web layer, because models' signal handlers and services bump it.
+
+Writes that bypass model signals (`QuerySet.update()`, `bulk_create`) call
+`content_version_bump()` themselves.
+"""
+
+import contextlib
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+CONTENT_VERSION_KEY = "content-version"
+
+
+def content_version() -> int:
+    """The current version. A missing counter (a fresh or evicted cache) starts from the clock,
+    so it never returns to a number that older cache entries were stored under."""
+    version = cache.get(CONTENT_VERSION_KEY)
+    if version is None:
+        cache.add(CONTENT_VERSION_KEY, time.time_ns() // 1000, timeout=None)
+        version = cache.get(CONTENT_VERSION_KEY, 0)
+    return version
+
+
+def _bump() -> None:
+    content_version()
+    # Evicted between the read and the increment: the next read starts a newer count.
+    with contextlib.suppress(ValueError):
+        cache.incr(CONTENT_VERSION_KEY)
+
+
+def content_version_bump() -> None:
+    """Mark every cached page as out of date: now, and again when the surrounding transaction
+    commits. The second bump matters: a page rendered between the first bump and the commit
+    read the old rows, and must not stay cached under the new version."""
+    _bump()
+    transaction.on_commit(_bump, robust=True)
+
+
+def _changed(**kwargs) -> None:
+    if kwargs.get("raw") or kwargs.get("action", "post").startswith("pre"):
+        return
+    content_version_bump()
+
+
+def bump_on_change(*senders, delete: bool = True) -> None:
+    """Bump the version whenever a row of these models is saved (or deleted, or has its
+    many-to-many relations changed). Called from the apps' AppConfig.ready().
+
+    `delete=False` for models deleted in bulk by housekeeping only (a delete receiver makes
+    Django fetch every deleted row instead of one DELETE)."""
+    for sender in senders:
+        post_save.connect(_changed, sender=sender, weak=False)
+        if delete:
+            post_delete.connect(_changed, sender=sender, weak=False)
+        for field in sender._meta.many_to_many:
+            m2m_changed.connect(_changed, sender=field.remote_field.through, weak=False)
