@@ -5,6 +5,7 @@ run on SQLite, Celery's filesystem broker and a local-memory cache. Production
 hardening is switched on by DEBUG=0 and the variables listed in .env.example.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -250,13 +251,37 @@ RIVAL_MAX_PROMPT_CHARS = int(os.environ.get("RIVAL_MAX_PROMPT_CHARS", "50000"))
 ARENA_BATTLE_TTL_SECONDS = int(os.environ.get("ARENA_BATTLE_TTL_SECONDS", "3600"))
 ARENA_RATE_LIMIT_SESSION = os.environ.get("ARENA_RATE_LIMIT_SESSION", "30/60")
 ARENA_RATE_LIMIT_IP = os.environ.get("ARENA_RATE_LIMIT_IP", "120/60")
+# Battles issued (arena page views, re-rolls) as count/seconds, per session and per IP group.
+ARENA_ISSUE_LIMIT_SESSION = os.environ.get("ARENA_ISSUE_LIMIT_SESSION", "30/300")
+ARENA_ISSUE_LIMIT_IP = os.environ.get("ARENA_ISSUE_LIMIT_IP", "120/300")
 ARENA_BOOTSTRAP_ROUNDS = int(os.environ.get("ARENA_BOOTSTRAP_ROUNDS", "1000"))
 ARENA_PROVISIONAL_VOTES = int(os.environ.get("ARENA_PROVISIONAL_VOTES", "30"))
 ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", "100"))
 # Salt for IP hashes; defaults to one derived from SECRET_KEY. Changing it unlinks old hashes.
 ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
-# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
-TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+# The blind pool (docs/arena.md): a new response stays arena-only until it has this many
+# counted votes or was collected this many days ago (curators override both per challenge).
+ARENA_BLIND_VOTES = int(os.environ.get("ARENA_BLIND_VOTES", "30"))
+ARENA_BLIND_DAYS = int(os.environ.get("ARENA_BLIND_DAYS", "7"))
+CELERY_BEAT_SCHEDULE["arena-release-responses"] = {
+    "task": "apps.arena.tasks.release_responses",
+    "schedule": float(os.environ.get("ARENA_RELEASE_SECONDS", "300")),
+}
+
+
+# Networks (CIDR, comma-separated) of the reverse proxies in front of the app. Only a peer
+# inside them is believed about X-Forwarded-For; empty: every address is REMOTE_ADDR.
+def _networks(name: str) -> list:
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{name} is a comma-separated list of networks such as 10.0.0.0/8,127.0.0.1/32 "
+            f"(a hop count is no longer accepted): {exc}"
+        ) from exc
+
+
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
 
 # Prompt Lab: a visitor's own prompt, live against 2-4 models. Only the free demo gateway is
 # offered unless the operator opts in to gateways that spend money (those with a key set).

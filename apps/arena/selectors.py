@@ -6,7 +6,14 @@ from datetime import datetime
 
 from django.db.models import Count, Q, Subquery
 
-from apps.arena.models import Battle, LeaderboardRow, LeaderboardSnapshot, Vote
+from apps.arena.models import (
+    Battle,
+    ExclusionRule,
+    ExclusionSettings,
+    LeaderboardRow,
+    LeaderboardSnapshot,
+    Vote,
+)
 from apps.catalog.models import AIModel
 from apps.challenges.models import Category
 
@@ -205,3 +212,46 @@ def ratings_categories():
 def snapshot_models(snapshot: LeaderboardSnapshot | None) -> dict[int, AIModel]:
     ids = (snapshot.win_matrix or {}).get("models", []) if snapshot else []
     return AIModel.objects.in_bulk(ids) if ids else {}
+
+
+EXCLUSIONS_SHOWN = 50
+
+
+def exclusions_log() -> dict:
+    """For the public exclusions log: the rules as configured, uncounted votes per rule, and
+    the latest ones with their reason (time, category and reason only). Three queries."""
+    excluded = Vote.objects.filter(is_counted=False)
+    per_rule = dict(excluded.order_by().values_list("excluded_rule").annotate(n=Count("pk")))
+    return {
+        "rules": ExclusionSettings.current(),
+        "counts": [(rule.label, per_rule.get(rule.value, 0)) for rule in ExclusionRule],
+        "total": sum(per_rule.values()),
+        "counted": Vote.objects.filter(is_counted=True).count(),
+        "recent": excluded.select_related("category")
+        .only("created_at", "excluded_rule", "excluded_reason", "category__name")
+        .order_by("-created_at")[:EXCLUSIONS_SHOWN],
+    }
+
+
+@dataclass(frozen=True)
+class PositionBias:
+    a_wins: int
+    b_wins: int
+
+    @property
+    def decisive(self) -> int:
+        return self.a_wins + self.b_wins
+
+    @property
+    def share_a(self) -> float | None:
+        return self.a_wins / self.decisive if self.decisive else None
+
+
+def position_bias() -> PositionBias:
+    """Counted decisive votes won by the left (A) and right (B) seat; one query. Sides are
+    assigned at random, so a share far from ½ measures voters' lean towards a position."""
+    counts = Vote.objects.filter(is_counted=True).aggregate(
+        a_wins=Count("pk", filter=Q(outcome=Vote.Outcome.A)),
+        b_wins=Count("pk", filter=Q(outcome=Vote.Outcome.B)),
+    )
+    return PositionBias(**counts)

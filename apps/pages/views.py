@@ -55,11 +55,10 @@ TEXT_PAGES = {
 @require_GET
 def text_page(request, page: str):
     title, description = TEXT_PAGES[page]
-    return render(
-        request,
-        f"pages/{page}.html",
-        {"meta": meta(title, description, ("Home", "/"), (title, ""))},
-    )
+    context = {"meta": meta(title, description, ("Home", "/"), (title, ""))}
+    if page == "methodology":
+        context["position_bias"] = arena.position_bias()
+    return render(request, f"pages/{page}.html", context)
 
 
 @require_GET

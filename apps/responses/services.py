@@ -1,7 +1,10 @@
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.catalog.models import AIModel
 from apps.challenges.models import Challenge
@@ -67,3 +70,34 @@ def response_create(
         # Another worker stored this pair between our check and our insert.
         return Response.objects.get(model=model, challenge=challenge, is_published=True), False
     return response, True
+
+
+def responses_release(*, ids: Iterable[int]) -> int:
+    """Take these responses out of the blind pool now (the arena calls this when they have
+    enough counted votes); returns how many were newly released. Idempotent."""
+    return Response.objects.filter(pk__in=list(ids), public_from__isnull=True).update(
+        public_from=timezone.now()
+    )
+
+
+def responses_release_due() -> int:
+    """Release every blind response collected at least its challenge's blind days ago
+    (ARENA_BLIND_DAYS unless the curator set the challenge's own); returns how many. One
+    update for the default and one per distinct override. Idempotent."""
+    now = timezone.now()
+    blind = Response.objects.filter(public_from__isnull=True)
+    released = blind.filter(
+        challenge__blind_days__isnull=True,
+        collected_at__lte=now - timedelta(days=django_settings.ARENA_BLIND_DAYS),
+    ).update(public_from=now)
+    overrides = (
+        blind.filter(challenge__blind_days__isnull=False)
+        .values_list("challenge__blind_days", flat=True)
+        .distinct()
+        .order_by()
+    )
+    for days in list(overrides):
+        released += blind.filter(
+            challenge__blind_days=days, collected_at__lte=now - timedelta(days=days)
+        ).update(public_from=now)
+    return released

@@ -16,6 +16,7 @@ from apps.collection import demo_catalog
 from apps.collection.gateways.demo import DemoClient
 from apps.collection.services import completion_request_for
 from apps.responses.models import Response
+from apps.responses.services import responses_release_due
 
 ADMIN_USERNAME = "admin"
 CURATION_FIELDS = ("status", "retired_on", "retirement_reason", "featured")
@@ -38,9 +39,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             models, challenges = load_catalog()
             created = demo_responses_generate(models=models, challenges=challenges)
+            # Demo answers are dated over the last two weeks: the older ones go public now,
+            # the newer ones stay in the blind pool the arena draws from (docs/arena.md).
+            released = responses_release_due()
         self.stdout.write(
             f"Demo data: {len(models)} models, {len(challenges)} challenges, "
-            f"{created} new responses."
+            f"{created} new responses ({released} released to the public pages)."
         )
         if admin:
             password = admin_reset()
