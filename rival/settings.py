@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "apps.responses",
     "apps.compare",
     "apps.arena",
+    "apps.gateways",
+    "apps.datasets",
     "apps.collection",
     "apps.lab",
     "apps.pages",
@@ -138,6 +140,8 @@ else:
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables; unset, kombu writes them to ./control in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 
@@ -150,6 +154,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "300"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The benchmark runs its worker on its own queue, away from real work.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # Celery's Django fixup closes the thread's database connection before and after every task
 # unless this is set: every task then opened a new PostgreSQL connection (and the server
 # forked a backend for it). Set high, connections live by CONN_MAX_AGE instead; rival/celery.py
@@ -157,12 +163,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_DB_REUSE_MAX = 10**9
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {
-    "arena-recompute-leaderboard": {
-        "task": "apps.arena.tasks.recompute_leaderboard",
-        "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
-    },
-}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -235,6 +235,8 @@ LOGGING = {
         # httpx logs full request lines; keep it quiet so nothing sensitive leaks by accident.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The SDKs' own HTTP client does the same.
+        "httpx2": {"level": "WARNING"},
     },
 }
 
@@ -263,10 +265,6 @@ ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
 # counted votes or was collected this many days ago (curators override both per challenge).
 ARENA_BLIND_VOTES = int(os.environ.get("ARENA_BLIND_VOTES", "30"))
 ARENA_BLIND_DAYS = int(os.environ.get("ARENA_BLIND_DAYS", "7"))
-CELERY_BEAT_SCHEDULE["arena-release-responses"] = {
-    "task": "apps.arena.tasks.release_responses",
-    "schedule": float(os.environ.get("ARENA_RELEASE_SECONDS", "300")),
-}
 
 
 # Networks (CIDR, comma-separated) of the reverse proxies in front of the app. Only a peer
@@ -318,11 +316,20 @@ COLLECTION_ESTIMATED_OUTPUT_TOKENS = int(
 )
 # Default budget cap per run in USD; empty for none. Runs can set their own.
 COLLECTION_DEFAULT_BUDGET_USD = os.environ.get("COLLECTION_DEFAULT_BUDGET_USD", "") or None
-# The benchmark runs its worker on its own queue, away from real work.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
-CELERY_BEAT_SCHEDULE["collection-requeue-stale-jobs"] = {
-    "task": "apps.collection.tasks.requeue_stale_jobs",
-    "schedule": COLLECTION_REQUEUE_INTERVAL,
+
+# --- Periodic tasks (Celery beat) ------------------------------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "arena-recompute-leaderboard": {
+        "task": "apps.arena.tasks.recompute_leaderboard",
+        "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
+    },
+    # Responses leave the arena's blind pool when they have enough votes or days.
+    "arena-release-responses": {
+        "task": "apps.arena.tasks.release_responses",
+        "schedule": float(os.environ.get("ARENA_RELEASE_SECONDS", "300")),
+    },
+    "collection-requeue-stale-jobs": {
+        "task": "apps.collection.tasks.requeue_stale_jobs",
+        "schedule": COLLECTION_REQUEUE_INTERVAL,
+    },
 }
-# The SDKs' HTTP client logs every request line at INFO; keep it quiet like httpx above.
-LOGGING["loggers"]["httpx2"] = {"level": "WARNING"}

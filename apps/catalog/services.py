@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import capfirst
 
-from apps.catalog.models import AIModel, Capability, Modality, Provider
+from apps.catalog.models import AIModel, Capability, Gateway, Modality, Provider
 
 
 @transaction.atomic
@@ -62,16 +62,77 @@ def model_upsert(
         defaults={**facts, "provider": provider},
         create_defaults={**(initial or {}), **facts, "provider": provider},
     )
-    model.capabilities.set(
-        [
-            Capability.objects.get_or_create(slug=s, defaults={"name": tag_name(s)})[0]
-            for s in capabilities
-        ]
-    )
-    model.modalities.set(
-        [
-            Modality.objects.get_or_create(slug=s, defaults={"name": tag_name(s)})[0]
-            for s in modalities
-        ]
-    )
+    model.capabilities.set(_tags(Capability, capabilities))
+    model.modalities.set(_tags(Modality, modalities))
     return model, created
+
+
+def _tags(tag_model, slugs: Iterable[str]) -> list:
+    """Capability or Modality rows for these slugs, created with readable names as needed."""
+    return [
+        tag_model.objects.get_or_create(slug=slug, defaults={"name": tag_name(slug)})[0]
+        for slug in slugs
+    ]
+
+
+def _free_slug(base: str) -> str:
+    slug, n = base, 1
+    while AIModel.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def model_listed_upsert(
+    *,
+    gateway: Gateway,
+    gateway_model_id: str,
+    slug: str,
+    provider: Provider,
+    facts: dict,
+    initial: dict | None = None,
+    modalities: Iterable[str] = (),
+) -> tuple[AIModel, bool]:
+    """Create or refresh the model a gateway lists under `gateway_model_id`. Idempotent.
+
+    A new model gets `slug`, or `slug-2`, `slug-3`… when taken, and `initial` (e.g. its
+    description). An existing one keeps its slug and provider; its facts are overwritten
+    except those given as None, and a deprecated model listed again is active again (retired
+    models stay retired). Modality tags are added, never removed.
+    """
+    model = AIModel.objects.filter(gateway=gateway, gateway_model_id=gateway_model_id).first()
+    created = model is None
+    if created:
+        model = AIModel.objects.create(
+            slug=_free_slug(slug),
+            provider=provider,
+            gateway=gateway,
+            gateway_model_id=gateway_model_id,
+            **(initial or {}),
+            **facts,
+        )
+    else:
+        for name, value in facts.items():
+            if value is not None:
+                setattr(model, name, value)
+        if model.status == AIModel.Status.DEPRECATED:
+            model.status = AIModel.Status.ACTIVE
+        model.save()
+    model.modalities.add(*_tags(Modality, modalities))
+    return model, created
+
+
+@transaction.atomic
+def models_unlisted_deprecate(*, gateway: Gateway, listed: set[str]) -> list[str]:
+    """Mark deprecated the active models of a gateway whose ids are not in `listed`; returns
+    their slugs. Never deletes; retired models are left alone."""
+    gone = list(
+        AIModel.objects.filter(gateway=gateway, status=AIModel.Status.ACTIVE)
+        .exclude(gateway_model_id__in=listed)
+        .order_by("pk")
+    )
+    for model in gone:
+        model.status = AIModel.Status.DEPRECATED
+        model.save(update_fields=["status", "updated_at"])
+    return [model.slug for model in gone]

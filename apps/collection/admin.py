@@ -1,5 +1,10 @@
-"""Admin for collection runs, plus the "Collect missing responses" actions that the challenge
-and model admins (owned by their apps) gain from here, so those apps stay unaware of Celery."""
+"""Admin for collection runs, plus the "Collect missing responses" actions on the challenge and
+model admins.
+
+Those admins belong to lower apps (challenges, catalog) that must not import collection, so
+collection extends them: it replaces their registration with a subclass that adds the action
+(`admin.site.unregister` + `register`). Their apps come before collection in INSTALLED_APPS,
+and admin autodiscovery follows that order, so they are registered by the time this runs."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,7 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.catalog.admin import AIModelAdmin
 from apps.catalog.models import AIModel
+from apps.challenges.admin import ChallengeAdmin
 from apps.challenges.models import Challenge
 from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
 from apps.collection.services import run_cancel, run_create
@@ -180,14 +187,15 @@ def collect_missing_for_models(modeladmin, request, queryset):
     return _redirect_to_run(modeladmin, request, run)
 
 
-def _add_action(model, action) -> None:
-    """Give another app's ModelAdmin one more action, without editing that app."""
-    model_admin = admin.site._registry.get(model)
-    if model_admin is not None and action not in (model_admin.actions or []):
-        model_admin.actions = [*(model_admin.actions or []), action]
+class ChallengeCollectAdmin(ChallengeAdmin):
+    actions = [*ChallengeAdmin.actions, collect_missing_for_challenges]
 
 
-# The challenge and model admins are registered before this module is imported (their apps
-# come first in INSTALLED_APPS and admin autodiscovery follows that order).
-_add_action(Challenge, collect_missing_for_challenges)
-_add_action(AIModel, collect_missing_for_models)
+class AIModelCollectAdmin(AIModelAdmin):
+    actions = [*AIModelAdmin.actions, collect_missing_for_models]
+
+
+admin.site.unregister(Challenge)
+admin.site.register(Challenge, ChallengeCollectAdmin)
+admin.site.unregister(AIModel)
+admin.site.register(AIModel, AIModelCollectAdmin)

@@ -12,16 +12,10 @@ from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
-from apps.collection.gateways import (
-    Completion,
-    CompletionRequest,
-    GatewayError,
-    PermanentGatewayError,
-    check_gateway_ready,
-    client_for,
-)
-from apps.collection.limits import gateway_slot
 from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
+from apps.gateways.base import Completion, GatewayError, PermanentGatewayError
+from apps.gateways.calls import complete, completion_request_for
+from apps.gateways.clients import check_gateway_ready
 from apps.responses.models import Response
 from apps.responses.services import response_create
 
@@ -33,18 +27,6 @@ class PromptTooLong(PermanentGatewayError):
     def __init__(self, length: int):
         limit = settings.RIVAL_MAX_PROMPT_CHARS
         super().__init__(f"The prompt has {length} characters; the limit is {limit}.")
-
-
-def completion_request_for(model: AIModel, challenge: Challenge) -> CompletionRequest:
-    return CompletionRequest(
-        model_id=model.gateway_model_id or model.slug,
-        prompt=challenge.prompt,
-        system_prompt=challenge.system_prompt,
-        temperature=challenge.temperature,
-        top_p=challenge.top_p,
-        max_tokens=challenge.max_tokens,
-        output_type=challenge.output_type,
-    )
 
 
 def check_prompt(challenge: Challenge) -> None:
@@ -125,11 +107,12 @@ def response_collect(
         raise PermanentGatewayError(f"{model.slug} has no gateway configured.")
     check_prompt(challenge)
     request = completion_request_for(model, challenge)
-    client = client_for(model.gateway)
-    with gateway_slot(
-        model.gateway, wait=settings.COLLECTION_SLOT_WAIT, lease=settings.COLLECTION_JOB_LEASE
-    ):
-        completion = client.complete(request)
+    completion = complete(
+        model.gateway,
+        request,
+        wait=settings.COLLECTION_SLOT_WAIT,
+        lease=settings.COLLECTION_JOB_LEASE,
+    )
     with transaction.atomic():
         response, created = _store(model, challenge, request, completion)
         if job is not None:

@@ -2,20 +2,15 @@
 
 import logging
 import random
-from decimal import Decimal
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
 from django.conf import settings
 
-from apps.catalog.models import AIModel, Gateway
-from apps.challenges.models import Challenge
 from apps.collection import services
-from apps.collection.catalog_sync import catalog_sync
-from apps.collection.gateways import MissingAPIKey, PermanentGatewayError, TransientGatewayError
-from apps.collection.limits import SlotUnavailable
-from apps.collection.models import CollectionRun
+from apps.gateways.base import MissingAPIKey, PermanentGatewayError, TransientGatewayError
+from apps.gateways.limits import SlotUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +23,7 @@ RUN_STOPPING_STATUSES = {401, 403}
 def _preload_gateway_clients(**kwargs) -> None:
     """Import the provider SDKs when the worker starts, not inside the first calls: they take
     seconds to import, during which every thread would wait on the first one."""
-    from apps.collection.gateways import anthropic_messages, openai_compat  # noqa: F401
+    from apps.gateways import anthropic_messages, openai_compat  # noqa: F401
 
 
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -87,33 +82,6 @@ def collect_response(self, job_id: int) -> int | None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def collect_missing(
-    scope: str = CollectionRun.Scope.MISSING,
-    challenge_ids: list[int] | None = None,
-    model_ids: list[int] | None = None,
-    gateway: str | None = None,
-    user_id: int | None = None,
-    budget_usd: str | None = None,
-) -> int:
-    """Start a run over the missing pairs in scope and fan out one collect_response per job."""
-    run = services.run_create(
-        scope=scope,
-        challenges=list(Challenge.objects.filter(pk__in=challenge_ids or [])),
-        ai_models=list(AIModel.objects.filter(pk__in=model_ids or [])),
-        gateway=Gateway.objects.get(name=gateway) if gateway else None,
-        user=None if user_id is None else _user(user_id),
-        budget_usd=Decimal(budget_usd) if budget_usd else None,
-    )
-    return run.pk
-
-
-def _user(user_id: int):
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(pk=user_id).first()
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
 def requeue_stale_jobs() -> int:
     """Beat: re-enqueue jobs whose worker died or whose message was lost. Safe to overlap."""
     ids = services.stale_jobs()
@@ -122,9 +90,3 @@ def requeue_stale_jobs() -> int:
     if ids:
         logger.warning("requeued %s stale jobs: %s", len(ids), ids[:20])
     return len(ids)
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def sync_catalog(gateway: str = "openrouter") -> dict:
-    """Create and update models from the gateway's /models listing; never deletes."""
-    return catalog_sync(Gateway.objects.get(name=gateway)).as_dict()

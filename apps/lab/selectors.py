@@ -1,20 +1,19 @@
 """Reads of the Prompt Lab: which models it may call, and a session's runs."""
 
-import os
-
 from django.conf import settings
 from django.db.models import Prefetch, Q
 
 from apps.catalog.models import AIModel, Gateway
+from apps.gateways.clients import gateway_is_ready
 from apps.lab.models import LabResult, LabRun
 
 
 def _keyed_gateway_ids() -> list[int]:
-    """Paid gateways the operator has a key for, or local ones that need none."""
+    """Paid gateways that can be called: their key is set (or they need none), with a URL."""
     return [
         gateway.pk
         for gateway in Gateway.objects.filter(is_enabled=True).exclude(kind=Gateway.Kind.DEMO)
-        if not gateway.api_key_env or os.environ.get(gateway.api_key_env, "").strip()
+        if gateway_is_ready(gateway)
     ]
 
 

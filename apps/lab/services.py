@@ -1,7 +1,6 @@
 """Writes of the Prompt Lab: starting a run and generating one model's result."""
 
 import logging
-import os
 import secrets
 from datetime import timedelta
 
@@ -12,13 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
-from apps.collection.gateways import (
-    CompletionRequest,
-    GatewayError,
-    MissingAPIKey,
-    PermanentGatewayError,
-    client_for,
-)
+from apps.gateways.base import GatewayError, PermanentGatewayError
+from apps.gateways.calls import complete, completion_request
 from apps.lab.models import LabResult, LabRun
 
 logger = logging.getLogger(__name__)
@@ -50,16 +44,15 @@ def labrun_create(
 
 
 def _check_allowed(gateway: Gateway | None) -> Gateway:
-    """The Lab's own policy, checked again at call time: the operator may have removed a key
-    or switched paid gateways off since the run was started."""
+    """The Lab's own policy, checked again at call time: the operator may have switched the
+    gateway or paid gateways off since the run was started. (A removed key is caught by the
+    call itself, before any request.)"""
     if gateway is None or not gateway.is_enabled:
         raise PermanentGatewayError("This model's gateway is switched off.")
     if gateway.kind == Gateway.Kind.DEMO:
         return gateway
     if not settings.LAB_ALLOW_PAID_GATEWAYS:
         raise PermanentGatewayError("Paid gateways are switched off for the Lab on this site.")
-    if gateway.api_key_env and not os.environ.get(gateway.api_key_env, "").strip():
-        raise MissingAPIKey(gateway.api_key_env)
     return gateway
 
 
@@ -97,17 +90,19 @@ def labresult_generate(*, result_id: int) -> bool:
         return False
     result = LabResult.objects.select_related("run", "model__gateway").get(pk=result_id)
     model = result.model
-    request = CompletionRequest(
-        model_id=model.gateway_model_id or model.slug,
-        prompt=result.run.prompt,
-        temperature=settings.RIVAL_DEFAULT_TEMPERATURE,
-        top_p=settings.RIVAL_DEFAULT_TOP_P,
-        max_tokens=settings.RIVAL_DEFAULT_MAX_TOKENS,
-        output_type=result.run.output_type,
+    request = completion_request(
+        model, prompt=result.run.prompt, output_type=result.run.output_type
     )
     sent = {**request.sent_settings(), "gateway": model.gateway.name if model.gateway else ""}
     try:
-        completion = client_for(_check_allowed(model.gateway)).complete(request)
+        # Through the gateway's limits, like collection: a busy gateway makes the visitor wait
+        # up to COLLECTION_SLOT_WAIT, then the result fails with a message saying so.
+        completion = complete(
+            _check_allowed(model.gateway),
+            request,
+            wait=settings.COLLECTION_SLOT_WAIT,
+            lease=settings.LAB_TASK_TIME_LIMIT,
+        )
     except GatewayError as error:
         logger.info("lab result %s failed: %s", result_id, error.message)
         _finish(result_id, state=LabResult.State.FAILED, error=error.message, settings=sent)

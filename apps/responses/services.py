@@ -1,13 +1,22 @@
+"""The one place responses are written: single, bulk and imported, always with their
+rendering (`rendered_html`) stored on the row; and the one place they leave the arena's
+blind pool (docs/arena.md)."""
+
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings as django_settings
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.catalog.models import AIModel
 from apps.challenges.models import Challenge
+from apps.responses import rendering
 from apps.responses.models import Response
 
 
@@ -70,6 +79,85 @@ def response_create(
         # Another worker stored this pair between our check and our insert.
         return Response.objects.get(model=model, challenge=challenge, is_published=True), False
     return response, True
+
+
+def responses_create_bulk(responses: Iterable[Response], *, batch_size: int = 2000) -> int:
+    """Insert many new published responses in a few statements, each with its rendering.
+
+    Each distinct (content, output type) is rendered once. A pair that already has a published
+    response is skipped by the database (the partial unique constraint, ON CONFLICT DO NOTHING),
+    so a repeated or concurrent run never stores a pair twice. Returns how many were given.
+    """
+    rows = list(responses)
+    rendered: dict[tuple[str, str], tuple[str, str]] = {}
+    for row in rows:
+        key = (row.content, row.output_type)
+        if key not in rendered:
+            rendered[key] = (
+                rendering.render_output(row.content, row.output_type),
+                rendering.content_hash(row.content, row.output_type),
+            )
+        row.rendered_html, row.rendered_hash = rendered[key]
+    Response.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Imported:
+    response: Response
+    image_written: bool
+    # The pair already had a published response from elsewhere; this one stays unpublished.
+    kept_unpublished: bool
+
+
+def response_import(
+    *,
+    model: AIModel,
+    challenge: Challenge,
+    fields: dict,
+    published: bool,
+    image_path: Path | None = None,
+) -> Imported:
+    """Create or update the imported response (source `import`) of a pair. Idempotent.
+
+    `fields` (prompt, content, output type, dates, notes, settings) are written every time;
+    publication only when the row is created, so re-importing never undoes a curator's
+    (un)publishing. A pair that already has a published response from elsewhere keeps it.
+    An image is stored under a name holding a hash of its bytes and written only when absent.
+    """
+    response = Response.objects.filter(
+        model=model, challenge=challenge, source=Response.Source.IMPORT
+    ).first()
+    kept_unpublished = False
+    if response is None:
+        taken = Response.objects.filter(
+            model=model, challenge=challenge, is_published=True
+        ).exists()
+        kept_unpublished = published and taken
+        response = Response(model=model, challenge=challenge, is_published=published and not taken)
+    for name, value in fields.items():
+        setattr(response, name, value)
+    response.source = Response.Source.IMPORT
+    image_written = False
+    if image_path is not None:
+        response.content = ""
+        image_written = _image_attach(response, image_path, folder=model.slug)
+    response.save()
+    return Imported(response, image_written, kept_unpublished)
+
+
+def _image_attach(response: Response, path: Path, *, folder: str) -> bool:
+    """Point the response at the stored copy of an image, writing it only when absent."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    field = response.image.field
+    name = field.generate_filename(response, f"import/{folder}/{path.stem}-{digest}{path.suffix}")
+    if field.storage.exists(name):
+        response.image = name
+        return False
+    with path.open("rb") as handle:
+        response.image.save(name.removeprefix(field.upload_to), File(handle), save=False)
+    return True
 
 
 def responses_release(*, ids: Iterable[int]) -> int:

@@ -3,8 +3,15 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 
-from apps.catalog.models import AIModel
-from apps.catalog.services import model_retire, model_upsert, provider_ensure, tag_name
+from apps.catalog.models import AIModel, Gateway
+from apps.catalog.services import (
+    model_listed_upsert,
+    model_retire,
+    model_upsert,
+    models_unlisted_deprecate,
+    provider_ensure,
+    tag_name,
+)
 from tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +69,49 @@ def test_ensuring_a_provider_keeps_an_existing_name_unless_asked_to_update():
 def test_tag_names_are_readable():
     assert tag_name("code-generation") == "Code Generation"
     assert tag_name("3d-modeling") == "3d Modeling"
+
+
+def test_a_listed_model_gets_a_free_slug_and_its_modalities_are_only_ever_added():
+    gateway = Gateway.objects.create(name="listing", kind=Gateway.Kind.OPENAI)
+    provider = ProviderFactory()
+    AIModelFactory(slug="acme-rocket")
+
+    model, created = model_listed_upsert(
+        gateway=gateway,
+        gateway_model_id="acme/rocket",
+        slug="acme-rocket",
+        provider=provider,
+        facts={"name": "Acme: Rocket", "context_length": 8192},
+        modalities=["text", "vision"],
+    )
+    again, created_again = model_listed_upsert(
+        gateway=gateway,
+        gateway_model_id="acme/rocket",
+        slug="acme-rocket",
+        provider=provider,
+        facts={"name": "Acme: Rocket 2", "context_length": None},
+        modalities=["text"],
+    )
+
+    assert created and not created_again and again.pk == model.pk
+    assert again.slug == "acme-rocket-2"
+    assert again.name == "Acme: Rocket 2" and again.context_length == 8192
+    assert set(again.modalities.values_list("name", flat=True)) == {"Text", "Vision"}
+
+
+def test_unlisted_models_are_deprecated_but_retired_ones_stay_retired():
+    gateway = Gateway.objects.create(name="listing", kind=Gateway.Kind.OPENAI)
+    listed = AIModelFactory(gateway=gateway, gateway_model_id="a/listed")
+    gone = AIModelFactory(gateway=gateway, gateway_model_id="a/gone")
+    retired = AIModelFactory(
+        gateway=gateway,
+        gateway_model_id="a/old",
+        status="retired",
+        retired_on=date(2025, 1, 1),
+        retirement_reason="Gone.",
+    )
+
+    assert models_unlisted_deprecate(gateway=gateway, listed={"a/listed"}) == [gone.slug]
+
+    statuses = dict(AIModel.objects.values_list("pk", "status"))
+    assert statuses == {listed.pk: "active", gone.pk: "deprecated", retired.pk: "retired"}

@@ -95,17 +95,26 @@ def test_paid_models_are_offered_only_when_opted_in_and_their_key_is_set(
     client, demo_models, settings, monkeypatch
 ):
     settings.LAB_ALLOW_PAID_GATEWAYS = True
-    keyed = Gateway.objects.create(name="keyed", kind="openai", api_key_env="LAB_TEST_KEY_SET")
+    url = "http://127.0.0.1:9/v1"
+    keyed = Gateway.objects.create(
+        name="keyed", kind="openai", base_url=url, api_key_env="LAB_TEST_KEY_SET"
+    )
     unkeyed = Gateway.objects.create(
-        name="unkeyed", kind="openai", api_key_env="LAB_TEST_KEY_UNSET"
+        name="unkeyed", kind="openai", base_url=url, api_key_env="LAB_TEST_KEY_UNSET"
+    )
+    # Set, but with nowhere to send the request: not offered either.
+    unreachable = Gateway.objects.create(
+        name="unreachable", kind="openai", api_key_env="LAB_TEST_KEY_SET"
     )
     monkeypatch.setenv("LAB_TEST_KEY_SET", "sk-test")
     monkeypatch.delenv("LAB_TEST_KEY_UNSET", raising=False)
     with_key = AIModelFactory(name="Keyed: Model", gateway=keyed)
     without_key = AIModelFactory(name="Unkeyed: Model", gateway=unkeyed)
+    without_url = AIModelFactory(name="Nowhere: Model", gateway=unreachable)
     html = client.get(URL).content.decode()
     assert with_key.name in html
     assert without_key.name not in html
+    assert without_url.name not in html
     assert "sk-test" not in html
 
 

@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.catalog.models import Gateway
+from apps.gateways.limits import gateway_slot
 from apps.lab.models import LabResult
 from apps.lab.tasks import lab_generate
 from tests.factories import AIModelFactory
@@ -109,6 +110,26 @@ def test_switching_paid_gateways_off_stops_queued_paid_results(client, demo_mode
     result.refresh_from_db()
     assert result.state == "failed"
     assert "Paid gateways are switched off" in result.error
+
+
+def test_the_lab_waits_for_the_gateways_limits_like_collection(
+    client, demo_models, settings, fake_provider, make_gateway
+):
+    settings.LAB_ALLOW_PAID_GATEWAYS = True
+    settings.COLLECTION_SLOT_WAIT = 0.3
+    fake = fake_provider()
+    gateway = make_gateway(fake, max_concurrency=1)
+    run = lab_run_with(client, [AIModelFactory(gateway=gateway), demo_models[0]])
+    result = run.results.get(model__gateway=gateway)
+
+    # Another caller (a collection job, another visitor) holds the gateway's only slot.
+    with gateway_slot(gateway, wait=1, lease=30):
+        lab_generate.apply(args=[result.pk])
+
+    result.refresh_from_db()
+    assert result.state == "failed"
+    assert "at its limits" in result.error
+    assert fake.requests() == []
 
 
 @pytest.mark.worker

@@ -1,0 +1,108 @@
+"""Provider API clients, one module per gateway kind, behind one small interface.
+
+`client_for(gateway)` reads the key from the environment variable the gateway names (never from
+the database) and raises MissingAPIKey before any network call when it is unset.
+"""
+
+import hashlib
+import os
+import threading
+
+from django.conf import settings
+
+from apps.catalog.models import Gateway
+from apps.gateways.base import (
+    Completion,
+    CompletionRequest,
+    GatewayClient,
+    GatewayError,
+    MissingAPIKey,
+    PermanentGatewayError,
+    TransientGatewayError,
+)
+
+_clients: dict[tuple, GatewayClient] = {}
+_clients_lock = threading.Lock()
+
+
+def gateway_base_url(gateway: Gateway) -> str:
+    """The base URL: the env var named by `base_url_env` when set, else `base_url`."""
+    if gateway.base_url_env and os.environ.get(gateway.base_url_env):
+        return os.environ[gateway.base_url_env].rstrip("/")
+    return (gateway.base_url or "").rstrip("/")
+
+
+def gateway_api_key(gateway: Gateway) -> str:
+    """The key from the environment. Local servers (Ollama, vLLM) may name no variable."""
+    if not gateway.api_key_env:
+        return "no-key"
+    key = os.environ.get(gateway.api_key_env, "").strip()
+    if not key:
+        raise MissingAPIKey(gateway.api_key_env)
+    return key
+
+
+def check_gateway_ready(gateway: Gateway) -> None:
+    """Raise a PermanentGatewayError when a gateway cannot be called at all (no key, no URL)."""
+    if gateway.kind == Gateway.Kind.DEMO:
+        return
+    gateway_api_key(gateway)
+    if not gateway_base_url(gateway):
+        raise PermanentGatewayError(f"Gateway {gateway.name} has no base URL.")
+
+
+def gateway_is_ready(gateway: Gateway) -> bool:
+    """Whether check_gateway_ready passes: the gateway can be called at all."""
+    try:
+        check_gateway_ready(gateway)
+    except PermanentGatewayError:
+        return False
+    return True
+
+
+def client_for(gateway: Gateway) -> GatewayClient:
+    """The client for a gateway row, reused across calls in this process (connection pool)."""
+    if gateway.kind == Gateway.Kind.DEMO:
+        from apps.gateways.demo import DemoClient
+
+        return DemoClient()
+    check_gateway_ready(gateway)
+    key = gateway_api_key(gateway)
+    base_url = gateway_base_url(gateway)
+    timeout = settings.COLLECTION_REQUEST_TIMEOUT
+    # The cache key holds a digest of the API key, never the key.
+    cache_key = (gateway.kind, base_url, hashlib.sha256(key.encode()).hexdigest(), timeout)
+    with _clients_lock:
+        client = _clients.get(cache_key)
+        if client is None:
+            client = _make_client(gateway.kind, base_url=base_url, api_key=key, timeout=timeout)
+            _clients[cache_key] = client
+    return client
+
+
+def _make_client(kind: str, **kwargs) -> GatewayClient:
+    if kind == Gateway.Kind.OPENAI:
+        from apps.gateways.openai_compat import OpenAICompatibleClient
+
+        return OpenAICompatibleClient(**kwargs)
+    if kind == Gateway.Kind.ANTHROPIC:
+        from apps.gateways.anthropic_messages import AnthropicClient
+
+        return AnthropicClient(**kwargs)
+    raise PermanentGatewayError(f"Gateway kind {kind!r} has no client.")
+
+
+__all__ = [
+    "Completion",
+    "CompletionRequest",
+    "GatewayClient",
+    "GatewayError",
+    "MissingAPIKey",
+    "PermanentGatewayError",
+    "TransientGatewayError",
+    "check_gateway_ready",
+    "client_for",
+    "gateway_api_key",
+    "gateway_base_url",
+    "gateway_is_ready",
+]
