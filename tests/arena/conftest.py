@@ -17,9 +17,12 @@ def challenge_pair(db):
 def exclusion_rules(request):
     """The automatic exclusion rules, off unless a test switches one on: most tests vote the
     instant a battle appears, which the too-fast rule would rightly exclude."""
-    if not request.node.get_closest_marker("django_db") and "db" not in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    if not marker and "db" not in request.fixturenames:
         return None
-    request.getfixturevalue("db")
+    # A worker test's votes must be committed for the worker to see them.
+    transactional = marker is not None and marker.kwargs.get("transaction", False)
+    request.getfixturevalue("transactional_db" if transactional else "db")
     from apps.arena.models import ExclusionSettings
 
     return ExclusionSettings.objects.update_or_create(

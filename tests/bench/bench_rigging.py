@@ -31,6 +31,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+# Its own cache keys: a test run sharing the Redis database must not feed it battle
+# candidates from another database.
+settings.CACHES["default"]["KEY_PREFIX"] = "bench-rigging"
+
 import numpy as np  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
