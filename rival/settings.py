@@ -5,6 +5,7 @@ run on SQLite, Celery's filesystem broker and a local-memory cache. Production
 hardening is switched on by DEBUG=0 and the variables listed in .env.example.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -414,14 +415,34 @@ RESPONSE_AUDIO_MAX_SECONDS = int(os.environ.get("RESPONSE_AUDIO_MAX_SECONDS", "3
 ARENA_BATTLE_TTL_SECONDS = int(os.environ.get("ARENA_BATTLE_TTL_SECONDS", "3600"))
 ARENA_RATE_LIMIT_SESSION = os.environ.get("ARENA_RATE_LIMIT_SESSION", "30/60")
 ARENA_RATE_LIMIT_IP = os.environ.get("ARENA_RATE_LIMIT_IP", "120/60")
+# Battles issued (arena page views, re-rolls) as count/seconds, per session and per IP group.
+ARENA_ISSUE_LIMIT_SESSION = os.environ.get("ARENA_ISSUE_LIMIT_SESSION", "30/300")
+ARENA_ISSUE_LIMIT_IP = os.environ.get("ARENA_ISSUE_LIMIT_IP", "120/300")
 ARENA_BOOTSTRAP_ROUNDS = int(os.environ.get("ARENA_BOOTSTRAP_ROUNDS", "1000"))
 # Counted votes a model needs before it is ranked; below this it is shown as provisional.
 ARENA_MIN_VOTES = int(os.environ.get("ARENA_MIN_VOTES", "300"))
 ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", "100"))
 # Salt for IP hashes; defaults to one derived from SECRET_KEY. Changing it unlinks old hashes.
 ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
-# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
-TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+# The blind pool (docs/arena.md): a new response stays arena-only until it has this many
+# counted votes or was collected this many days ago (curators override both per challenge).
+ARENA_BLIND_VOTES = int(os.environ.get("ARENA_BLIND_VOTES", "30"))
+ARENA_BLIND_DAYS = int(os.environ.get("ARENA_BLIND_DAYS", "7"))
+
+
+# Networks (CIDR, comma-separated) of the reverse proxies in front of the app. Only a peer
+# inside them is believed about X-Forwarded-For; empty: every address is REMOTE_ADDR.
+def _networks(name: str) -> list:
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{name} is a comma-separated list of networks such as 10.0.0.0/8,127.0.0.1/32 "
+            f"(a hop count is no longer accepted): {exc}"
+        ) from exc
+
+
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
 
 # Developer hub: requests per address group (an IPv4 address, an IPv6 /64) as count/seconds,
 # across the API, feeds, badges and dataset downloads; and how long clients may cache replies.
@@ -499,6 +520,11 @@ CELERY_BEAT_SCHEDULE = {
     "arena-recompute-leaderboard": {
         "task": "apps.arena.tasks.recompute_leaderboard",
         "schedule": float(os.environ.get("ARENA_RECOMPUTE_SECONDS", "300")),
+    },
+    # Responses leave the arena's blind pool when they have enough votes or days.
+    "arena-release-responses": {
+        "task": "apps.arena.tasks.release_responses",
+        "schedule": float(os.environ.get("ARENA_RELEASE_SECONDS", "300")),
     },
     "collection-requeue-stale-jobs": {
         "task": "apps.collection.tasks.requeue_stale_jobs",

@@ -97,12 +97,17 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     content = factory.Faker("paragraph")
     source = Response.Source.DEMO
     collected_at = factory.LazyFunction(timezone.now)
+    # Public by default; `ResponseFactory(blind=True)` makes one only the arena may show.
+    public_from = factory.LazyAttribute(lambda o: o.collected_at)
     tokens_in = 40
     tokens_out = 300
     latency_ms = 1200
     cost_usd = Decimal("0.001200")
     finish_reason = "stop"
     is_published = True
+
+    class Params:
+        blind = factory.Trait(public_from=None)
 
 
 # Arena: votes stored directly, as if cast, for tests that need a voting history.

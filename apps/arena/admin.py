@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
+from django.shortcuts import redirect
 
 from apps.arena.models import (
     Battle,
     Exclusion,
+    ExclusionSettings,
     IdentityTerm,
     LeaderboardRow,
     LeaderboardSnapshot,
@@ -22,9 +24,10 @@ class VoteAdmin(admin.ModelAdmin):
         "short_session",
         "short_ip",
         "is_counted",
-        "exclusion",
+        "excluded_rule",
+        "decision_ms",
     ]
-    list_filter = ["outcome", "is_counted", "category"]
+    list_filter = ["outcome", "is_counted", "excluded_rule", "category"]
     search_fields = ["session_key", "ip_hash"]
     list_select_related = ["model_a", "model_b", "category", "exclusion"]
     date_hierarchy = "created_at"
@@ -76,13 +79,40 @@ class VoteAdmin(admin.ModelAdmin):
         )
 
 
+@admin.register(ExclusionSettings)
+class ExclusionSettingsAdmin(admin.ModelAdmin):
+    """One row of rule settings; each rule's effect shows in the public exclusions log."""
+
+    fieldsets = [
+        (
+            "Too fast",
+            {"fields": ["too_fast_enabled", "too_fast_base_ms", "too_fast_chars_per_second"]},
+        ),
+        ("Per network", {"fields": ["ip_daily_enabled", "ip_daily_limit"]}),
+        (
+            "One-sided sessions",
+            {"fields": ["one_sided_enabled", "one_sided_min_battles", "one_sided_p_value"]},
+        ),
+    ]
+
+    def has_add_permission(self, request):
+        return not ExclusionSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        settings_row = ExclusionSettings.current()
+        return redirect("admin:arena_exclusionsettings_change", settings_row.pk)
+
+
 @admin.register(Exclusion)
 class ExclusionAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "value", "reason", "created_by", "vote_count"]
-    list_filter = ["kind"]
+    list_display = ["created_at", "kind", "value", "rule", "reason", "created_by", "vote_count"]
+    list_filter = ["kind", "rule"]
     search_fields = ["value", "reason"]
-    fields = ["kind", "value", "reason", "created_by", "created_at"]
-    readonly_fields = ["created_by", "created_at"]
+    fields = ["kind", "value", "rule", "reason", "created_by", "created_at"]
+    readonly_fields = ["rule", "created_by", "created_at"]
 
     @admin.display(description="votes excluded")
     def vote_count(self, exclusion):

@@ -52,6 +52,15 @@ class Battle(models.Model):
         return f"Battle {self.pk} on {self.challenge_id}"
 
 
+class ExclusionRule(models.TextChoices):
+    """Why a vote does not count; each one is shown in the public exclusions log."""
+
+    MANUAL = "manual", "Excluded by a curator"
+    TOO_FAST = "too_fast", "Faster than anyone can read both answers"
+    IP_DAILY = "ip_daily", "Too many votes from one network in a day"
+    ONE_SIDED = "one_sided", "A session that favours one model far beyond chance"
+
+
 class Exclusion(models.Model):
     """A visitor whose votes stop counting: by arena session or by salted IP hash."""
 
@@ -61,6 +70,9 @@ class Exclusion(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     value = models.CharField(max_length=64, help_text="The session key or the IP hash.")
+    rule = models.CharField(
+        max_length=12, choices=ExclusionRule.choices, default=ExclusionRule.MANUAL
+    )
     reason = models.TextField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
@@ -114,11 +126,25 @@ class Vote(models.Model):
         related_name="arena_votes",
     )
     is_verified = models.BooleanField("cast by a verified voter", default=False)
+    # Why an uncounted vote is out, in public words (the exclusions log); empty when counted.
+    excluded_rule = models.CharField(max_length=12, choices=ExclusionRule.choices, blank=True)
+    excluded_reason = models.CharField(max_length=200, blank=True)
+    # What the exclusion rules read, stored for audit: time from the battle being shown to the
+    # vote, the arena session's age then, and how many votes the session had cast before.
+    decision_ms = models.PositiveIntegerField(null=True, blank=True)
+    session_age_s = models.PositiveIntegerField(null=True, blank=True)
+    session_votes_before = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["model_a", "model_b"], name="vote_pair"),
+            models.Index(fields=["ip_hash", "created_at"], name="vote_ip_day"),
+            models.Index(
+                fields=["excluded_rule", "-created_at"],
+                condition=Q(is_counted=False),
+                name="vote_excluded_log",
+            ),
             # The leaderboard's GROUP BY reads this in order (an index-only scan) instead of
             # hashing every counted vote.
             models.Index(
@@ -130,6 +156,46 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} (battle {self.battle_id})"
+
+
+class ExclusionSettings(models.Model):
+    """The automatic exclusion rules, edited by curators in the admin (one row, pk=1).
+
+    Each rule can be switched off; none of them ever deletes a vote, they only stop it from
+    counting and say why (docs/arena.md)."""
+
+    too_fast_enabled = models.BooleanField("exclude too-fast votes", default=True)
+    too_fast_base_ms = models.PositiveIntegerField(
+        default=1500, help_text="Floor for any battle, in milliseconds."
+    )
+    too_fast_chars_per_second = models.PositiveIntegerField(
+        default=150,
+        help_text="Skimming speed: the floor grows by the answers' length read at this speed.",
+    )
+    ip_daily_enabled = models.BooleanField("cap votes per network per day", default=True)
+    ip_daily_limit = models.PositiveIntegerField(
+        default=300, help_text="Counted votes per IP group (an IPv4 address, an IPv6 /64) per day."
+    )
+    one_sided_enabled = models.BooleanField("exclude one-sided sessions", default=True)
+    one_sided_min_battles = models.PositiveIntegerField(
+        default=8, help_text="Decisive votes of a session on one model before it is tested."
+    )
+    one_sided_p_value = models.FloatField(
+        default=0.001,
+        help_text="Exclude a session when its votes for a model are this unlikely by chance.",
+    )
+
+    class Meta:
+        verbose_name = "exclusion rules"
+        verbose_name_plural = "exclusion rules"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="exclusion_settings_one")]
+
+    def __str__(self) -> str:
+        return "Exclusion rules"
+
+    @classmethod
+    def current(cls) -> "ExclusionSettings":
+        return cls.objects.get_or_create(pk=1)[0]
 
 
 class IdentityTerm(models.Model):

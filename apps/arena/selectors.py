@@ -7,7 +7,15 @@ from datetime import datetime
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 
-from apps.arena.models import DEMO_VOTER, Battle, LeaderboardRow, LeaderboardSnapshot, Vote
+from apps.arena.models import (
+    DEMO_VOTER,
+    Battle,
+    ExclusionRule,
+    ExclusionSettings,
+    LeaderboardRow,
+    LeaderboardSnapshot,
+    Vote,
+)
 from apps.catalog.models import AIModel
 from apps.challenges.models import Category
 
@@ -398,6 +406,49 @@ def rating_history(*, models: int = 8, snapshots: int = 20) -> list[HistoryPoint
         .values_list("model_id", "model__name", "snapshot__computed_at", "rating", "lower", "upper")
     )
     return [HistoryPoint(*row) for row in rows]
+
+
+EXCLUSIONS_SHOWN = 50
+
+
+def exclusions_log() -> dict:
+    """For the public exclusions log: the rules as configured, uncounted votes per rule, and
+    the latest ones with their reason (time, category and reason only). Three queries."""
+    excluded = Vote.objects.filter(is_counted=False)
+    per_rule = dict(excluded.order_by().values_list("excluded_rule").annotate(n=Count("pk")))
+    return {
+        "rules": ExclusionSettings.current(),
+        "counts": [(rule.label, per_rule.get(rule.value, 0)) for rule in ExclusionRule],
+        "total": sum(per_rule.values()),
+        "counted": Vote.objects.filter(is_counted=True).count(),
+        "recent": excluded.select_related("category")
+        .only("created_at", "excluded_rule", "excluded_reason", "category__name")
+        .order_by("-created_at")[:EXCLUSIONS_SHOWN],
+    }
+
+
+@dataclass(frozen=True)
+class PositionBias:
+    a_wins: int
+    b_wins: int
+
+    @property
+    def decisive(self) -> int:
+        return self.a_wins + self.b_wins
+
+    @property
+    def share_a(self) -> float | None:
+        return self.a_wins / self.decisive if self.decisive else None
+
+
+def position_bias() -> PositionBias:
+    """Counted decisive votes won by the left (A) and right (B) seat; one query. Sides are
+    assigned at random, so a share far from ½ measures voters' lean towards a position."""
+    counts = Vote.objects.filter(is_counted=True).aggregate(
+        a_wins=Count("pk", filter=Q(outcome=Vote.Outcome.A)),
+        b_wins=Count("pk", filter=Q(outcome=Vote.Outcome.B)),
+    )
+    return PositionBias(**counts)
 
 
 def top_tier_rows():

@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 
-from apps.arena.services import battles, leaderboard
+from apps.arena.services import battles, leaderboard, pool
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +25,10 @@ def recompute_leaderboard() -> int:
         return len(leaderboard.leaderboard_recompute())
     finally:
         cache.delete(LOCK_KEY)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def release_responses() -> int:
+    """Move responses with enough counted votes or days out of the blind pool onto the public
+    pages; returns how many. Idempotent."""
+    return pool.pool_release()

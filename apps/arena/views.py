@@ -1,9 +1,16 @@
+import io
+import secrets
+from datetime import datetime
+
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
+from PIL import Image
 
 from apps.arena import leaderboard as board
 from apps.arena import selectors
@@ -17,7 +24,13 @@ from rival.web import visitors
 from rival.web.pagecache import public_page
 
 VOTER_SESSION_KEY = "arena_voter"
+VOTER_SINCE_SESSION_KEY = "arena_voter_since"
 RATE_LIMITED = "You are voting faster than we can count. Take a short break."
+BATTLE_IMAGE_NUDGES = 16
+ISSUE_LIMITED = (
+    "You are asking for new battles faster than anyone can read them. "
+    "Take a short break, then try again."
+)
 
 
 def _voter(request, create: bool = False) -> str:
@@ -25,7 +38,15 @@ def _voter(request, create: bool = False) -> str:
     if not voter and create:
         voter = battles.voter_new()
         request.session[VOTER_SESSION_KEY] = voter
+        request.session[VOTER_SINCE_SESSION_KEY] = timezone.now().isoformat()
     return voter
+
+
+def _voter_since(request) -> datetime | None:
+    try:
+        return datetime.fromisoformat(request.session.get(VOTER_SINCE_SESSION_KEY, ""))
+    except ValueError:
+        return None
 
 
 def _category(request) -> Category | None:
@@ -42,15 +63,34 @@ def _render_arena(request, context: dict, status: int = 200):
     return render(request, template, context, status=status)
 
 
+def _issue(request, category: Category | None):
+    """(a new battle or None, whether the visitor is over the issue limit). Counted per IP
+    group first — a cookieless script gets a new session each time, so over that limit no
+    session is written either — then per arena session."""
+    hashed_ip = visitors.request_ip_hash(request, purpose="arena")
+    if visitors.rate_limited(f"arena:issue:ip:{hashed_ip}", settings.ARENA_ISSUE_LIMIT_IP):
+        return None, True
+    voter = _voter(request, create=True)
+    if visitors.rate_limited(f"arena:issue:session:{voter}", settings.ARENA_ISSUE_LIMIT_SESSION):
+        return None, True
+    return battles.battle_issue(voter=voter, category=category), False
+
+
 @require_safe
+@never_cache
 @vary_on_headers("HX-Request")
 def arena(request):
     category = _category(request)
-    battle = battles.battle_issue(voter=_voter(request, create=True), category=category)
+    battle, limited = _issue(request, category)
+    if limited:
+        return _render_arena(
+            request, {"battle": None, "category": category, "limited": ISSUE_LIMITED}, status=429
+        )
     return _render_arena(request, {"battle": battle, "category": category})
 
 
 @require_POST
+@never_cache
 def vote(request):
     category = _category(request)
     voter = _voter(request, create=True)
@@ -65,10 +105,11 @@ def vote(request):
             voter=voter,
             outcome=request.POST.get("outcome", ""),
             ip_hash=hashed_ip,
+            session_started=_voter_since(request),
             user=request.user if request.user.is_authenticated else None,
         )
     except VoteRefused as refused:
-        battle = battles.battle_issue(voter=voter, category=category)
+        battle, _ = _issue(request, category)
         # htmx swaps only 2xx answers; the message in the page says what happened either way.
         return _render_arena(
             request,
@@ -100,21 +141,46 @@ def frame(request, token: str, side: str):
     if battle is None or side not in ("a", "b"):
         raise Http404("No such battle.")
     response = battle.response_a if side == "a" else battle.response_b
+    if response.output_type == "image" and response.image:
+        return _battle_image(response)
     if not response.is_framed:
         raise Http404("This output is shown on the page.")
     return frame_response(response.content, response.output_type, private=True)
 
 
+def _battle_image(response) -> HttpResponse:
+    """A battle's image, re-encoded without its metadata and with a few random pixels nudged
+    by one level: no file name, digest, date or byte sequence to match against any other URL
+    (docs/arena.md). Never stored by a browser or proxy."""
+    with response.image.open("rb") as stored, Image.open(stored) as source:
+        image = source.convert("RGBA")
+    rng = secrets.SystemRandom()
+    pixels = image.load()
+    for _ in range(BATTLE_IMAGE_NUDGES):
+        x, y = rng.randrange(image.width), rng.randrange(image.height)
+        r, g, b, a = pixels[x, y]
+        pixels[x, y] = (r ^ 1, g, b, a)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    reply = HttpResponse(out.getvalue(), content_type="image/png")
+    reply["Cache-Control"] = "private, no-store"
+    reply["X-Content-Type-Options"] = "nosniff"
+    reply["Referrer-Policy"] = "no-referrer"
+    reply["Cross-Origin-Resource-Policy"] = "same-origin"
+    return reply
+
+
 @require_safe
 def media(request, token: str, side: str, kind: str):
     """One side's image, thumbnail, audio or waveform, by battle token: no file name,
-    digest or date in the URL or the headers."""
+    digest or date in the URL or the headers; pictures are re-encoded per load."""
     battle = selectors.battle_for_page(token, _voter(request))
     if battle is None or side not in ("a", "b"):
         raise Http404("No such battle.")
-    return media_file_response(
-        battle.response_a if side == "a" else battle.response_b, kind, private=True
-    )
+    response = battle.response_a if side == "a" else battle.response_b
+    if kind in ("image", "thumb") and response.image:
+        return _battle_image(response)
+    return media_file_response(response, kind, private=True)
 
 
 @public_page("category", "creator")
@@ -147,3 +213,10 @@ def leaderboard(request):
 def best_for(request, category: str):
     category = get_object_or_404(Category, slug=category)
     return render(request, "arena/best_for.html", board.best_for_context(category))
+
+
+@require_safe
+def exclusions(request):
+    """The public log of votes that do not count: per rule, and the latest with their reason.
+    No session, address or hash is shown."""
+    return render(request, "arena/exclusions.html", selectors.exclusions_log())

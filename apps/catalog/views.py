@@ -94,6 +94,7 @@ def model_detail(request, slug: str):
             "model": model,
             "rating": arena.latest_ratings().get(model.pk),
             "responses": responses.model_responses(model),
+            "in_arena": responses.in_arena_count(model=model),
             "related": selectors.related_models(model),
             "meta": meta(
                 model.name,

@@ -24,7 +24,14 @@ class ChallengeAdmin(admin.ModelAdmin):
         "featured",
         "responses",
     ]
-    list_filter = ["category", "output_type", "is_published", "featured", "difficulty"]
+    list_filter = [
+        "category",
+        "output_type",
+        "is_published",
+        "featured",
+        "arena_only",
+        "difficulty",
+    ]
     search_fields = ["title", "slug", "prompt"]
     prepopulated_fields = {"slug": ["title"]}
     list_select_related = ["category"]
@@ -33,6 +40,7 @@ class ChallengeAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "slug", "category", "output_type", "difficulty"]}),
         ("Prompt", {"fields": ["prompt", "description"]}),
         ("Publishing", {"fields": ["is_published", "featured"]}),
+        ("Blind pool", {"fields": ["arena_only", "blind_votes", "blind_days"]}),
         (
             "Generation settings",
             {"fields": ["temperature", "top_p", "max_tokens", "system_prompt"]},

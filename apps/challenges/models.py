@@ -64,6 +64,17 @@ class Challenge(models.Model):
     difficulty = models.CharField(max_length=10, choices=Difficulty.choices, blank=True)
     is_published = models.BooleanField(default=False, db_index=True)
     featured = models.BooleanField(default=False)
+    # The blind pool (docs/arena.md): new responses stay in the arena until they have enough
+    # counted votes or are old enough; empty fields take ARENA_BLIND_VOTES / ARENA_BLIND_DAYS.
+    arena_only = models.BooleanField(
+        default=False, help_text="Keep every response to this challenge out of public pages."
+    )
+    blind_votes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Counted votes that release a response (empty: default)."
+    )
+    blind_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days after which a response is released (empty: default)."
+    )
     # Generation settings: what collection sends. Each response records what was actually sent.
     temperature = models.FloatField(default=default_temperature)
     top_p = models.FloatField(default=default_top_p)
@@ -93,6 +104,14 @@ class Challenge(models.Model):
 
     def get_absolute_url(self) -> str:
         return link("challenges:detail", self.slug)
+
+    @property
+    def release_votes(self) -> int:
+        return settings.ARENA_BLIND_VOTES if self.blind_votes is None else self.blind_votes
+
+    @property
+    def release_days(self) -> int:
+        return settings.ARENA_BLIND_DAYS if self.blind_days is None else self.blind_days
 
     def generation_settings(self) -> dict:
         return {

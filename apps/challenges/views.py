@@ -90,6 +90,7 @@ def challenge_detail(request, slug: str):
         {
             "challenge": challenge,
             "page": page,
+            "in_arena": response_selectors.in_arena_count(challenge=challenge),
             "sort": sort,
             "sorts": [
                 (key, label) for key, (label, _) in response_selectors.RESPONSE_SORTS.items()

@@ -39,7 +39,7 @@ from apps.catalog.models import AIModel
 from apps.catalog.services import model_upsert, provider_ensure, tag_name
 from apps.challenges.models import Challenge, OutputType
 from apps.challenges.services import category_ensure, challenge_upsert
-from apps.responses.services import response_import
+from apps.responses.services import response_import, responses_release_due
 
 FILES = ("models.jsonl", "challenges.jsonl", "responses.jsonl")
 
@@ -455,4 +455,7 @@ def dataset_write(dataset: Dataset) -> ImportResult:
             )
         result.responses += 1
         result.images += imported.image_written
+    # Imported answers enter the blind pool like collected ones; those older than the blind
+    # days (most of a published dataset) go public at once (docs/arena.md).
+    responses_release_due()
     return result

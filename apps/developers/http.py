@@ -53,7 +53,7 @@ def public_get(view):
     def wrapped(request, *args, **kwargs):
         if request.method == "OPTIONS":
             return _preflight()
-        address = visitors.address_group(visitors.client_ip(request))
+        address = visitors.ip_group(visitors.client_ip(request))
         key = visitors.ip_hash(address, purpose="api")
         window = visitors.rate_window(f"api:{key}", settings.API_RATE_LIMIT)
         headers = _rate_headers(window)

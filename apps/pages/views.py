@@ -88,11 +88,10 @@ TEXT_PAGES = {
 @require_safe
 def text_page(request, page: str):
     title, description = TEXT_PAGES[page]
-    return render(
-        request,
-        f"pages/{page}.html",
-        {"meta": meta(title, description, ("Home", "/"), (title, ""))},
-    )
+    context = {"meta": meta(title, description, ("Home", "/"), (title, ""))}
+    if page == "methodology":
+        context["position_bias"] = arena.position_bias()
+    return render(request, f"pages/{page}.html", context)
 
 
 @require_safe

@@ -12,8 +12,21 @@ class ResponseQuerySet(models.QuerySet):
         return self.filter(is_published=True)
 
     def visible(self):
-        """Published responses to published challenges: what the public pages show."""
-        return self.filter(is_published=True, challenge__is_published=True)
+        """Published, released responses to published challenges that are not arena-only:
+        what every public page, sitemap, comparison and export shows (docs/arena.md)."""
+        return self.filter(
+            is_published=True,
+            public_from__isnull=False,
+            challenge__is_published=True,
+            challenge__arena_only=False,
+        )
+
+    def blind(self):
+        """Published responses to published challenges that only the arena may show: not
+        released yet, or their challenge is arena-only. The battle pool draws from these."""
+        return self.filter(is_published=True, challenge__is_published=True).filter(
+            Q(public_from__isnull=True) | Q(challenge__arena_only=True)
+        )
 
     def with_related(self):
         return self.select_related("model", "model__provider", "challenge", "challenge__category")
@@ -60,6 +73,9 @@ class Response(models.Model):
     finish_reason = models.CharField(max_length=40, blank=True)
     gateway_request_id = models.CharField(max_length=200, blank=True)
     is_published = models.BooleanField(default=True)
+    # When the response left the blind pool (docs/arena.md); empty while only the arena may
+    # show it. Every new response starts empty.
+    public_from = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Safe HTML of `content`, computed on save (see rendering.rendered_html for bulk writes).
     rendered_html = models.TextField(blank=True, editable=False)

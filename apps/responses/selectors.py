@@ -96,6 +96,17 @@ def responded_count(challenge_id: int) -> int:
     return Response.objects.visible().filter(challenge_id=challenge_id).count()
 
 
+def in_arena_count(*, challenge: Challenge | None = None, model: AIModel | None = None) -> int:
+    """How many responses (to this challenge, or by this model) only the arena shows yet: the
+    blind pool of docs/arena.md. One indexed count."""
+    blind = Response.objects.blind()
+    if challenge is not None:
+        blind = blind.filter(challenge=challenge)
+    if model is not None:
+        blind = blind.filter(model=model)
+    return blind.count()
+
+
 def visible_count() -> int:
     """How many responses the site shows. A full count on every response page would cost
     more than the rest of the page, and a minute-old figure reads the same."""

@@ -1,17 +1,20 @@
 """The one place responses are written: single, bulk and imported, always with their
-rendering (`rendered_html`) stored on the row, and generated media only once verified."""
+rendering (`rendered_html`) stored on the row, and generated media only once verified; and
+the one place they leave the arena's blind pool (docs/arena.md)."""
 
 import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from django.conf import settings as django_settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.catalog.models import AIModel
 from apps.challenges.models import Challenge, OutputType
@@ -195,3 +198,34 @@ def _image_attach(response: Response, path: Path, *, folder: str) -> bool:
     with path.open("rb") as handle:
         response.image.save(name.removeprefix(field.upload_to), File(handle), save=False)
     return True
+
+
+def responses_release(*, ids: Iterable[int]) -> int:
+    """Take these responses out of the blind pool now (the arena calls this when they have
+    enough counted votes); returns how many were newly released. Idempotent."""
+    return Response.objects.filter(pk__in=list(ids), public_from__isnull=True).update(
+        public_from=timezone.now()
+    )
+
+
+def responses_release_due() -> int:
+    """Release every blind response collected at least its challenge's blind days ago
+    (ARENA_BLIND_DAYS unless the curator set the challenge's own); returns how many. One
+    update for the default and one per distinct override. Idempotent."""
+    now = timezone.now()
+    blind = Response.objects.filter(public_from__isnull=True)
+    released = blind.filter(
+        challenge__blind_days__isnull=True,
+        collected_at__lte=now - timedelta(days=django_settings.ARENA_BLIND_DAYS),
+    ).update(public_from=now)
+    overrides = (
+        blind.filter(challenge__blind_days__isnull=False)
+        .values_list("challenge__blind_days", flat=True)
+        .distinct()
+        .order_by()
+    )
+    for days in list(overrides):
+        released += blind.filter(
+            challenge__blind_days=days, collected_at__lte=now - timedelta(days=days)
+        ).update(public_from=now)
+    return released

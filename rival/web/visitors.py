@@ -1,6 +1,7 @@
-"""Who a visitor is, as far as the request can tell: their address behind trusted proxies, a
-salted hash of it to store instead (the address itself is never stored), and fixed-window
-rate limits counted in the cache (Redis in production, shared by all workers)."""
+"""Who a visitor is, as far as the request can tell: their address behind trusted proxies, the
+group it belongs to (an IPv4 address, an IPv6 /64), a salted hash of that group to store
+instead (the address itself is never stored), and a fixed-window rate limit counted in the
+cache (Redis in production, shared by all workers)."""
 
 import hashlib
 import hmac
@@ -24,28 +25,56 @@ def login_name(request, credentials: dict | None) -> str | None:
     return None
 
 
-def client_ip(request) -> str:
-    """The visitor's address. Behind N trusted proxies (TRUSTED_PROXIES), the Nth address from
-    the right of X-Forwarded-For: the part a client cannot forge."""
-    proxies = settings.TRUSTED_PROXIES
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [a for a in forwarded if a]
-    if proxies and len(forwarded) >= proxies:
-        return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+# One IPv6 customer usually holds a whole /64: counting its addresses one by one would give a
+# single visitor 2^64 voices.
+IPV6_GROUP_PREFIX = 64
 
 
-def address_group(ip: str) -> str:
-    """The unit one visitor controls: an IPv6 address's /64 (one subscriber's usual
-    allocation, so rotating through it gains nothing), an IPv4 address itself."""
+def _address(value: str):
     try:
-        address = ipaddress.ip_address(ip)
+        return ipaddress.ip_address(value.strip())
     except ValueError:
-        return ip
+        return None
+
+
+def _trusted(address) -> bool:
+    if address is None:
+        return False
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in settings.TRUSTED_PROXIES)
+
+
+def client_ip(request) -> str:
+    """The visitor's address. Only when the peer (REMOTE_ADDR) is one of TRUSTED_PROXIES is
+    X-Forwarded-For believed: walked from the right, skipping hops inside trusted networks,
+    the first untrusted one is the client. Anyone else's X-Forwarded-For is ignored."""
+    peer = request.META.get("REMOTE_ADDR", "")
+    if not _trusted(_address(peer)):
+        return peer
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for hop in reversed(forwarded):
+        address = _address(hop)
+        if address is None:
+            # Garbage where an address should be: the proxies wrote nothing past this point
+            # that we can trust, so the last trusted hop is the best we know.
+            return peer
+        if not _trusted(address):
+            return str(address)
+        peer = str(address)
+    return peer
+
+
+def ip_group(ip: str) -> str:
+    """The unit limits and hashes count: an IPv4 address as is, an IPv6 address as its /64
+    network (an IPv4-mapped IPv6 address as the IPv4 one). Unparseable input stays as given."""
+    address = _address(ip or "")
+    if address is None:
+        return ip or ""
+    if address.version == 6 and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
     if address.version == 6:
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(ipaddress.ip_network(f"{address}/{IPV6_GROUP_PREFIX}", strict=False))
     return str(address)
 
 
@@ -56,13 +85,13 @@ def _salt(purpose: str) -> str:
 
 
 def ip_hash(ip: str, *, purpose: str) -> str:
-    """Salted hash of an address, one salt per purpose ("arena", "lab") so stored hashes of
-    one feature cannot be joined with another's."""
-    return hmac.new(_salt(purpose).encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
+    """Salted hash of an address's group (`ip_group`), one salt per purpose ("arena", "lab")
+    so stored hashes of one feature cannot be joined with another's."""
+    return hmac.new(_salt(purpose).encode(), ip_group(ip).encode(), hashlib.sha256).hexdigest()
 
 
 def request_ip_hash(request, *, purpose: str) -> str:
-    """The salted hash of this request's client address."""
+    """The salted hash of this request's client address group."""
     return ip_hash(client_ip(request), purpose=purpose)
 
 

@@ -47,7 +47,8 @@ def mentions(text: str, term: str) -> bool:
     return re.search(pattern, text.lower()) is not None
 
 
-def test_pre_vote_pages_name_no_model_slug_creator_or_id_for_any_demo_model():
+def test_pre_vote_pages_name_no_model_slug_creator_or_id_for_any_demo_model(settings):
+    settings.ARENA_ISSUE_LIMIT_SESSION = "100/60"
     call_command("loaddemo", verbosity=0)
     models = list(AIModel.objects.select_related("provider"))
     assert len(models) >= 3
@@ -99,8 +100,10 @@ def test_a_response_naming_its_own_model_is_kept_out_of_battles(client):
     challenge = ChallengeFactory()
     zephyr = AIModelFactory(name="Acme: Zephyr 2")
     IdentityTerm.objects.create(term="Zephyr", model=zephyr)
-    ResponseFactory(challenge=challenge, model=zephyr, content="As zephyr, I think this works.")
-    ResponseFactory(challenge=challenge)
+    ResponseFactory(
+        blind=True, challenge=challenge, model=zephyr, content="As zephyr, I think this works."
+    )
+    ResponseFactory(blind=True, challenge=challenge)
 
     page = client.get(reverse("arena:arena"))
 
@@ -112,8 +115,10 @@ def test_a_response_naming_its_creator_is_kept_out_of_battles(client):
     creator = ProviderFactory(slug="acme", name="Acme Labs")
     talker = AIModelFactory(provider=creator)
     IdentityTerm.objects.create(term="an Acme model", provider=creator)
-    ResponseFactory(challenge=challenge, model=talker, content="Speaking as AN ACME MODEL: yes.")
-    others = [ResponseFactory(challenge=challenge) for _ in range(2)]
+    ResponseFactory(
+        blind=True, challenge=challenge, model=talker, content="Speaking as AN ACME MODEL: yes."
+    )
+    others = [ResponseFactory(blind=True, challenge=challenge) for _ in range(2)]
 
     assert eligible_battle_models(client) == {r.model_id for r in others}
 
@@ -122,11 +127,12 @@ def test_the_creators_own_name_in_a_response_keeps_it_out_of_battles(client):
     challenge = ChallengeFactory()
     creator = ProviderFactory(slug="blabber", name="Blabbercorp")
     ResponseFactory(
+        blind=True,
         challenge=challenge,
         model=AIModelFactory(provider=creator),
         content="Trained by Blabbercorp.",
     )
-    others = [ResponseFactory(challenge=challenge) for _ in range(2)]
+    others = [ResponseFactory(blind=True, challenge=challenge) for _ in range(2)]
 
     assert eligible_battle_models(client) == {r.model_id for r in others}
 
@@ -135,16 +141,18 @@ def test_naming_another_model_does_not_keep_a_response_out(client):
     challenge = ChallengeFactory()
     zephyr = AIModelFactory()
     IdentityTerm.objects.create(term="Zephyr", model=zephyr)
-    ResponseFactory(challenge=challenge, model=zephyr, content="A plain answer.")
-    other = ResponseFactory(challenge=challenge, content="Unlike Zephyr, I would say no.")
+    ResponseFactory(blind=True, challenge=challenge, model=zephyr, content="A plain answer.")
+    other = ResponseFactory(
+        blind=True, challenge=challenge, content="Unlike Zephyr, I would say no."
+    )
 
     assert eligible_battle_models(client) == {zephyr.pk, other.model_id}
 
 
 def test_a_new_identity_term_applies_to_the_very_next_battle(client):
     challenge = ChallengeFactory()
-    talker = ResponseFactory(challenge=challenge, content="Zephyr here, happy to help.")
-    ResponseFactory(challenge=challenge)
+    talker = ResponseFactory(blind=True, challenge=challenge, content="Zephyr here, happy to help.")
+    ResponseFactory(blind=True, challenge=challenge)
     assert "No battle to show yet" not in client.get(reverse("arena:arena")).content.decode()
 
     IdentityTerm.objects.create(term="Zephyr", model=talker.model)

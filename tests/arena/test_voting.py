@@ -1,5 +1,6 @@
 """Battles and votes through the pages, as a visitor sees them."""
 
+import ipaddress
 import re
 from datetime import timedelta
 
@@ -202,11 +203,12 @@ def test_the_frame_serves_html_output_sandboxed_and_only_to_its_visitor(client, 
     assert Client().get(url).status_code == 404
 
 
-def test_battles_lean_towards_pairs_with_few_votes(client, db):
+def test_battles_lean_towards_pairs_with_few_votes(client, db, settings):
+    settings.ARENA_ISSUE_LIMIT_SESSION = "100/60"
     from tests.factories import ChallengeFactory, ResponseFactory, votes_between
 
     challenge = ChallengeFactory()
-    busy_a, busy_b, fresh = (ResponseFactory(challenge=challenge) for _ in range(3))
+    busy_a, busy_b, fresh = (ResponseFactory(blind=True, challenge=challenge) for _ in range(3))
     votes_between(busy_a, busy_b, "ab" * 200)
     busy = {busy_a.pk, busy_b.pk}
 
@@ -239,7 +241,7 @@ def test_arena_page_runs_a_constant_number_of_queries(client, django_assert_max_
 
     for _ in range(6):
         challenge = ChallengeFactory()
-        ResponseFactory.create_batch(5, challenge=challenge)
+        ResponseFactory.create_batch(5, blind=True, challenge=challenge)
     issued_token(client)
     with django_assert_max_num_queries(10):
         token = issued_token(client)
@@ -268,7 +270,7 @@ def test_long_expired_unvoted_battles_are_pruned_and_voted_ones_kept(challenge_p
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(challenge_pair, settings):
-    settings.TRUSTED_PROXIES = 1
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
     settings.ARENA_RATE_LIMIT_IP = "1/60"
     proxy = {"REMOTE_ADDR": "10.0.0.1"}
     first, second, third = Client(**proxy), Client(**proxy), Client(**proxy)
@@ -279,3 +281,73 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(challenge_
 
     assert (a.status_code, b.status_code, c.status_code) == (200, 200, 429)
     assert Vote.objects.filter(ip_hash=visitors.ip_hash("203.0.113.1", purpose="arena")).exists()
+
+
+def test_issuing_battles_is_limited_per_ip_group_even_without_a_cookie(challenge_pair, settings):
+    settings.ARENA_ISSUE_LIMIT_IP = "3/60"
+    pages = [Client(REMOTE_ADDR="203.0.113.9").get(reverse("arena:arena")) for _ in range(4)]
+
+    assert [p.status_code for p in pages] == [200, 200, 200, 429]
+    assert "faster than anyone can read them" in pages[-1].content.decode()
+    assert 'name="battle"' not in pages[-1].content.decode()
+    assert "sessionid" not in pages[-1].cookies
+    assert Battle.objects.count() == 3
+    assert Client(REMOTE_ADDR="203.0.113.10").get(reverse("arena:arena")).status_code == 200
+
+
+def test_issuing_battles_is_limited_per_session(client, challenge_pair, settings):
+    settings.ARENA_ISSUE_LIMIT_SESSION = "2/60"
+    statuses = [client.get(reverse("arena:arena")).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert Battle.objects.count() == 2
+
+
+def test_ipv6_votes_from_one_64_share_one_limit(challenge_pair, settings):
+    settings.ARENA_RATE_LIMIT_IP = "1/60"
+    first, second = Client(REMOTE_ADDR="2001:db8:7::1"), Client(REMOTE_ADDR="2001:db8:7::2:5")
+    other = Client(REMOTE_ADDR="2001:db8:8::1")
+
+    statuses = [vote(c, issued_token(c)).status_code for c in (first, second, other)]
+
+    assert statuses == [200, 429, 200]
+
+
+def test_the_arena_and_vote_answers_are_never_stored(client, challenge_pair):
+    page = client.get(reverse("arena:arena"))
+    answer = vote(client, issued_token(client))
+
+    for reply in (page, answer):
+        assert "no-store" in reply["Cache-Control"]
+        assert "ETag" not in reply.headers and "Last-Modified" not in reply.headers
+
+
+def _scrubbed(html: str, *secrets: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+    html = re.sub(r'"X-CSRFToken": ?"[^"]+"', "", html)
+    for secret in secrets:
+        html = html.replace(secret, "")
+    return html
+
+
+def test_excluded_and_counted_voters_see_the_same_page(challenge_pair):
+    from apps.arena.services.votes import exclusion_create
+
+    pages, tokens = [], []
+    for excluded in (False, True):
+        visitor = Client()
+        visitor.get(reverse("arena:arena"))
+        voter = visitor.session["arena_voter"]
+        if excluded:
+            exclusion_create(kind="session", value=voter, reason="test")
+        battle = battle_between(*challenge_pair, voter=voter)
+        tokens.append(battle.token)
+        pages.append(vote(visitor, battle.token, "a"))
+
+    counted, excluded = (Vote.objects.get(battle__token=t) for t in tokens)
+    assert counted.is_counted and not excluded.is_counted
+    assert pages[0].status_code == pages[1].status_code == 200
+    assert pages[0].headers == pages[1].headers
+    assert _scrubbed(pages[0].content.decode(), *tokens) == _scrubbed(
+        pages[1].content.decode(), *tokens
+    )

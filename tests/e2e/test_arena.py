@@ -12,11 +12,16 @@ def test_a_visitor_votes_with_the_keyboard_sees_the_reveal_and_gets_the_next_bat
     live_server, page
 ):
     challenge = ChallengeFactory(title="Explain recursion")
-    first = ResponseFactory(challenge=challenge, model=AIModelFactory(name="Acme: Alpha"))
-    second = ResponseFactory(challenge=challenge, model=AIModelFactory(name="Acme: Beta"))
+    first = ResponseFactory(
+        blind=True, challenge=challenge, model=AIModelFactory(name="Acme: Alpha")
+    )
+    second = ResponseFactory(
+        blind=True, challenge=challenge, model=AIModelFactory(name="Acme: Beta")
+    )
     svg = ChallengeFactory(title="Draw a pelican", output_type="svg")
     for response in (first, second):
         ResponseFactory(
+            blind=True,
             challenge=svg,
             model=response.model,
             output_type="svg",

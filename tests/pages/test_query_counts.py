@@ -21,22 +21,23 @@ PAGES = {
     "models filtered": (lambda: "/models/?capability=reasoning&size=large&sort=context", 6),
     "models page 2": (lambda: "/models/?page=2&sort=price", 6),
     "models by rating": (lambda: "/models/?sort=rating&page=2", 6),
-    "model": (lambda: _model().get_absolute_url(), 6),
+    # Model and challenge pages count the responses still in the arena: one query each.
+    "model": (lambda: _model().get_absolute_url(), 7),
     "response": (lambda: _response().get_absolute_url(), 6),
     "creators": (lambda: "/creators/", 2),
     "creator": (lambda: _model().provider.get_absolute_url(), 2),
     "graveyard": (lambda: "/graveyard/", 1),
     "challenges": (lambda: "/challenges/?sort=responses", 3),
-    "challenge": (lambda: Challenge.objects.order_by("pk").first().get_absolute_url(), 4),
+    "challenge": (lambda: Challenge.objects.order_by("pk").first().get_absolute_url(), 5),
     "challenge sorted by length": (
         lambda: Challenge.objects.order_by("pk").first().get_absolute_url() + "?sort=longest",
-        4,
+        5,
     ),
     "sitemap responses": (lambda: "/sitemap-responses.xml", 2),
     "sitemap models": (lambda: "/sitemap-models.xml", 2),
     "challenge by rating": (
         lambda: Challenge.objects.order_by("pk").first().get_absolute_url() + "?sort=rating",
-        4,
+        5,
     ),
 }
 

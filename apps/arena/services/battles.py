@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.arena.models import Battle, IdentityTerm
 from apps.arena.selectors import latest_ratings, votes_on_pairs
 from apps.catalog.models import AIModel
-from apps.challenges.models import Category, Challenge
+from apps.challenges.models import Category
 from apps.responses.models import Response
 
 # How many random candidate pairs a battle is chosen from, and how the choice leans:
@@ -29,15 +29,16 @@ def voter_new() -> str:
 
 
 def _eligible_responses():
-    """Published responses of listed models to published challenges, that don't name their
-    own model or creator (terms in admin, plus the creator's name itself)."""
+    """Responses in the blind pool (published, not shown on any public page yet) of listed
+    models, that don't name their own model or creator (terms in admin, plus the creator's
+    name itself)."""
     content = ExpressionWrapper(OuterRef("content"), output_field=TextField())
     own_terms = IdentityTerm.objects.filter(
         Q(model_id=OuterRef("model_id")) | Q(provider_id=OuterRef("model__provider_id")),
         IContains(content, F("term")),
     )
     return (
-        Response.objects.visible()
+        Response.objects.blind()
         .exclude(model__status=AIModel.Status.RETIRED)
         .exclude(content__icontains=F("model__provider__name"))
         .exclude(Exists(own_terms))
@@ -50,7 +51,7 @@ POOL_RESPONSES_SECONDS = 300
 
 
 def battle_pool_invalidate() -> None:
-    """Forget the cached battle candidates (identity terms changed)."""
+    """Forget the cached battle candidates (identity terms changed, responses released)."""
     try:
         cache.incr(POOL_VERSION_KEY)
     except ValueError:
@@ -58,23 +59,19 @@ def battle_pool_invalidate() -> None:
 
 
 def _battle_challenges(category: Category | None, version: int) -> list[int]:
-    """Published challenges with responses from at least two listed models; cached briefly."""
+    """Challenges with blind responses from at least two listed models; cached briefly."""
     key = f"arena:pool:{version}:challenges:{category.pk if category else 'all'}"
     ids = cache.get(key)
     if ids is None:
-        challenges = Challenge.objects.published()
+        blind = Response.objects.blind().exclude(model__status=AIModel.Status.RETIRED)
         if category is not None:
-            challenges = challenges.filter(category=category)
+            blind = blind.filter(challenge__category=category)
         ids = list(
-            challenges.annotate(
-                n=Count(
-                    "responses",
-                    filter=Q(responses__is_published=True)
-                    & ~Q(responses__model__status=AIModel.Status.RETIRED),
-                )
-            )
+            blind.order_by()
+            .values("challenge_id")
+            .annotate(n=Count("pk"))
             .filter(n__gte=2)
-            .values_list("pk", flat=True)
+            .values_list("challenge_id", flat=True)
         )
         cache.set(key, ids, timeout=POOL_CHALLENGES_SECONDS)
     return ids

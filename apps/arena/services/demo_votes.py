@@ -1,6 +1,7 @@
 """Simulated votes for a fresh site: a clearly marked set, easy to remove.
 
-They are cast on the responses battles are drawn from, by the `DEMO_VOTER` session, with
+They are cast on the public answers of listed models (they stand for votes cast in the past;
+the blind pool is left to real voters), by the `DEMO_VOTER` session, with
 outcomes drawn from a hidden per-model strength (a stable hash of the slug, nudged by price
 so the pictures look like real ones), and they count like real votes while they exist.
 """
@@ -13,8 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.arena.models import DEMO_VOTER, Battle, Vote
-from apps.arena.services.battles import _eligible_responses
 from apps.arena.services.leaderboard import leaderboard_recompute
+from apps.catalog.models import AIModel
+from apps.responses.models import Response
 
 # Enough for most models to pass ARENA_MIN_VOTES (300) and get a rank and tier.
 PAIRS_PER_CHALLENGE = 100
@@ -41,7 +43,8 @@ def demo_votes_seed(*, seed: int = 7, recompute: bool = True) -> int:
     rng = random.Random(seed)
     by_challenge: dict[int, list] = {}
     for response in (
-        _eligible_responses()
+        Response.objects.visible()
+        .exclude(model__status=AIModel.Status.RETIRED)
         .select_related("model", "challenge")
         .only(
             "id",

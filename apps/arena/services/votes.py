@@ -1,6 +1,7 @@
 """Casting votes and excluding visitors whose votes should not count."""
 
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -8,7 +9,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.arena.models import Battle, Exclusion, Vote
+from apps.arena.models import Battle, Exclusion, ExclusionRule, ExclusionSettings, Vote
+from apps.arena.selectors import latest_ratings
+from apps.arena.services import exclusions
 
 VOTES_SINCE_RECOMPUTE_KEY = "arena:votes-since-recompute"
 ALREADY_VOTED = "You already voted on this battle; a second vote counts nothing."
@@ -29,17 +32,39 @@ def _exclusion_for(voter: str, hashed_ip: str) -> Exclusion | None:
     ).first()
 
 
+def _public_reason(exclusion: Exclusion) -> str:
+    """What the public log says: a curator's own note may name people, so it shows only the
+    rule; automatic rules wrote their reason for the public."""
+    if exclusion.rule == ExclusionRule.MANUAL:
+        return ExclusionRule.MANUAL.label
+    return exclusion.reason[:200]
+
+
 @transaction.atomic
-def vote_cast(*, token: str, voter: str, outcome: str, ip_hash: str, user=None) -> Vote:
+def vote_cast(
+    *,
+    token: str,
+    voter: str,
+    outcome: str,
+    ip_hash: str,
+    session_started: datetime | None = None,
+    user=None,
+) -> Vote:
     """Record `voter`'s verdict on the battle `token`; raises VoteRefused and stores nothing
-    for a made-up, foreign, expired or already-voted battle or a bad outcome. Votes of
-    excluded visitors are stored but not counted. `ip_hash` is the visitor's salted address
-    hash (rival.web.visitors); rate limits are the view's concern. A signed-in `user` (who
-    verified their address to sign in) makes it a verified voter's vote."""
+    for a made-up, foreign, expired or already-voted battle or a bad outcome.
+
+    Every vote is stored with how long after the battle appeared it came, the session's age
+    (from `session_started`) and its earlier votes. Votes of excluded visitors, and votes
+    the exclusion rules (services.exclusions) catch, are stored but not counted, with the
+    rule and a public reason; a session caught favouring one model loses all its votes.
+    `ip_hash` is the visitor's salted address-group hash (rival.web.visitors); rate limits
+    are the view's concern. The visitor's page never tells whether the vote counted. A
+    signed-in `user` (who verified their address to sign in) makes it a verified voter's
+    vote."""
     if outcome not in Vote.Outcome.values:
         raise VoteRefused("That is not one of the four choices.")
     battle = (
-        Battle.objects.select_for_update()
+        Battle.objects.select_for_update(of=("self",))
         .select_related("response_a", "response_b", "challenge")
         .filter(token=token)
         .first()
@@ -51,9 +76,19 @@ def vote_cast(*, token: str, voter: str, outcome: str, ip_hash: str, user=None) 
         )
     if Vote.objects.filter(battle=battle).exists():
         raise VoteRefused(ALREADY_VOTED, 409)
-    if battle.expires_at <= timezone.now():
+    now = timezone.now()
+    if battle.expires_at <= now:
         raise VoteRefused("This battle has expired, so the vote was not counted.", 410)
+    decision_ms = max(0, int((now - battle.created_at).total_seconds() * 1000))
+    rules = ExclusionSettings.current()
     exclusion = _exclusion_for(voter, ip_hash)
+    rule, reason = "", ""
+    if exclusion is not None:
+        rule, reason = exclusion.rule, _public_reason(exclusion)
+    elif found := exclusions.too_fast(battle, decision_ms, rules):
+        rule, reason = ExclusionRule.TOO_FAST, found
+    elif found := exclusions.ip_daily(ip_hash, now, rules):
+        rule, reason = ExclusionRule.IP_DAILY, found
     try:
         with transaction.atomic():
             vote = Vote.objects.create(
@@ -64,13 +99,34 @@ def vote_cast(*, token: str, voter: str, outcome: str, ip_hash: str, user=None) 
                 category_id=battle.challenge.category_id,
                 session_key=voter,
                 ip_hash=ip_hash,
-                is_counted=exclusion is None,
+                is_counted=not rule,
                 exclusion=exclusion,
                 user=user,
                 is_verified=user is not None,
+                excluded_rule=rule,
+                excluded_reason=reason,
+                decision_ms=decision_ms,
+                session_age_s=(
+                    max(0, int((now - session_started).total_seconds()))
+                    if session_started
+                    else None
+                ),
+                session_votes_before=Vote.objects.filter(session_key=voter).count(),
             )
     except IntegrityError as exc:
         raise VoteRefused(ALREADY_VOTED, 409) from exc
+    if exclusion is None:
+        found = exclusions.one_sided(
+            voter, (vote.model_a_id, vote.model_b_id), latest_ratings(), rules
+        )
+        if found:
+            exclusion_create(
+                kind=Exclusion.Kind.SESSION,
+                value=voter,
+                reason=found,
+                rule=ExclusionRule.ONE_SIDED,
+            )
+            vote.refresh_from_db()
     _count_towards_recompute()
     return vote
 
@@ -89,17 +145,22 @@ def _count_towards_recompute() -> None:
 
 
 @transaction.atomic
-def exclusion_create(*, kind: str, value: str, reason: str, user=None) -> tuple[Exclusion, int]:
+def exclusion_create(
+    *, kind: str, value: str, reason: str, user=None, rule: str = ExclusionRule.MANUAL
+) -> tuple[Exclusion, int]:
     """Stop counting every vote of a session or IP hash, past and future.
 
     Idempotent: excluding the same visitor again keeps the first exclusion. Returns the
-    exclusion and how many votes it newly took out of the count.
+    exclusion and how many votes it newly took out of the count. Votes are never deleted.
     """
     exclusion, _ = Exclusion.objects.get_or_create(
-        kind=kind, value=value, defaults={"reason": reason, "created_by": user}
+        kind=kind, value=value, defaults={"reason": reason, "created_by": user, "rule": rule}
     )
     field = "session_key" if kind == Exclusion.Kind.SESSION else "ip_hash"
     changed = Vote.objects.filter(**{field: value}, is_counted=True).update(
-        is_counted=False, exclusion=exclusion
+        is_counted=False,
+        exclusion=exclusion,
+        excluded_rule=exclusion.rule,
+        excluded_reason=_public_reason(exclusion),
     )
     return exclusion, changed

@@ -12,19 +12,21 @@ from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
 from apps.catalog.services import model_upsert, provider_ensure
-from apps.challenges.models import Challenge
+from apps.challenges.models import Challenge, OutputType
 from apps.challenges.services import category_ensure, challenge_upsert
 from apps.datasets.demo_catalog import demo_catalog
 from apps.datasets.importer import dataset_read, dataset_write
 from apps.gateways.calls import completion_request_for
 from apps.gateways.demo import DemoClient
 from apps.responses.models import Response
-from apps.responses.services import responses_create_bulk
+from apps.responses.services import responses_create_bulk, responses_release_due
 
 ADMIN_USERNAME = "admin"
 # Real responses and images shipped with the project (MIT; see its README for attribution).
 RIVAL_EARLY = Path(__file__).resolve().parents[2] / "data" / "rival-early"
 CURATION_FIELDS = ("status", "retired_on", "retirement_reason", "featured")
+# With --real-data, how many demo models answer the real challenges for the blind pool.
+REAL_DATA_ARENA_MODELS = 6
 
 
 class Command(BaseCommand):
@@ -59,10 +61,34 @@ class Command(BaseCommand):
             if real_data:
                 self.stdout.write(rival_early_import())
             models, challenges = load_catalog(with_challenges=not real_data)
-            created = demo_responses_generate(models=models, challenges=challenges)
+            spread_days = 14
+            if real_data:
+                # A few demo models answer the real challenges too (text, code, HTML, SVG),
+                # all within the last day: those answers stay in the arena's blind pool, so
+                # it has battles, and never show as filler on the public pages.
+                spread_days = 1
+                models = [m for m in models if m.status == AIModel.Status.ACTIVE][
+                    :REAL_DATA_ARENA_MODELS
+                ]
+                challenges = list(
+                    Challenge.objects.published().filter(
+                        output_type__in=[
+                            OutputType.TEXT,
+                            OutputType.CODE,
+                            OutputType.HTML,
+                            OutputType.SVG,
+                        ]
+                    )
+                )
+            created = demo_responses_generate(
+                models=models, challenges=challenges, spread_days=spread_days
+            )
+            # Demo answers are dated over the last two weeks: the older ones go public now,
+            # the newer ones stay in the blind pool the arena draws from (docs/arena.md).
+            released = responses_release_due()
         self.stdout.write(
             f"Demo data: {len(models)} models, {len(challenges)} challenges, "
-            f"{created} new responses."
+            f"{created} new responses ({released} released to the public pages)."
         )
         # Votes belong to the arena, a layer above this app: seeded or removed through its
         # own command, by name, so nothing here imports the arena.
@@ -139,7 +165,9 @@ def load_catalog(*, with_challenges: bool = True) -> tuple[list[AIModel], list[C
     return models, loaded
 
 
-def demo_responses_generate(*, models: list[AIModel], challenges: list[Challenge]) -> int:
+def demo_responses_generate(
+    *, models: list[AIModel], challenges: list[Challenge], spread_days: int = 14
+) -> int:
     """Store a demo-gateway response for every (model, challenge) pair that has no published
     response yet; returns how many were stored. Idempotent.
 
@@ -171,7 +199,7 @@ def demo_responses_generate(*, models: list[AIModel], challenges: list[Challenge
                     output_type=challenge.output_type,
                     content=completion.content,
                     source=Response.Source.DEMO,
-                    collected_at=_collected_at(model, challenge, now),
+                    collected_at=_collected_at(model, challenge, now, spread_days),
                     tokens_in=completion.tokens_in,
                     tokens_out=completion.tokens_out,
                     latency_ms=completion.latency_ms,
@@ -186,11 +214,13 @@ def demo_responses_generate(*, models: list[AIModel], challenges: list[Challenge
     return responses_create_bulk(new)
 
 
-def _collected_at(model: AIModel, challenge: Challenge, now: datetime) -> datetime:
-    """A stable, spread-out collection time: the last two weeks, or the weeks before a
-    retired model's retirement."""
+def _collected_at(
+    model: AIModel, challenge: Challenge, now: datetime, spread_days: int
+) -> datetime:
+    """A stable, spread-out collection time: the last `spread_days` days, or the weeks
+    before a retired model's retirement."""
     digest = hashlib.sha256(f"{model.slug}\0{challenge.slug}".encode()).digest()
-    minutes_ago = int.from_bytes(digest[:4], "big") % (14 * 24 * 60)
+    minutes_ago = int.from_bytes(digest[:4], "big") % (spread_days * 24 * 60)
     if model.status == AIModel.Status.RETIRED and model.retired_on:
         end = datetime.combine(model.retired_on, time(12), tzinfo=UTC)
         return end - timedelta(days=2, minutes=minutes_ago)

@@ -1,0 +1,95 @@
+"""The automatic exclusion rules (docs/arena.md): which votes stop counting, and why.
+
+Each rule reads what `vote_cast` stored with the vote and returns a public reason, or None.
+None of them deletes a vote; curators tune or switch them off in the admin
+(ExclusionSettings). The reasons go to the public exclusions log, so they name no session,
+address or model."""
+
+import math
+from collections.abc import Mapping
+from datetime import timedelta
+
+from django.db.models import Q
+from scipy.stats import binomtest
+
+from apps.arena.models import Battle, ExclusionSettings, Vote
+from apps.challenges.models import OutputType
+
+# Past this, an answer is not read to the end before voting; the floor stops growing.
+READING_CHARS_CAP = 12_000
+READ_OUTPUT_TYPES = (OutputType.TEXT, OutputType.CODE)
+ELO_SCALE = 400.0
+
+
+def reading_floor_ms(battle: Battle, rules: ExclusionSettings) -> int:
+    """The fastest a person can decide this battle: a base, plus both answers' text skimmed
+    at the configured speed (framed and image outputs are judged at a glance)."""
+    chars = sum(
+        len(response.content)
+        for response in (battle.response_a, battle.response_b)
+        if response.output_type in READ_OUTPUT_TYPES
+    )
+    chars = min(chars, READING_CHARS_CAP)
+    return rules.too_fast_base_ms + chars * 1000 // max(rules.too_fast_chars_per_second, 1)
+
+
+def too_fast(battle: Battle, decision_ms: int, rules: ExclusionSettings) -> str | None:
+    if not rules.too_fast_enabled:
+        return None
+    floor = reading_floor_ms(battle, rules)
+    if decision_ms >= floor:
+        return None
+    return (
+        f"Voted {decision_ms / 1000:.1f} s after the battle appeared; "
+        f"reading it takes at least {floor / 1000:.1f} s."
+    )
+
+
+def ip_daily(ip_hash: str, now, rules: ExclusionSettings) -> str | None:
+    if not rules.ip_daily_enabled:
+        return None
+    earlier = Vote.objects.filter(ip_hash=ip_hash, created_at__gt=now - timedelta(days=1))
+    if earlier.count() < rules.ip_daily_limit:
+        return None
+    return f"More than {rules.ip_daily_limit} votes from one network within a day."
+
+
+def _expected_win(model_id: int, opponent_id: int, ratings: Mapping) -> float:
+    """Chance `model_id` beats `opponent_id` by the current ratings (½ when either is new)."""
+    mine, theirs = ratings.get(model_id), ratings.get(opponent_id)
+    if mine is None or theirs is None:
+        return 0.5
+    return 1.0 / (1.0 + math.pow(10.0, (theirs.rating - mine.rating) / ELO_SCALE))
+
+
+def one_sided(
+    voter: str, model_ids: tuple[int, int], ratings: Mapping, rules: ExclusionSettings
+) -> str | None:
+    """A session whose decisive votes for (or against) one of this battle's models are far
+    beyond what the ratings predict: a two-sided binomial test over the session's battles
+    with that model, once it has `one_sided_min_battles` of them."""
+    if not rules.one_sided_enabled:
+        return None
+    for model_id in model_ids:
+        decided = Vote.objects.filter(
+            Q(model_a_id=model_id) | Q(model_b_id=model_id),
+            session_key=voter,
+            outcome__in=(Vote.Outcome.A, Vote.Outcome.B),
+        ).values_list("model_a_id", "model_b_id", "outcome")
+        wins = battles = 0
+        expected = 0.0
+        for model_a, model_b, outcome in decided:
+            seat = "a" if model_a == model_id else "b"
+            opponent = model_b if seat == "a" else model_a
+            battles += 1
+            wins += outcome == seat
+            expected += _expected_win(model_id, opponent, ratings)
+        if battles < rules.one_sided_min_battles:
+            continue
+        p_value = binomtest(wins, battles, expected / battles).pvalue
+        if p_value < rules.one_sided_p_value:
+            return (
+                f"One model won {wins} of this session's {battles} decisive battles with it, "
+                f"where about {expected:.0f} were expected (p = {p_value:.1e})."
+            )
+    return None

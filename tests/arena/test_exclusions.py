@@ -1,0 +1,148 @@
+"""The automatic exclusion rules: each stops votes from counting, with a public reason."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from apps.arena.models import Battle, ExclusionRule, Vote
+from apps.arena.services.votes import vote_cast
+from rival.web import visitors
+from tests.factories import (
+    AIModelFactory,
+    ChallengeFactory,
+    ResponseFactory,
+    battle_between,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _shown_ago(battle: Battle, seconds: float) -> Battle:
+    Battle.objects.filter(pk=battle.pk).update(
+        created_at=battle.created_at - timedelta(seconds=seconds)
+    )
+    return battle
+
+
+def test_a_vote_faster_than_reading_both_answers_is_excluded_with_a_reason(
+    challenge_pair, exclusion_rules
+):
+    exclusion_rules.too_fast_enabled = True
+    exclusion_rules.too_fast_base_ms = 1000
+    exclusion_rules.too_fast_chars_per_second = 100
+    exclusion_rules.save()
+    first, second = challenge_pair
+    first.content, second.content = "word " * 200, "text " * 200  # 2,000 chars: 21 s floor
+    first.save()
+    second.save()
+    hasty = _shown_ago(battle_between(first, second, voter="v1"), 5)
+    patient = _shown_ago(battle_between(first, second, voter="v2"), 30)
+
+    fast = vote_cast(token=hasty.token, voter="v1", outcome="a", ip_hash="h1")
+    slow = vote_cast(token=patient.token, voter="v2", outcome="a", ip_hash="h2")
+
+    assert not fast.is_counted and fast.excluded_rule == ExclusionRule.TOO_FAST
+    assert "reading it takes at least 21.0 s" in fast.excluded_reason
+    assert 5000 <= fast.decision_ms < 6000
+    assert slow.is_counted and slow.excluded_rule == ""
+
+
+def test_votes_past_the_daily_cap_of_one_network_are_excluded(challenge_pair, exclusion_rules):
+    exclusion_rules.ip_daily_enabled = True
+    exclusion_rules.ip_daily_limit = 2
+    exclusion_rules.save()
+    ip_hash = visitors.ip_hash("2001:db8:5::1", purpose="arena")
+    cast = []
+    for n in range(3):
+        battle = battle_between(*challenge_pair, voter=f"s{n}")
+        cast.append(vote_cast(token=battle.token, voter=f"s{n}", outcome="b", ip_hash=ip_hash))
+
+    assert [v.is_counted for v in cast] == [True, True, False]
+    assert cast[-1].excluded_rule == ExclusionRule.IP_DAILY
+    assert "More than 2 votes from one network" in cast[-1].excluded_reason
+
+
+def test_a_session_that_always_picks_one_model_loses_all_its_votes(exclusion_rules):
+    exclusion_rules.one_sided_enabled = True
+    exclusion_rules.one_sided_min_battles = 8
+    exclusion_rules.one_sided_p_value = 0.01
+    exclusion_rules.save()
+    target = AIModelFactory()
+    cast = []
+    for n in range(9):
+        challenge = ChallengeFactory()
+        mine = ResponseFactory(blind=True, challenge=challenge, model=target)
+        other = ResponseFactory(blind=True, challenge=challenge)
+        seats = (mine, other) if n % 2 else (other, mine)
+        battle = battle_between(*seats, voter="shill")
+        outcome = "a" if seats[0] is mine else "b"
+        cast.append(vote_cast(token=battle.token, voter="shill", outcome=outcome, ip_hash="h"))
+
+    votes = list(Vote.objects.filter(session_key="shill").order_by("created_at"))
+    assert all(not v.is_counted for v in votes)
+    assert {v.excluded_rule for v in votes} == {ExclusionRule.ONE_SIDED}
+    assert "won 8 of this session's 8 decisive battles" in votes[0].excluded_reason
+    assert [v.session_votes_before for v in votes] == list(range(9))
+
+
+def test_an_honest_session_with_mixed_votes_keeps_counting(exclusion_rules):
+    exclusion_rules.one_sided_enabled = True
+    exclusion_rules.one_sided_min_battles = 8
+    exclusion_rules.save()
+    target = AIModelFactory()
+    for n in range(12):
+        challenge = ChallengeFactory()
+        battle = battle_between(
+            ResponseFactory(blind=True, challenge=challenge, model=target),
+            ResponseFactory(blind=True, challenge=challenge),
+            voter="fair",
+        )
+        vote_cast(token=battle.token, voter="fair", outcome="ab"[n % 2], ip_hash="h")
+
+    assert Vote.objects.filter(session_key="fair", is_counted=True).count() == 12
+
+
+def test_the_public_log_shows_counts_and_reasons_but_no_session_or_address(
+    client, challenge_pair, exclusion_rules
+):
+    exclusion_rules.too_fast_enabled = True
+    exclusion_rules.save()
+    battle = battle_between(*challenge_pair, voter="secret-session-key")
+    hashed = visitors.ip_hash("198.51.100.77", purpose="arena")
+    vote_cast(token=battle.token, voter="secret-session-key", outcome="a", ip_hash=hashed)
+
+    page = client.get(reverse("arena:exclusions"))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert ExclusionRule.TOO_FAST.label in html
+    assert "reading it takes at least" in html
+    assert re.search(r"<td>Faster than anyone can read both answers</td><td>1</td>", html)
+    assert "secret-session-key" not in html and hashed not in html and "198.51.100" not in html
+
+
+def test_the_session_age_and_decision_time_are_stored_with_the_vote(challenge_pair):
+    visitor = Client()
+    page = visitor.get(reverse("arena:arena")).content.decode()
+    token = re.search(r'name="battle" value="([^"]+)"', page).group(1)
+
+    visitor.post(reverse("arena:vote"), {"battle": token, "outcome": "tie"})
+
+    vote = Vote.objects.get()
+    assert vote.decision_ms is not None and vote.decision_ms < 60_000
+    assert vote.session_age_s is not None and vote.session_age_s < 60
+    assert vote.session_votes_before == 0
+
+
+def test_position_bias_is_shown_on_the_methodology_page(client, challenge_pair):
+    from tests.factories import votes_between
+
+    votes_between(*challenge_pair, "aaab")
+
+    html = client.get(reverse("pages:methodology")).content.decode()
+
+    assert "A has won <strong>75%</strong>" in html
+    assert "3 of 4 counted votes" in html

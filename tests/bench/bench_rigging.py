@@ -1,0 +1,274 @@
+"""Rigging benchmark: how many votes an attacker needs to lift one mid-table model one rank,
+with the arena's defences off and on, and how many honest votes the defences wrongly drop.
+
+Run with `make bench` (or `uv run python -m tests.bench.bench_rigging`) against the
+PostgreSQL in DATABASE_URL: a throwaway database is created and dropped. Everything goes
+through the real services — `battle_issue` draws each battle from the blind pool,
+`vote_cast` stores each vote with its timing, session and salted address group and applies
+the exclusion rules — only the clock is simulated: a battle's `created_at` is moved back by
+the voter's reading time instead of sleeping.
+
+An honest electorate (sessions of 15 votes, one IPv4 address each, reading times around 45 s,
+choices drawn from known Bradley–Terry strengths) votes first. Then an attacker who wants the
+mid-table target to overtake the model just above it votes until the target's fitted rating
+passes its neighbour's, or BENCH_ATTACK_MAX votes (default 10,000). The attacker is a script:
+1–3 s per vote, a new session every 20 votes, a random address inside one IPv6 /64.
+- target-only: re-rolls battles until the target shows, votes for it;
+- omnipresent: votes in every battle it gets: for the target when it shows, against the
+  neighbour when that shows, otherwise honestly (to look normal).
+View-level rate limits (votes and battles per session and per address group) come on top in
+production and are not counted here.
+"""
+
+import math
+import os
+import time
+from datetime import timedelta
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# Its own cache keys: a test run sharing the Redis database must not feed it battle
+# candidates from another database.
+settings.CACHES["default"]["KEY_PREFIX"] = "bench-rigging"
+
+import numpy as np  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from apps.arena import ratings  # noqa: E402
+
+SEED = 10
+STRENGTHS = [1200.0, 1140.0, 1080.0, 1030.0, 960.0, 900.0]  # Elo scale, best first
+TARGET, NEIGHBOUR = 3, 2
+CHALLENGES = 12
+ANSWER_CHARS = 600
+HONEST_VOTES = int(os.environ.get("BENCH_HONEST_VOTES", "1500"))
+HONEST_SESSION_VOTES = 15
+ATTACK_MAX = int(os.environ.get("BENCH_ATTACK_MAX", "10000"))
+ATTACK_SESSION_VOTES = 20
+CHECK_EVERY = 50
+
+
+def p_win(i: int, j: int) -> float:
+    return 1.0 / (1.0 + math.pow(10.0, (STRENGTHS[j] - STRENGTHS[i]) / 400.0))
+
+
+def populate() -> list[int]:
+    """Six models answering twelve challenges; every answer in the blind pool."""
+    from apps.responses.models import Response
+    from tests.factories import AIModelFactory, ChallengeFactory
+
+    models = [AIModelFactory(slug=f"bench-m{i}", name=f"Bench: M{i}") for i in range(6)]
+    rng = np.random.default_rng(SEED)
+    words = ["answer", "detail", "example", "reason", "result", "method", "value", "point"]
+    rows = []
+    for c in range(CHALLENGES):
+        challenge = ChallengeFactory(slug=f"bench-c{c}")
+        for model in models:
+            text = " ".join(rng.choice(words, ANSWER_CHARS // 7))
+            rows.append(
+                Response(
+                    model=model,
+                    challenge=challenge,
+                    prompt=challenge.prompt,
+                    output_type="text",
+                    content=text,
+                    collected_at=timezone.now(),
+                    source=Response.Source.DEMO,
+                )
+            )
+    Response.objects.bulk_create(rows)
+    return [m.pk for m in models]
+
+
+class Arena:
+    """The real services, with the reading time simulated by back-dating the battle."""
+
+    def __init__(self, model_ids: list[int]):
+        from apps.arena.models import Battle
+        from apps.arena.services import battles, votes
+        from rival.web import visitors
+
+        self.index = {pk: i for i, pk in enumerate(model_ids)}
+        self.Battle, self.battles, self.votes, self.visitors = Battle, battles, votes, visitors
+
+    def battle(self, voter: str):
+        battle = self.battles.battle_issue(voter=voter)
+        return (
+            battle,
+            self.index[battle.response_a.model_id],
+            self.index[battle.response_b.model_id],
+        )
+
+    def vote(self, battle, voter: str, outcome: str, ip: str, seconds: float):
+        self.Battle.objects.filter(pk=battle.pk).update(
+            created_at=timezone.now() - timedelta(seconds=seconds)
+        )
+        return self.votes.vote_cast(
+            token=battle.token,
+            voter=voter,
+            outcome=outcome,
+            ip_hash=self.visitors.ip_hash(ip, purpose="arena"),
+            session_started=timezone.now() - timedelta(minutes=10),
+        )
+
+
+def honest_outcome(rng, a: int, b: int) -> str:
+    return "a" if rng.random() < p_win(a, b) else "b"
+
+
+def fitted(model_ids: list[int]) -> np.ndarray:
+    """Ratings (Elo scale) fitted to the counted votes, in the order of `model_ids`."""
+    from apps.arena.services.leaderboard import votes_aggregate
+
+    votes = votes_aggregate()
+    index = {pk: i for i, pk in enumerate(model_ids)}
+    counts = ratings.PairCounts.from_rows(
+        len(model_ids),
+        np.array([index[m] for m in votes.model_a], dtype=np.int64),
+        np.array([index[m] for m in votes.model_b], dtype=np.int64),
+        votes.wins_a,
+        votes.wins_b,
+        votes.ties,
+    )
+    return ratings.to_scale(ratings.fit(counts), np.ones(len(model_ids), dtype=bool))
+
+
+def reset(defences: bool) -> None:
+    from apps.arena.models import Battle, Exclusion, ExclusionSettings, LeaderboardSnapshot
+
+    Battle.objects.all().delete()  # votes go with their battles
+    Exclusion.objects.all().delete()
+    LeaderboardSnapshot.objects.all().delete()
+    ExclusionSettings.objects.all().delete()
+    ExclusionSettings.objects.create(
+        pk=1, too_fast_enabled=defences, ip_daily_enabled=defences, one_sided_enabled=defences
+    )
+
+
+def honest_electorate(arena: Arena, rng) -> list[int]:
+    cast = []
+    for n in range(HONEST_VOTES):
+        session = n // HONEST_SESSION_VOTES
+        voter = f"honest-{session}"
+        battle, a, b = arena.battle(voter)
+        seconds = float(rng.lognormal(math.log(45), 0.5))
+        ip = f"198.18.{session // 250}.{session % 250 + 1}"
+        cast.append(arena.vote(battle, voter, honest_outcome(rng, a, b), ip, seconds).pk)
+    return cast
+
+
+def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> tuple[int | None, int]:
+    """Attacker votes until the target's rating passes the neighbour's; returns (votes
+    needed or None, counted attacker votes)."""
+    from apps.arena.models import Vote
+
+    ids = []
+    for n in range(1, ATTACK_MAX + 1):
+        voter = f"attacker-{n // ATTACK_SESSION_VOTES}"
+        ip = f"2001:db8:bad:1:{rng.integers(1, 65535):x}::{rng.integers(1, 65535):x}"
+        while True:
+            battle, a, b = arena.battle(voter)
+            if strategy == "omnipresent" or TARGET in (a, b):
+                break
+        if TARGET in (a, b):
+            outcome = "a" if a == TARGET else "b"
+        elif NEIGHBOUR in (a, b):
+            outcome = "b" if a == NEIGHBOUR else "a"
+        else:
+            outcome = honest_outcome(rng, a, b)
+        ids.append(arena.vote(battle, voter, outcome, ip, float(rng.uniform(1, 3))).pk)
+        if n % CHECK_EVERY == 0:
+            rated = fitted(model_ids)
+            if rated[TARGET] > rated[NEIGHBOUR]:
+                return n, Vote.objects.filter(pk__in=ids, is_counted=True).count()
+    return None, Vote.objects.filter(pk__in=ids, is_counted=True).count()
+
+
+def attacker_forget() -> None:
+    """Drop the last attack's battles, votes and exclusions; the honest votes stay."""
+    from apps.arena.models import Battle, Exclusion
+
+    Battle.objects.filter(session_key__startswith="attacker-").delete()
+    Exclusion.objects.filter(value__startswith="attacker-").delete()
+
+
+def run(model_ids: list[int], defences: bool) -> dict[str, int | None]:
+    """The honest electorate, then each strategy in turn from the same honest state; prints
+    one line per strategy and returns {strategy: attacker votes needed or None}."""
+    from apps.arena.models import Vote
+    from apps.arena.services.leaderboard import leaderboard_recompute
+
+    reset(defences)
+    arena = Arena(model_ids)
+    rng = np.random.default_rng(SEED)
+    honest = honest_electorate(arena, rng)
+    leaderboard_recompute(rounds=20)  # the ratings the one-sided rule compares against
+    excluded = Vote.objects.filter(pk__in=honest, is_counted=False).count() / len(honest)
+    rated = fitted(model_ids)
+    print(
+        f"defences {'on' if defences else 'off'}: {len(honest):,} honest votes, "
+        f"{excluded:.2%} of them excluded; target {rated[TARGET]:.0f} vs neighbour "
+        f"{rated[NEIGHBOUR]:.0f}"
+    )
+    needed = {}
+    for strategy in ("target-only", "omnipresent"):
+        started = time.perf_counter()
+        needed[strategy], counted = attack(arena, rng, model_ids, strategy)
+        attacker_forget()
+        result = (
+            f"lifted after {needed[strategy]:,} attacker votes"
+            if needed[strategy]
+            else f"NOT lifted in {ATTACK_MAX:,} attacker votes"
+        )
+        print(
+            f"  {strategy:<12} {result} ({counted:,} counted) "
+            f"[{time.perf_counter() - started:.0f} s]"
+        )
+    needed["excluded"] = excluded
+    return needed
+
+
+def main() -> None:
+    from apps.arena.services.battles import battle_pool_invalidate
+
+    setup_test_environment()
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench_rigging needs PostgreSQL: set DATABASE_URL=postgres://…")
+    old_name = connection.settings_dict["NAME"]
+    connection.settings_dict["TEST"]["NAME"] = f"bench_rigging_{old_name}"
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        model_ids = populate()
+        battle_pool_invalidate()  # candidates cached by an earlier run are of another database
+        print(
+            f"{len(model_ids)} models (Elo {', '.join(f'{s:.0f}' for s in STRENGTHS)}), "
+            f"target rank {TARGET + 1} vs rank {NEIGHBOUR + 1}; {HONEST_VOTES:,} honest votes"
+        )
+        off = run(model_ids, defences=False)
+        on = run(model_ids, defences=True)
+        for strategy in ("target-only", "omnipresent"):
+            if on[strategy] is None:
+                verdict, met = f"never within {ATTACK_MAX:,} votes", True
+            else:
+                ratio = on[strategy] / off[strategy] if off[strategy] else math.inf
+                verdict, met = f"{ratio:.1f}x more attacker votes", ratio >= 10
+            outcome = "met" if met else "MISSED"
+            print(f"{strategy}: with the defences on, {verdict} — target >= 10x: {outcome}")
+        print(
+            f"honest votes wrongly excluded: {on['excluded']:.2%} — target <= 1%: "
+            f"{'met' if on['excluded'] <= 0.01 else 'MISSED'}"
+        )
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
