@@ -183,7 +183,7 @@ def media(request, token: str, side: str, kind: str):
     return media_file_response(response, kind, private=True)
 
 
-@public_page("category", "creator")
+@public_page("category", "creator", "style", "all", "sort", "voters", "pairs", "model")
 @require_safe
 def leaderboard(request):
     category = _category(request)

@@ -245,7 +245,7 @@ def test_arena_page_runs_a_constant_number_of_queries(client, django_assert_max_
     issued_token(client)
     with django_assert_max_num_queries(10):
         token = issued_token(client)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         vote(client, token, "a")
 
 

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.responses.models import Response
-from apps.responses.services import response_create
+from apps.responses.services import response_create, responses_release
 from tests.factories import AIModelFactory, ChallengeFactory
 from tests.responses import media_samples as samples
 
@@ -16,7 +16,8 @@ def media_root(settings, tmp_path):
 
 
 def stored(model, challenge, data):
-    return response_create(
+    """A collected media answer, released from the arena's blind pool to the public pages."""
+    response = response_create(
         model=model,
         challenge=challenge,
         prompt=challenge.prompt,
@@ -26,6 +27,9 @@ def stored(model, challenge, data):
         source=Response.Source.GATEWAY,
         media=data,
     )[0]
+    responses_release(ids=[response.pk])
+    response.refresh_from_db()
+    return response
 
 
 @pytest.fixture
