@@ -1,3 +1,5 @@
+import ipaddress
+
 import pytest
 from django.contrib.auth import authenticate
 from django.test import RequestFactory
@@ -51,7 +53,8 @@ def test_lockout_is_per_address_and_per_username(client, curator, settings):
 
 def test_forged_forwarded_for_does_not_escape_the_lockout(client, curator, settings):
     settings.AXES_FAILURE_LIMIT = 2
-    settings.TRUSTED_PROXIES = 1
+    # One trusted proxy at 10.0.0.1: only the hop it appended (203.0.113.9) is believed.
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.1/32")]
     statuses = [
         client.post(
             LOGIN,

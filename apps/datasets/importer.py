@@ -39,7 +39,7 @@ from apps.catalog.models import AIModel
 from apps.catalog.services import model_upsert, provider_ensure, tag_name
 from apps.challenges.models import Challenge, OutputType
 from apps.challenges.services import category_ensure, challenge_upsert
-from apps.responses.services import response_import, responses_release_due
+from apps.responses.services import response_import, responses_release
 
 FILES = ("models.jsonl", "challenges.jsonl", "responses.jsonl")
 
@@ -429,6 +429,7 @@ def dataset_write(dataset: Dataset) -> ImportResult:
         c.slug: c
         for c in Challenge.objects.filter(slug__in={r["challenge"] for r in dataset.responses})
     }
+    imported_ids = []
     for record in dataset.responses:
         settings = {"dataset_id": record["id"], "source_file": record["source_file"]}
         if record["metadata"]:
@@ -455,7 +456,8 @@ def dataset_write(dataset: Dataset) -> ImportResult:
             )
         result.responses += 1
         result.images += imported.image_written
-    # Imported answers enter the blind pool like collected ones; those older than the blind
-    # days (most of a published dataset) go public at once (docs/arena.md).
-    responses_release_due()
+        imported_ids.append(imported.response.pk)
+    # A dataset is readable elsewhere, so a blind pool of its answers would blind nothing: they
+    # are public at once (docs/arena.md).
+    responses_release(ids=imported_ids)
     return result

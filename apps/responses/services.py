@@ -203,9 +203,12 @@ def _image_attach(response: Response, path: Path, *, folder: str) -> bool:
 def responses_release(*, ids: Iterable[int]) -> int:
     """Take these responses out of the blind pool now (the arena calls this when they have
     enough counted votes); returns how many were newly released. Idempotent."""
-    return Response.objects.filter(pk__in=list(ids), public_from__isnull=True).update(
+    released = Response.objects.filter(pk__in=list(ids), public_from__isnull=True).update(
         public_from=timezone.now()
     )
+    if released:
+        content_version_bump()  # update() sends no signals; public pages now show more
+    return released
 
 
 def responses_release_due() -> int:
@@ -228,4 +231,6 @@ def responses_release_due() -> int:
         released += blind.filter(
             challenge__blind_days=days, collected_at__lte=now - timedelta(days=days)
         ).update(public_from=now)
+    if released:
+        content_version_bump()  # update() sends no signals; public pages now show more
     return released
