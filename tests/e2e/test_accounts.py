@@ -75,8 +75,8 @@ def test_a_signed_in_voter_casts_a_verified_vote_seen_on_the_profile(
 
     from tests.factories import ResponseFactory
 
-    first = ResponseFactory()
-    ResponseFactory(challenge=first.challenge)
+    first = ResponseFactory(blind=True)
+    ResponseFactory(challenge=first.challenge, blind=True)
     user = django_user_model.objects.create_user(username="ada", email=EMAIL, password=PASSWORD)
     EmailAddress.objects.create(user=user, email=EMAIL, verified=True, primary=True)
 

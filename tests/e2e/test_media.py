@@ -7,7 +7,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from apps.responses.models import Response
-from apps.responses.services import response_create
+from apps.responses.services import response_create, responses_release
 from tests.e2e.screens import screenshot
 from tests.factories import AIModelFactory, ChallengeFactory
 from tests.responses import media_samples as samples
@@ -38,7 +38,7 @@ def galleries(settings, tmp_path):
             (pelican, picture(index)),
             (speech, samples.wav(seconds=1 + index, freq=220 * (index + 1))),
         ):
-            response_create(
+            response, _ = response_create(
                 model=model,
                 challenge=challenge,
                 prompt=challenge.prompt,
@@ -48,6 +48,8 @@ def galleries(settings, tmp_path):
                 source=Response.Source.GATEWAY,
                 media=data,
             )
+            # Out of the arena's blind pool, onto the public galleries.
+            responses_release(ids=[response.pk])
     return models
 
 
