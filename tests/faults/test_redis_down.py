@@ -31,7 +31,7 @@ def some_answers():
     for _ in range(3):
         challenge = ChallengeFactory()
         for model in (alpha, bravo):
-            ResponseFactory(model=model, challenge=challenge)
+            ResponseFactory(model=model, challenge=challenge, blind=True)
 
 
 def browse_and_vote(visitor: Visitor, rounds: int) -> dict:
