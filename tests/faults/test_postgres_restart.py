@@ -36,7 +36,12 @@ def migrate(database_url: str) -> None:
 
 
 class Load:
-    """Clients requesting pages in a loop, recording (time, status, seconds) per request."""
+    """Clients requesting pages in a loop, recording (time, status, seconds) per request.
+
+    Each client carries a session cookie, as a signed-in visitor does: the anonymous page
+    cache answers cookie-less requests from Redis without asking the database, so only
+    visitors with a session show what happens while PostgreSQL is away.
+    """
 
     def __init__(self, base_url: str, clients: int):
         self.base_url = base_url
@@ -46,7 +51,8 @@ class Load:
         self.threads = [threading.Thread(target=self._client, args=(n,)) for n in range(clients)]
 
     def _client(self, n: int) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=30) as http:
+        cookies = {"sessionid": f"load-client-{n}"}
+        with httpx.Client(base_url=self.base_url, timeout=30, cookies=cookies) as http:
             i = n
             while self.running:
                 started = time.monotonic()
