@@ -340,8 +340,9 @@ class LiveCategoryRule(models.Model):
         return [" ".join(part.split()) for part in parts if part.strip()]
 
     def matches(self, prompt: str) -> bool:
+        text = " ".join(prompt.split())
         return any(
-            re.search(rf"(?<!\w){re.escape(word)}(?!\w)", prompt, re.IGNORECASE)
+            re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE)
             for word in self.keyword_list()
         )
 

@@ -214,9 +214,11 @@ def responses_release(*, ids: Iterable[int]) -> int:
 def responses_release_due() -> int:
     """Release every blind response collected at least its challenge's blind days ago
     (ARENA_BLIND_DAYS unless the curator set the challenge's own); returns how many. One
-    update for the default and one per distinct override. Idempotent."""
+    update for the default and one per distinct override. Idempotent. Live battles' answers
+    stay unreleased for ever."""
     now = timezone.now()
-    blind = Response.objects.filter(public_from__isnull=True)
+    # A live battle's answers are never released (docs/arena.md).
+    blind = Response.objects.filter(public_from__isnull=True).exclude(challenge__origin="live")
     released = blind.filter(
         challenge__blind_days__isnull=True,
         collected_at__lte=now - timedelta(days=django_settings.ARENA_BLIND_DAYS),

@@ -86,16 +86,15 @@ def live_battle_start(
 
 
 def _names_itself(result: LabResult) -> bool:
-    """Whether an answer names its own creator or one of the identity terms of its model or
-    creator (the rule the ordinary battle pool applies to collected responses)."""
+    """Whether an answer names its own model (its name, slug or gateway model id), its
+    creator, or an identity term of either (the terms the ordinary battle pool applies)."""
     content = result.content.casefold()
     model = result.model
-    if model.provider.name.casefold() in content:
-        return True
-    terms = IdentityTerm.objects.filter(
+    names = [model.name, model.slug, model.gateway_model_id, model.provider.name]
+    names += IdentityTerm.objects.filter(
         Q(model_id=model.pk) | Q(provider_id=model.provider_id)
     ).values_list("term", flat=True)
-    return any(term.casefold() in content for term in terms)
+    return any(name and name.casefold() in content for name in names)
 
 
 def _void(live: LiveBattle, reason: str) -> LiveBattle:
