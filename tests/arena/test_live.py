@@ -2,8 +2,8 @@
 Lab's machinery, the vote, the reveal — and nothing of it anywhere else."""
 
 from datetime import timedelta
-from html import unescape
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.db import IntegrityError
