@@ -73,9 +73,6 @@ def _render_arena(request, context: dict, status: int = 200):
     template = "arena/arena.html#battle" if request.htmx else "arena/arena.html"
     context.setdefault("categories", selectors.ratings_categories())
     context.setdefault("demo_votes", selectors.demo_votes_exist())
-    if not request.htmx:
-        context.setdefault("live_open", selectors.live_battles_open(_user_id(request)))
-        context.setdefault("live_form", LiveBattleForm())
     return render(request, template, context, status=status)
 
 
@@ -102,7 +99,12 @@ def arena(request):
         return _render_arena(
             request, {"battle": None, "category": category, "limited": ISSUE_LIMITED}, status=429
         )
-    return _render_arena(request, {"battle": battle, "category": category})
+    context = {"battle": battle, "category": category}
+    if not request.htmx:
+        # The live battle form sits outside the swapped region: full pages only.
+        context["live_open"] = selectors.live_battles_open(_user_id(request))
+        context["live_form"] = LiveBattleForm()
+    return _render_arena(request, context)
 
 
 @require_POST

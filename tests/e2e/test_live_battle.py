@@ -83,7 +83,12 @@ def test_a_visitor_types_a_prompt_watches_both_answers_arrive_votes_and_sees_the
     small = phone.new_page()
     small.goto(page.url)
     small.get_by_role("button", name="A is better").wait_for()
-    screenshot(small, "live-battle-ready-390", full_page=True)
+    screenshot(small, "live-battle-ready-390")
+    small.goto(live_server.url + "/arena/")
+    small.get_by_text("Or battle on your own prompt").click()
+    assert small.get_by_label("Your prompt").is_visible()
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scroll"
+    screenshot(small, "live-battle-form-390", full_page=True)
     phone.close()
 
     vote_a.click()
