@@ -245,6 +245,8 @@ def test_live_prompts_and_answers_never_reach_public_pages_or_other_battles(clie
     assert live.state == "ready"
     answers = list(Response.objects.filter(challenge__origin="live"))
     assert len(answers) == 2
+    # Unpublished: no published-response count a visitor can watch moves when it settles.
+    assert not Response.objects.published().filter(challenge__origin="live").exists()
 
     # The blind pool's release task, even long after, leaves them out of everything public.
     Response.objects.filter(pk__in=[r.pk for r in answers]).update(

@@ -124,6 +124,7 @@ def _store_answer(result: LabResult, challenge) -> Response:
         cost_usd=result.cost_usd,
         finish_reason=result.finish_reason,
         check_existing=False,
+        published=False,
     )
     return response
 
