@@ -1,6 +1,7 @@
 """Live battles: a visitor's own prompt, two anonymous models answering it live through the
 Lab's machinery, the vote, the reveal — and nothing of it anywhere else."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from html import unescape
@@ -395,3 +396,62 @@ def test_keyword_rules_give_the_category_first_match_wins_else_general(client):
     _models()
     _start(client, "A haiku? No, a poem.")
     assert LiveBattle.objects.get().category == writing
+
+
+def _ready_live_battle(client, prompt=PROMPT) -> LiveBattle:
+    _start(client, prompt)
+    live = LiveBattle.objects.filter(session_key=client.session["arena_voter"]).get()
+    _generate_all(live)
+    client.get(reverse("arena:live", args=[live.token]))
+    live.refresh_from_db()
+    assert live.state == "ready"
+    return live
+
+
+def test_an_excluded_voter_sees_the_same_reveal_as_a_counted_one(settings):
+    from apps.arena.services.votes import exclusion_create
+
+    models = _models()
+    pages, lives = [], []
+    for excluded in (False, True):
+        visitor = Client()
+        live = _ready_live_battle(visitor)
+        if excluded:
+            exclusion_create(kind="session", value=live.session_key, reason="test")
+        Battle.objects.filter(pk=live.battle_id).update(
+            created_at=timezone.now() - timedelta(minutes=2)
+        )
+        lives.append(live)
+        pages.append(
+            visitor.post(reverse("arena:vote"), {"battle": live.battle.token, "outcome": "a"})
+        )
+
+    counted, excluded = (Vote.objects.get(battle_id=live.battle_id) for live in lives)
+    assert counted.is_counted and not excluded.is_counted
+    assert pages[0].status_code == pages[1].status_code == 200
+    headers = [{k: v for k, v in page.headers.items() if k != "Expires"} for page in pages]
+    assert headers[0] == headers[1] and "no-store" in pages[0]["Cache-Control"]
+    # Sides are drawn at random, so which model (and answer) is A may differ: scrub them.
+    scrub = [live.battle.token for live in lives] + [live.battle.challenge.slug for live in lives]
+    scrub += [r.safe_html for r in Response.objects.filter(challenge__origin="live")]
+    scrub += _tells(models)
+
+    def scrubbed(reply) -> str:
+        html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", reply.content.decode())
+        html = re.sub(r'"X-CSRFToken": ?"[^"]+"', "", html)
+        for secret in sorted(scrub, key=len, reverse=True):
+            html = html.replace(secret, "·")
+        return html
+
+    assert scrubbed(pages[0]) == scrubbed(pages[1])
+
+
+def test_the_polled_partial_makes_a_constant_number_of_queries(
+    client, django_assert_max_num_queries
+):
+    _models()
+    _start(client)
+    live = LiveBattle.objects.get()
+    _answers(client, live)
+    with django_assert_max_num_queries(6):
+        assert _answers(client, live).status_code == 200
