@@ -195,7 +195,13 @@ class VoteTally(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["response_a_id", "response_b_id", "category_id", "is_verified", "is_counted"],
+                fields=[
+                    "response_a_id",
+                    "response_b_id",
+                    "category_id",
+                    "is_verified",
+                    "is_counted",
+                ],
                 name="vote_tally_key",
             )
         ]

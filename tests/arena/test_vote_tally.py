@@ -175,9 +175,9 @@ def test_leaderboard_from_the_tally_equals_the_one_from_raw_votes(arena, setting
     excluded = leaderboard.excluded_votes()
     from_votes = leaderboard.snapshots_write(aggregate_from_votes(), *excluded, rounds=50, seed=5)
 
-    assert excluded[0] and sum(excluded[0].values()) == Vote.objects.filter(
-        is_counted=False
-    ).count()
+    assert (
+        excluded[0] and sum(excluded[0].values()) == Vote.objects.filter(is_counted=False).count()
+    )
     assert len(from_tally) == len(from_votes) == 2 + Category.objects.count()
     fields = [
         "model_id",

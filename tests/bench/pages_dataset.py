@@ -97,10 +97,10 @@ def votes_load() -> None:
         "arena_vote",
         ["battle_id", "outcome", "model_a_id", "model_b_id", "category_id", "session_key"]
         + ["ip_hash", "created_at", "is_counted", "challenge_id", "response_a_id"]
-        + ["response_b_id"],
+        + ["response_b_id", "excluded_rule", "excluded_reason", "is_verified"],
         (
             f"{bid}\t{o}\t{a}\t{b}\t{cat}\ts{bid % 5000}\th{bid % 3000}\t{stamp}\tt"
-            f"\t{c}\t{x}\t{y}\n"
+            f"\t{c}\t{x}\t{y}\t\t\tf\n"
             for bid, o, a, b, cat, c, x, y in zip(
                 ids,
                 outcome.tolist(),
