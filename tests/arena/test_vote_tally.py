@@ -213,3 +213,10 @@ def test_leaderboard_from_the_tally_equals_the_one_from_raw_votes(arena, setting
     ranked = from_tally[0].rows.filter(rank__isnull=False)
     assert ranked.exists() and ranked.filter(flip_votes__isnull=False).exists()
     assert LeaderboardSnapshot.objects.filter(voters="verified").count() == 2
+
+
+def test_a_recompute_without_any_vote_writes_empty_snapshots(arena):
+    snapshots = leaderboard.leaderboard_recompute(rounds=10)
+
+    assert [s.votes_used for s in snapshots] == [0] * len(snapshots)
+    assert not any(s.rows.exists() for s in snapshots)

@@ -79,22 +79,39 @@ def votes_aggregate() -> AggregatedVotes:
     return AggregatedVotes.from_table(table)
 
 
+# PostgreSQL's binary COPY: a 19-byte header, then per row a 2-byte field count and, per
+# field, a 4-byte length and the value (8 bytes for bigint), then a 2-byte trailer.
+COPY_HEADER, COPY_TRAILER = 19, 2
+COPY_ROW = 2 + COLUMNS * (4 + 8)
+
+
 def _aggregate_postgresql() -> AggregatedVotes:
-    # The rows are packed into one bytea (ten big-endian int8 per row) and read into numpy
-    # at once: a result set or COPY of hundreds of thousands of rows costs more in per-row
-    # client overhead than reading them.
+    # Binary COPY of bigint columns, read into numpy at once with strides: a result set of
+    # hundreds of thousands of rows costs more in per-row client overhead than the scan, and
+    # packing rows into one bytea server-side (string_agg) cost several times the scan.
     expressions = [f"{c}::bigint" for c in TALLY_COLUMNS if c != "is_verified"]
     expressions.insert(TALLY_COLUMNS.index("is_verified"), "is_verified::int::bigint")
-    packed_columns = " || ".join(f"int8send({e})" for e in (*expressions, "ties + both_bad"))
     query = (
-        f"SELECT string_agg({packed_columns}, ''::bytea) FROM {VoteTally._meta.db_table}"
-        " WHERE is_counted AND (wins_a <> 0 OR wins_b <> 0 OR ties <> 0 OR both_bad <> 0)"
+        f"COPY (SELECT {', '.join(expressions)}, (ties + both_bad)::bigint"
+        f" FROM {VoteTally._meta.db_table}"
+        " WHERE is_counted AND (wins_a <> 0 OR wins_b <> 0 OR ties <> 0 OR both_bad <> 0))"
+        " TO STDOUT (FORMAT binary)"
     )
+    data = bytearray()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")  # costs more than it saves here
-        cursor.execute(query)
-        packed = cursor.fetchone()[0] or b""
-    columns = np.frombuffer(bytes(packed), dtype=">i8").astype(np.int64).reshape(-1, COLUMNS)
+        with cursor.cursor.copy(query) as copy:
+            for block in copy:
+                data += block
+    body = memoryview(data)[COPY_HEADER : len(data) - COPY_TRAILER]
+    rows = len(body) // COPY_ROW
+    if len(body) != rows * COPY_ROW:
+        raise ValueError("unexpected COPY layout (a NULL in the vote tally?)")
+    if rows == 0:
+        return AggregatedVotes.from_table(np.zeros((0, COLUMNS), dtype=np.int64))
+    columns = np.ndarray(
+        (rows, COLUMNS), dtype=">i8", buffer=body, offset=2 + 4, strides=(COPY_ROW, 12)
+    ).astype(np.int64)
     return AggregatedVotes.from_table(columns)
 
 
