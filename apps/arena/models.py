@@ -93,8 +93,9 @@ class Exclusion(models.Model):
 class Vote(models.Model):
     """One verdict on one battle; the battle's OneToOne makes a second vote impossible.
 
-    The models and category are copied from the battle so the leaderboard aggregates votes
-    without joins. `is_counted` is False for excluded visitors; `exclusion` says why.
+    The models, category, challenge and responses are copied from the battle so tallies need
+    no joins; database triggers keep `VoteTally` in step with every insert, update and delete.
+    `is_counted` is False for excluded visitors; `exclusion` says why.
     `is_verified` marks a vote cast while signed in (the address was verified); it outlives
     the account, whose deletion only clears `user`.
     """
@@ -111,6 +112,16 @@ class Vote(models.Model):
     model_b = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="+")
     category = models.ForeignKey(
         Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Copies of the battle's (which cascades on its own): indexes would only slow inserts.
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    response_a = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    response_b = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     session_key = models.CharField(max_length=64, db_index=True)
     ip_hash = models.CharField(max_length=64, db_index=True)
@@ -157,6 +168,47 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} (battle {self.battle_id})"
+
+
+class VoteTally(models.Model):
+    """Votes counted per pair of answers that met, kept by database triggers on `Vote`
+    (migration 0006) in the same transaction as every insert, update and delete — queryset
+    updates, cascades and COPY included — so a recompute reads these rows, not the votes.
+
+    One row per (response A, response B, category as copied on the votes, verified,
+    counted); the challenge and models follow from the responses. Plain integers, not
+    foreign keys: the rows are derived data, and a row whose votes are gone stays at zero
+    until `vote_tally_rebuild`. `category_id` 0 stands for votes without a category."""
+
+    response_a_id = models.BigIntegerField()
+    response_b_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    is_verified = models.BooleanField()
+    is_counted = models.BooleanField()
+    challenge_id = models.BigIntegerField()
+    model_a_id = models.BigIntegerField()
+    model_b_id = models.BigIntegerField()
+    wins_a = models.IntegerField(default=0)
+    wins_b = models.IntegerField(default=0)
+    ties = models.IntegerField(default=0)
+    both_bad = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "response_a_id",
+                    "response_b_id",
+                    "category_id",
+                    "is_verified",
+                    "is_counted",
+                ],
+                name="vote_tally_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Tally of responses {self.response_a_id} vs {self.response_b_id}"
 
 
 class ExclusionSettings(models.Model):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
 
 from apps.arena.models import (
@@ -276,10 +277,34 @@ def votes_on_pairs(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     (smaller id, larger id); one query that only touches those pairs (the pair index)."""
     if not pairs:
         return {}
+    if connection.vendor == "postgresql":
+        return _pair_counts_joined(pairs)
     either_seat = Q()
     for a, b in pairs:
         either_seat |= Q(model_a_id=a, model_b_id=b) | Q(model_a_id=b, model_b_id=a)
     return _pair_counts(either_seat)
+
+
+def _pair_counts_joined(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    # The pairs as a joined array, one index probe each (nested loop on `vote_pair`): the
+    # same count as an OR of 2 × pairs conditions, which PostgreSQL plans and runs as one
+    # bitmap scan per condition, several times slower for the arena's 48 candidate pairs.
+    seats = sorted({(a, b) for a, b in pairs} | {(b, a) for a, b in pairs})
+    firsts, seconds = [a for a, _ in seats], [b for _, b in seats]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT v.model_a_id, v.model_b_id, count(*)"
+            " FROM unnest(%s::bigint[], %s::bigint[]) AS pair (a, b)"
+            f" JOIN {Vote._meta.db_table} AS v ON v.model_a_id = pair.a AND v.model_b_id = pair.b"
+            " GROUP BY 1, 2",
+            [firsts, seconds],
+        )
+        rows = cursor.fetchall()
+    counts: dict[tuple[int, int], int] = {}
+    for a, b, n in rows:
+        key = (min(a, b), max(a, b))
+        counts[key] = counts.get(key, 0) + n
+    return counts
 
 
 def _pair_counts(condition: Q) -> dict[tuple[int, int], int]:
