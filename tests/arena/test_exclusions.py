@@ -146,3 +146,65 @@ def test_position_bias_is_shown_on_the_methodology_page(client, challenge_pair):
 
     assert "A has won <strong>75%</strong>" in html
     assert "3 of 4 counted votes" in html
+
+
+def _one_sided_rules(exclusion_rules):
+    exclusion_rules.one_sided_enabled = True
+    exclusion_rules.one_sided_min_battles = 8
+    exclusion_rules.one_sided_p_value = 0.01
+    exclusion_rules.save()
+
+
+def _battles_with(target, n: int, voter_of) -> list[tuple[Battle, str]]:
+    """`n` battles of `target` against another model, seats alternating, each issued to
+    voter_of(i); with the outcome that picks the target."""
+    battles = []
+    for i in range(n):
+        challenge = ChallengeFactory()
+        mine = ResponseFactory(blind=True, challenge=challenge, model=target)
+        other = ResponseFactory(blind=True, challenge=challenge)
+        seats = (mine, other) if i % 2 else (other, mine)
+        battles.append(
+            (battle_between(*seats, voter=voter_of(i)), "a" if seats[0] is mine else "b")
+        )
+    return battles
+
+
+def test_a_network_that_always_picks_one_model_from_fresh_sessions_loses_all_its_votes(
+    exclusion_rules,
+):
+    """A script that takes a new session every few votes evades the per-session test; its
+    network (IP group) does not."""
+    _one_sided_rules(exclusion_rules)
+    target = AIModelFactory()
+    network = visitors.ip_hash("2001:db8:bad:1::7", purpose="arena")
+    bystander = visitors.ip_hash("198.51.100.20", purpose="arena")
+    fair = _battles_with(AIModelFactory(), 2, lambda i: "bystander")
+    for (battle, pick), outcome in zip(fair, ("a", "b"), strict=True):
+        vote_cast(token=battle.token, voter="bystander", outcome=outcome, ip_hash=bystander)
+
+    for i, (battle, pick) in enumerate(_battles_with(target, 9, lambda i: f"fresh-{i // 3}")):
+        vote_cast(token=battle.token, voter=f"fresh-{i // 3}", outcome=pick, ip_hash=network)
+
+    shilled = list(Vote.objects.filter(ip_hash=network))
+    assert len(shilled) == 9 and not any(v.is_counted for v in shilled)
+    assert {v.excluded_rule for v in shilled} == {ExclusionRule.ONE_SIDED}
+    assert "won 8 of this network's 8 decisive battles" in shilled[0].excluded_reason
+    # Later votes from that network stop counting too, whatever the session; others count.
+    later, pick = _battles_with(target, 1, lambda i: "fresh-later")[0]
+    assert not vote_cast(
+        token=later.token, voter="fresh-later", outcome="tie", ip_hash=network
+    ).is_counted
+    assert Vote.objects.filter(ip_hash=bystander, is_counted=True).count() == 2
+
+
+def test_a_network_of_honest_voters_with_mixed_votes_keeps_counting(exclusion_rules):
+    _one_sided_rules(exclusion_rules)
+    target = AIModelFactory()
+    shared = visitors.ip_hash("203.0.113.9", purpose="arena")  # an office behind one address
+
+    for i, (battle, pick) in enumerate(_battles_with(target, 16, lambda i: f"colleague-{i}")):
+        outcome = pick if i % 4 < 2 else {"a": "b", "b": "a"}[pick]
+        vote_cast(token=battle.token, voter=f"colleague-{i}", outcome=outcome, ip_hash=shared)
+
+    assert Vote.objects.filter(ip_hash=shared, is_counted=True).count() == 16

@@ -12,13 +12,15 @@ from datetime import timedelta
 from django.db.models import Q
 from scipy.stats import binomtest
 
-from apps.arena.models import Battle, ExclusionSettings, Vote
+from apps.arena.models import Battle, Exclusion, ExclusionSettings, Vote
 from apps.challenges.models import OutputType
 
 # Past this, an answer is not read to the end before voting; the floor stops growing.
 READING_CHARS_CAP = 12_000
 READ_OUTPUT_TYPES = (OutputType.TEXT, OutputType.CODE)
 ELO_SCALE = 400.0
+# How far back the one-sided test reads a network's votes.
+ONE_SIDED_NETWORK_DAYS = 30
 
 
 def reading_floor_ms(battle: Battle, rules: ExclusionSettings) -> int:
@@ -62,18 +64,13 @@ def _expected_win(model_id: int, opponent_id: int, ratings: Mapping) -> float:
     return 1.0 / (1.0 + math.pow(10.0, (theirs.rating - mine.rating) / ELO_SCALE))
 
 
-def one_sided(
-    voter: str, model_ids: tuple[int, int], ratings: Mapping, rules: ExclusionSettings
-) -> str | None:
-    """A session whose decisive votes for (or against) one of this battle's models are far
-    beyond what the ratings predict: a two-sided binomial test over the session's battles
-    with that model, once it has `one_sided_min_battles` of them."""
-    if not rules.one_sided_enabled:
-        return None
+def one_sided(votes, model_ids: tuple[int, int], ratings: Mapping, whose: str, rules) -> str | None:
+    """Whether `votes` (one session's, or one network's) decide battles with one of these
+    models far beyond what the ratings predict: a two-sided binomial test over their decisive
+    battles with that model, once there are `one_sided_min_battles` of them."""
     for model_id in model_ids:
-        decided = Vote.objects.filter(
+        decided = votes.filter(
             Q(model_a_id=model_id) | Q(model_b_id=model_id),
-            session_key=voter,
             outcome__in=(Vote.Outcome.A, Vote.Outcome.B),
         ).values_list("model_a_id", "model_b_id", "outcome")
         wins = battles = 0
@@ -89,7 +86,29 @@ def one_sided(
         p_value = binomtest(wins, battles, expected / battles).pvalue
         if p_value < rules.one_sided_p_value:
             return (
-                f"One model won {wins} of this session's {battles} decisive battles with it, "
+                f"One model won {wins} of this {whose}'s {battles} decisive battles with it, "
                 f"where about {expected:.0f} were expected (p = {p_value:.1e})."
             )
+    return None
+
+
+def one_sided_found(
+    *, voter: str, ip_hash: str, model_ids: tuple[int, int], ratings: Mapping, now, rules
+) -> tuple[str, str, str] | None:
+    """(exclusion kind, value, public reason) for the session — or else the network (IP
+    group), over its last ONE_SIDED_NETWORK_DAYS — whose votes are one-sided; None if neither
+    is. The network test is what catches a script that takes a fresh session every few
+    votes: its sessions are too short to test, its network is not."""
+    if not rules.one_sided_enabled:
+        return None
+    session = Vote.objects.filter(session_key=voter)
+    if found := one_sided(session, model_ids, ratings, "session", rules):
+        return Exclusion.Kind.SESSION, voter, found
+    if not ip_hash:
+        return None
+    network = Vote.objects.filter(
+        ip_hash=ip_hash, created_at__gt=now - timedelta(days=ONE_SIDED_NETWORK_DAYS)
+    )
+    if found := one_sided(network, model_ids, ratings, "network", rules):
+        return Exclusion.Kind.IP, ip_hash, found
     return None
