@@ -9,15 +9,23 @@ the exclusion rules — only the clock is simulated: a battle's `created_at` is 
 the voter's reading time instead of sleeping.
 
 An honest electorate (sessions of 15 votes, one IPv4 address each, reading times around 45 s,
-choices drawn from known Bradley–Terry strengths) votes first. Then an attacker who wants the
-mid-table target to overtake the model just above it votes until the target's fitted rating
-passes its neighbour's, or BENCH_ATTACK_MAX votes (default 10,000). The attacker is a script:
-1–3 s per vote, a new session every 20 votes, a random address inside one IPv6 /64.
+choices drawn from known Bradley–Terry strengths) votes once, with the defences on, which
+measures the honest votes they wrongly exclude; for the runs with the defences off the same
+votes all count (the rules decide only whether a vote counts). Then, from that same state, an
+attacker who wants the mid-table target to overtake the model just above it votes until the
+target's fitted rating passes its neighbour's, or BENCH_ATTACK_MAX votes (default 10,000).
+
+The attacker is a script on one machine that has read docs/arena.md: it has one IPv6 /64
+(a random address in it for every vote), takes a fresh session every ATTACK_SESSION_VOTES
+votes (too few for the per-session test), and waits just past the published reading floor
+before each vote (the clock is simulated, so waiting is free).
 - target-only: re-rolls battles until the target shows, votes for it;
 - omnipresent: votes in every battle it gets: for the target when it shows, against the
   neighbour when that shows, otherwise honestly (to look normal).
-View-level rate limits (votes and battles per session and per address group) come on top in
-production and are not counted here.
+Once the attacker's network is excluded, none of its later votes can count (exclusions are
+never lifted by the rules), so the run stops there and reports "never" unless
+BENCH_RIGGING_FULL=1 asks for every vote to be cast anyway. View-level rate limits (votes and
+battles per session and per address group) come on top in production and are not counted.
 """
 
 import math
@@ -39,6 +47,7 @@ settings.CACHES["default"]["KEY_PREFIX"] = "bench-rigging"
 
 import numpy as np  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -52,8 +61,10 @@ ANSWER_CHARS = 600
 HONEST_VOTES = int(os.environ.get("BENCH_HONEST_VOTES", "1500"))
 HONEST_SESSION_VOTES = 15
 ATTACK_MAX = int(os.environ.get("BENCH_ATTACK_MAX", "10000"))
-ATTACK_SESSION_VOTES = 20
-CHECK_EVERY = 50
+ATTACK_SESSION_VOTES = 5
+ATTACK_FULL = os.environ.get("BENCH_RIGGING_FULL") == "1"
+ATTACK_NETWORK = "2001:db8:bad:1"
+CHECK_EVERY = 10
 
 
 def p_win(i: int, j: int) -> float:
@@ -107,6 +118,13 @@ class Arena:
             self.index[battle.response_b.model_id],
         )
 
+    def floor_seconds(self, battle) -> float:
+        """The published reading floor of this battle (the attacker read docs/arena.md)."""
+        from apps.arena.models import ExclusionSettings
+        from apps.arena.services.exclusions import reading_floor_ms
+
+        return reading_floor_ms(battle, ExclusionSettings.current()) / 1000
+
     def vote(self, battle, voter: str, outcome: str, ip: str, seconds: float):
         self.Battle.objects.filter(pk=battle.pk).update(
             created_at=timezone.now() - timedelta(seconds=seconds)
@@ -141,15 +159,12 @@ def fitted(model_ids: list[int]) -> np.ndarray:
     return ratings.to_scale(ratings.fit(counts), np.ones(len(model_ids), dtype=bool))
 
 
-def reset(defences: bool) -> None:
-    from apps.arena.models import Battle, Exclusion, ExclusionSettings, LeaderboardSnapshot
+def defences_set(on: bool) -> None:
+    from apps.arena.models import ExclusionSettings
 
-    Battle.objects.all().delete()  # votes go with their battles
-    Exclusion.objects.all().delete()
-    LeaderboardSnapshot.objects.all().delete()
-    ExclusionSettings.objects.all().delete()
-    ExclusionSettings.objects.create(
-        pk=1, too_fast_enabled=defences, ip_daily_enabled=defences, one_sided_enabled=defences
+    ExclusionSettings.objects.update_or_create(
+        pk=1,
+        defaults={"too_fast_enabled": on, "ip_daily_enabled": on, "one_sided_enabled": on},
     )
 
 
@@ -165,15 +180,18 @@ def honest_electorate(arena: Arena, rng) -> list[int]:
     return cast
 
 
-def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> tuple[int | None, int]:
-    """Attacker votes until the target's rating passes the neighbour's; returns (votes
-    needed or None, counted attacker votes)."""
-    from apps.arena.models import Vote
+def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> dict:
+    """Attacker votes until the target's rating passes the neighbour's. Returns the votes
+    needed (None if never), the attacker's counted votes, and after how many votes its
+    network was excluded (None if it was not)."""
+    from apps.arena.models import Exclusion, Vote
 
+    network_hash = arena.visitors.ip_hash(f"{ATTACK_NETWORK}::1", purpose="arena")
     ids = []
+    result = {"needed": None, "excluded_after": None}
     for n in range(1, ATTACK_MAX + 1):
         voter = f"attacker-{n // ATTACK_SESSION_VOTES}"
-        ip = f"2001:db8:bad:1:{rng.integers(1, 65535):x}::{rng.integers(1, 65535):x}"
+        ip = f"{ATTACK_NETWORK}:{rng.integers(1, 65535):x}::{rng.integers(1, 65535):x}"
         while True:
             battle, a, b = arena.battle(voter)
             if strategy == "omnipresent" or TARGET in (a, b):
@@ -184,61 +202,104 @@ def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> tuple[int 
             outcome = "b" if a == NEIGHBOUR else "a"
         else:
             outcome = honest_outcome(rng, a, b)
-        ids.append(arena.vote(battle, voter, outcome, ip, float(rng.uniform(1, 3))).pk)
-        if n % CHECK_EVERY == 0:
-            rated = fitted(model_ids)
-            if rated[TARGET] > rated[NEIGHBOUR]:
-                return n, Vote.objects.filter(pk__in=ids, is_counted=True).count()
-    return None, Vote.objects.filter(pk__in=ids, is_counted=True).count()
+        seconds = arena.floor_seconds(battle) + float(rng.uniform(0.5, 2.0))
+        ids.append(arena.vote(battle, voter, outcome, ip, seconds).pk)
+        if n % CHECK_EVERY:
+            continue
+        rated = fitted(model_ids)
+        if rated[TARGET] > rated[NEIGHBOUR]:
+            result["needed"] = n
+            break
+        if (
+            result["excluded_after"] is None
+            and Exclusion.objects.filter(kind=Exclusion.Kind.IP, value=network_hash).exists()
+        ):
+            result["excluded_after"] = n
+            if not ATTACK_FULL:
+                break
+    result["cast"] = len(ids)
+    result["counted"] = Vote.objects.filter(pk__in=ids, is_counted=True).count()
+    result["rules"] = dict(
+        Vote.objects.filter(pk__in=ids, is_counted=False)
+        .order_by()
+        .values_list("excluded_rule")
+        .annotate(n=Count("pk"))
+    )
+    return result
 
 
 def attacker_forget() -> None:
     """Drop the last attack's battles, votes and exclusions; the honest votes stay."""
+    from django.db.models import Q
+
     from apps.arena.models import Battle, Exclusion
+    from rival.web import visitors
 
     Battle.objects.filter(session_key__startswith="attacker-").delete()
-    Exclusion.objects.filter(value__startswith="attacker-").delete()
+    network_hash = visitors.ip_hash(f"{ATTACK_NETWORK}::1", purpose="arena")
+    Exclusion.objects.filter(Q(value__startswith="attacker-") | Q(value=network_hash)).delete()
 
 
-def run(model_ids: list[int], defences: bool) -> dict[str, int | None]:
-    """The honest electorate, then each strategy in turn from the same honest state; prints
-    one line per strategy and returns {strategy: attacker votes needed or None}."""
+def honest_state(model_ids: list[int]) -> tuple[float, list[int]]:
+    """The honest electorate, cast once with the defences on; returns the share excluded and
+    the excluded votes."""
     from apps.arena.models import Vote
     from apps.arena.services.leaderboard import leaderboard_recompute
 
-    reset(defences)
+    defences_set(True)
     arena = Arena(model_ids)
-    rng = np.random.default_rng(SEED)
-    honest = honest_electorate(arena, rng)
+    started = time.perf_counter()
+    honest = honest_electorate(arena, np.random.default_rng(SEED))
     leaderboard_recompute(rounds=20)  # the ratings the one-sided rule compares against
-    excluded = Vote.objects.filter(pk__in=honest, is_counted=False).count() / len(honest)
+    dropped = list(
+        Vote.objects.filter(pk__in=honest, is_counted=False).values_list("pk", flat=True)
+    )
+    excluded = len(dropped) / len(honest)
     rated = fitted(model_ids)
     print(
-        f"defences {'on' if defences else 'off'}: {len(honest):,} honest votes, "
-        f"{excluded:.2%} of them excluded; target {rated[TARGET]:.0f} vs neighbour "
-        f"{rated[NEIGHBOUR]:.0f}"
+        f"{len(honest):,} honest votes, {excluded:.2%} of them excluded by the defences; "
+        f"target {rated[TARGET]:.0f} vs neighbour {rated[NEIGHBOUR]:.0f} "
+        f"[{time.perf_counter() - started:.0f} s]"
     )
-    needed = {}
+    return excluded, dropped
+
+
+def run(model_ids: list[int], defences: bool, honest_dropped: list[int]) -> dict[str, dict]:
+    """Each strategy in turn from the honest state; prints one line per strategy."""
+    from apps.arena.models import Vote
+
+    defences_set(defences)
+    # The rules decide only whether a vote counts: with them off, every honest vote does.
+    Vote.objects.filter(pk__in=honest_dropped).update(is_counted=defences)
+    arena = Arena(model_ids)
+    rng = np.random.default_rng(SEED + 1)
+    print(f"defences {'on' if defences else 'off'}:")
+    results = {}
     for strategy in ("target-only", "omnipresent"):
         started = time.perf_counter()
-        needed[strategy], counted = attack(arena, rng, model_ids, strategy)
+        found = results[strategy] = attack(arena, rng, model_ids, strategy)
         attacker_forget()
-        result = (
-            f"lifted after {needed[strategy]:,} attacker votes"
-            if needed[strategy]
-            else f"NOT lifted in {ATTACK_MAX:,} attacker votes"
-        )
+        if found["needed"]:
+            verdict = f"lifted after {found['needed']:,} attacker votes"
+        elif found["excluded_after"] and not ATTACK_FULL:
+            verdict = (
+                f"never: its network was excluded after {found['excluded_after']:,} votes, "
+                "so none of its later votes can count"
+            )
+        else:
+            verdict = f"NOT lifted in {found['cast']:,} attacker votes"
+        rules = ", ".join(f"{rule} {n:,}" for rule, n in sorted(found["rules"].items()))
         print(
-            f"  {strategy:<12} {result} ({counted:,} counted) "
-            f"[{time.perf_counter() - started:.0f} s]"
+            f"  {strategy:<12} {verdict} ({found['counted']:,} of {found['cast']:,} counted"
+            f"{'; excluded: ' + rules if rules else ''}) [{time.perf_counter() - started:.0f} s]"
         )
-    needed["excluded"] = excluded
-    return needed
+    return results
 
 
 def main() -> None:
     from apps.arena.services.battles import battle_pool_invalidate
 
+    began = time.perf_counter()
     setup_test_environment()
     if connection.vendor != "postgresql":
         raise SystemExit("bench_rigging needs PostgreSQL: set DATABASE_URL=postgres://…")
@@ -252,20 +313,26 @@ def main() -> None:
             f"{len(model_ids)} models (Elo {', '.join(f'{s:.0f}' for s in STRENGTHS)}), "
             f"target rank {TARGET + 1} vs rank {NEIGHBOUR + 1}; {HONEST_VOTES:,} honest votes"
         )
-        off = run(model_ids, defences=False)
-        on = run(model_ids, defences=True)
+        excluded, dropped = honest_state(model_ids)
+        off = run(model_ids, defences=False, honest_dropped=dropped)
+        on = run(model_ids, defences=True, honest_dropped=dropped)
         for strategy in ("target-only", "omnipresent"):
-            if on[strategy] is None:
+            needed_off, needed_on = off[strategy]["needed"], on[strategy]["needed"]
+            if needed_on is None and on[strategy]["excluded_after"] and not ATTACK_FULL:
+                after = on[strategy]["excluded_after"]
+                verdict, met = f"never (its network stops counting after {after:,} votes)", True
+            elif needed_on is None:
                 verdict, met = f"never within {ATTACK_MAX:,} votes", True
             else:
-                ratio = on[strategy] / off[strategy] if off[strategy] else math.inf
+                ratio = needed_on / needed_off if needed_off else math.inf
                 verdict, met = f"{ratio:.1f}x more attacker votes", ratio >= 10
             outcome = "met" if met else "MISSED"
             print(f"{strategy}: with the defences on, {verdict} — target >= 10x: {outcome}")
         print(
-            f"honest votes wrongly excluded: {on['excluded']:.2%} — target <= 1%: "
-            f"{'met' if on['excluded'] <= 0.01 else 'MISSED'}"
+            f"honest votes wrongly excluded: {excluded:.2%} — target <= 1%: "
+            f"{'met' if excluded <= 0.01 else 'MISSED'}"
         )
+        print(f"total {time.perf_counter() - began:.0f} s")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
