@@ -180,7 +180,7 @@ def test_a_network_that_always_picks_one_model_from_fresh_sessions_loses_all_its
     network = visitors.ip_hash("2001:db8:bad:1::7", purpose="arena")
     bystander = visitors.ip_hash("198.51.100.20", purpose="arena")
     fair = _battles_with(AIModelFactory(), 2, lambda i: "bystander")
-    for (battle, pick), outcome in zip(fair, ("a", "b"), strict=True):
+    for (battle, _), outcome in zip(fair, ("a", "b"), strict=True):
         vote_cast(token=battle.token, voter="bystander", outcome=outcome, ip_hash=bystander)
 
     for i, (battle, pick) in enumerate(_battles_with(target, 9, lambda i: f"fresh-{i // 3}")):
@@ -191,7 +191,7 @@ def test_a_network_that_always_picks_one_model_from_fresh_sessions_loses_all_its
     assert {v.excluded_rule for v in shilled} == {ExclusionRule.ONE_SIDED}
     assert "won 8 of this network's 8 decisive battles" in shilled[0].excluded_reason
     # Later votes from that network stop counting too, whatever the session; others count.
-    later, pick = _battles_with(target, 1, lambda i: "fresh-later")[0]
+    later, _ = _battles_with(target, 1, lambda i: "fresh-later")[0]
     assert not vote_cast(
         token=later.token, voter="fresh-later", outcome="tie", ip_hash=network
     ).is_counted
