@@ -21,7 +21,13 @@ votes (too few for the per-session test), and waits just past the published read
 before each vote (the clock is simulated, so waiting is free).
 - target-only: re-rolls battles until the target shows, votes for it;
 - omnipresent: votes in every battle it gets: for the target when it shows, against the
-  neighbour when that shows, otherwise honestly (to look normal).
+  neighbour when that shows, otherwise honestly (to look normal);
+- stealthy (defences on only, against the undefended omnipresent attack): omnipresent, but it
+  runs the public one-sided test on its own network's votes and votes honestly whenever the
+  rigged choice would bring a p-value under twice the rule's threshold; its network is never
+  excluded, so it casts every vote, up to BENCH_STEALTHY_MAX (default 2,000).
+A quarter of the honest sessions share one of five office addresses, which the per-network
+rules judge together.
 Once the attacker's network is excluded, none of its later votes can count (exclusions are
 never lifted by the rules), so the run stops there and reports "never" unless
 BENCH_RIGGING_FULL=1 asks for every vote to be cast anyway. View-level rate limits (votes and
@@ -60,7 +66,13 @@ CHALLENGES = 12
 ANSWER_CHARS = 600
 HONEST_VOTES = int(os.environ.get("BENCH_HONEST_VOTES", "1500"))
 HONEST_SESSION_VOTES = 15
+OFFICES = 5
 ATTACK_MAX = int(os.environ.get("BENCH_ATTACK_MAX", "10000"))
+# The stealthy attacker never gets its network excluded, so every vote is cast: a lower cap.
+STEALTHY_MAX = int(os.environ.get("BENCH_STEALTHY_MAX", "2000"))
+# It keeps its network's test above this p-value (twice the rule's default threshold).
+STEALTHY_MARGIN = 0.002
+STRATEGIES = ("target-only", "omnipresent", "stealthy")
 ATTACK_SESSION_VOTES = 5
 ATTACK_FULL = os.environ.get("BENCH_RIGGING_FULL") == "1"
 ATTACK_NETWORK = "2001:db8:bad:1"
@@ -109,6 +121,7 @@ class Arena:
 
         self.index = {pk: i for i, pk in enumerate(model_ids)}
         self.Battle, self.battles, self.votes, self.visitors = Battle, battles, votes, visitors
+        self.since_recompute = 0
 
     def battle(self, voter: str):
         battle = self.battles.battle_issue(voter=voter)
@@ -129,13 +142,25 @@ class Arena:
         self.Battle.objects.filter(pk=battle.pk).update(
             created_at=timezone.now() - timedelta(seconds=seconds)
         )
-        return self.votes.vote_cast(
+        vote = self.votes.vote_cast(
             token=battle.token,
             voter=voter,
             outcome=outcome,
             ip_hash=self.visitors.ip_hash(ip, purpose="arena"),
             session_started=timezone.now() - timedelta(minutes=10),
         )
+        # What the worker does in production after every ARENA_RECOMPUTE_AFTER_VOTES votes
+        # (vote_cast queues it; no worker runs here): the ratings the one-sided rule reads.
+        self.since_recompute += 1
+        if self.since_recompute >= settings.ARENA_RECOMPUTE_AFTER_VOTES:
+            self.since_recompute = 0
+            self.recompute()
+        return vote
+
+    def recompute(self) -> None:
+        from apps.arena.services.leaderboard import leaderboard_recompute
+
+        leaderboard_recompute(rounds=20)
 
 
 def honest_outcome(rng, a: int, b: int) -> str:
@@ -175,7 +200,12 @@ def honest_electorate(arena: Arena, rng) -> list[int]:
         voter = f"honest-{session}"
         battle, a, b = arena.battle(voter)
         seconds = float(rng.lognormal(math.log(45), 0.5))
-        ip = f"198.18.{session // 250}.{session % 250 + 1}"
+        # One address per voter, except that every fourth session votes from one of a few
+        # shared addresses (offices, campuses): their votes are judged together.
+        if session % 4 == 0:
+            ip = f"198.19.0.{session % OFFICES + 1}"
+        else:
+            ip = f"198.18.{session // 250}.{session % 250 + 1}"
         cast.append(arena.vote(battle, voter, honest_outcome(rng, a, b), ip, seconds).pk)
     return cast
 
@@ -189,12 +219,13 @@ def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> dict:
     network_hash = arena.visitors.ip_hash(f"{ATTACK_NETWORK}::1", purpose="arena")
     ids = []
     result = {"needed": None, "excluded_after": None}
-    for n in range(1, ATTACK_MAX + 1):
+    stealth = Stealth(model_ids) if strategy == "stealthy" else None
+    for n in range(1, (STEALTHY_MAX if stealth else ATTACK_MAX) + 1):
         voter = f"attacker-{n // ATTACK_SESSION_VOTES}"
         ip = f"{ATTACK_NETWORK}:{rng.integers(1, 65535):x}::{rng.integers(1, 65535):x}"
         while True:
             battle, a, b = arena.battle(voter)
-            if strategy == "omnipresent" or TARGET in (a, b):
+            if strategy != "target-only" or TARGET in (a, b):
                 break
         if TARGET in (a, b):
             outcome = "a" if a == TARGET else "b"
@@ -202,6 +233,8 @@ def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> dict:
             outcome = "b" if a == NEIGHBOUR else "a"
         else:
             outcome = honest_outcome(rng, a, b)
+        if stealth is not None:
+            outcome = stealth.choose(a, b, outcome, honest_outcome(rng, a, b))
         seconds = arena.floor_seconds(battle) + float(rng.uniform(0.5, 2.0))
         ids.append(arena.vote(battle, voter, outcome, ip, seconds).pk)
         if n % CHECK_EVERY:
@@ -228,6 +261,45 @@ def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> dict:
     return result
 
 
+class Stealth:
+    """An omnipresent attacker that also runs the one-sided test on its own network's votes
+    (the rule, its threshold and the ratings it compares against are all public) and votes
+    honestly whenever its rigged choice would bring either model's p-value under
+    STEALTHY_MARGIN."""
+
+    def __init__(self, model_ids: list[int]):
+        self.model_ids = model_ids
+        self.history: list[list[tuple[int, bool]]] = [[] for _ in model_ids]  # (opponent, won)
+
+    def _p_value(self, rating: list[float], model: int, opponent: int, won: bool) -> float:
+        from scipy.stats import binomtest
+
+        def p_win(i: int, j: int) -> float:
+            return 1.0 / (1.0 + math.pow(10.0, (rating[j] - rating[i]) / 400.0))
+
+        history = [*self.history[model], (opponent, won)]
+        expected = sum(p_win(model, other) for other, _ in history)
+        wins = sum(won for _, won in history)
+        return binomtest(wins, len(history), expected / len(history)).pvalue
+
+    def choose(self, a: int, b: int, rigged: str, honest: str) -> str:
+        from apps.arena.selectors import latest_ratings
+
+        published = latest_ratings()  # the public leaderboard, as the rule reads it
+        rating = [published[pk].rating if pk in published else 1000.0 for pk in self.model_ids]
+        safe = (
+            min(
+                self._p_value(rating, a, b, rigged == "a"),
+                self._p_value(rating, b, a, rigged == "b"),
+            )
+            >= STEALTHY_MARGIN
+        )
+        outcome = rigged if safe else honest
+        self.history[a].append((b, outcome == "a"))
+        self.history[b].append((a, outcome == "b"))
+        return outcome
+
+
 def attacker_forget() -> None:
     """Drop the last attack's battles, votes and exclusions; the honest votes stay."""
     from django.db.models import Q
@@ -244,13 +316,12 @@ def honest_state(model_ids: list[int]) -> tuple[float, list[int]]:
     """The honest electorate, cast once with the defences on; returns the share excluded and
     the excluded votes."""
     from apps.arena.models import Vote
-    from apps.arena.services.leaderboard import leaderboard_recompute
 
     defences_set(True)
     arena = Arena(model_ids)
     started = time.perf_counter()
     honest = honest_electorate(arena, np.random.default_rng(SEED))
-    leaderboard_recompute(rounds=20)  # the ratings the one-sided rule compares against
+    arena.recompute()
     dropped = list(
         Vote.objects.filter(pk__in=honest, is_counted=False).values_list("pk", flat=True)
     )
@@ -275,10 +346,14 @@ def run(model_ids: list[int], defences: bool, honest_dropped: list[int]) -> dict
     rng = np.random.default_rng(SEED + 1)
     print(f"defences {'on' if defences else 'off'}:")
     results = {}
-    for strategy in ("target-only", "omnipresent"):
+    # Without defences there is nothing to hide from: stealth is measured against the
+    # undefended omnipresent attack.
+    for strategy in STRATEGIES if defences else STRATEGIES[:2]:
         started = time.perf_counter()
         found = results[strategy] = attack(arena, rng, model_ids, strategy)
         attacker_forget()
+        arena.since_recompute = 0
+        arena.recompute()  # the honest ratings again
         if found["needed"]:
             verdict = f"lifted after {found['needed']:,} attacker votes"
         elif found["excluded_after"] and not ATTACK_FULL:
@@ -316,15 +391,20 @@ def main() -> None:
         excluded, dropped = honest_state(model_ids)
         off = run(model_ids, defences=False, honest_dropped=dropped)
         on = run(model_ids, defences=True, honest_dropped=dropped)
-        for strategy in ("target-only", "omnipresent"):
-            needed_off, needed_on = off[strategy]["needed"], on[strategy]["needed"]
-            if needed_on is None and on[strategy]["excluded_after"] and not ATTACK_FULL:
-                after = on[strategy]["excluded_after"]
+        for strategy in STRATEGIES:
+            needed_off = off[strategy if strategy in off else "omnipresent"]["needed"]
+            found = on[strategy]
+            if found["needed"] is None and found["excluded_after"] and not ATTACK_FULL:
+                after = found["excluded_after"]
                 verdict, met = f"never (its network stops counting after {after:,} votes)", True
-            elif needed_on is None:
+            elif found["needed"] is None and found["cast"] >= ATTACK_MAX:
                 verdict, met = f"never within {ATTACK_MAX:,} votes", True
+            elif found["needed"] is None:
+                ratio = found["cast"] / needed_off if needed_off else math.inf
+                verdict = f"not within {found['cast']:,} votes: over {ratio:.0f}x more"
+                met = ratio >= 10
             else:
-                ratio = needed_on / needed_off if needed_off else math.inf
+                ratio = found["needed"] / needed_off if needed_off else math.inf
                 verdict, met = f"{ratio:.1f}x more attacker votes", ratio >= 10
             outcome = "met" if met else "MISSED"
             print(f"{strategy}: with the defences on, {verdict} — target >= 10x: {outcome}")
