@@ -61,6 +61,9 @@ from apps.arena import ratings  # noqa: E402
 
 SEED = 10
 STRENGTHS = [1200.0, 1140.0, 1080.0, 1030.0, 960.0, 900.0]  # Elo scale, best first
+# The attacker reads the public board after the honest votes: its target is the model ranked
+# fourth there, to pass the one ranked third (set in honest_state; true ranks 4 and 3 unless
+# the honest votes say otherwise).
 TARGET, NEIGHBOUR = 3, 2
 CHALLENGES = 12
 ANSWER_CHARS = 600
@@ -243,11 +246,9 @@ def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> dict:
         if rated[TARGET] > rated[NEIGHBOUR]:
             result["needed"] = n
             break
-        if (
-            result["excluded_after"] is None
-            and Exclusion.objects.filter(kind=Exclusion.Kind.IP, value=network_hash).exists()
-        ):
-            result["excluded_after"] = n
+        caught = Exclusion.objects.filter(kind=Exclusion.Kind.IP, value=network_hash).first()
+        if result["excluded_after"] is None and caught is not None:
+            result["excluded_after"], result["reason"] = n, caught.reason
             if not ATTACK_FULL:
                 break
     result["cast"] = len(ids)
@@ -327,9 +328,12 @@ def honest_state(model_ids: list[int]) -> tuple[float, list[int]]:
     )
     excluded = len(dropped) / len(honest)
     rated = fitted(model_ids)
+    global TARGET, NEIGHBOUR
+    by_rating = [int(i) for i in np.argsort(-rated)]
+    NEIGHBOUR, TARGET = by_rating[2], by_rating[3]
     print(
         f"{len(honest):,} honest votes, {excluded:.2%} of them excluded by the defences; "
-        f"target {rated[TARGET]:.0f} vs neighbour {rated[NEIGHBOUR]:.0f} "
+        f"target M{TARGET} {rated[TARGET]:.0f} vs neighbour M{NEIGHBOUR} {rated[NEIGHBOUR]:.0f} "
         f"[{time.perf_counter() - started:.0f} s]"
     )
     return excluded, dropped
@@ -359,7 +363,7 @@ def run(model_ids: list[int], defences: bool, honest_dropped: list[int]) -> dict
         elif found["excluded_after"] and not ATTACK_FULL:
             verdict = (
                 f"never: its network was excluded after {found['excluded_after']:,} votes, "
-                "so none of its later votes can count"
+                f"so none of its later votes can count (“{found['reason']}”)"
             )
         else:
             verdict = f"NOT lifted in {found['cast']:,} attacker votes"
@@ -386,7 +390,7 @@ def main() -> None:
         battle_pool_invalidate()  # candidates cached by an earlier run are of another database
         print(
             f"{len(model_ids)} models (Elo {', '.join(f'{s:.0f}' for s in STRENGTHS)}), "
-            f"target rank {TARGET + 1} vs rank {NEIGHBOUR + 1}; {HONEST_VOTES:,} honest votes"
+            f"M0–M5 by true strength; {HONEST_VOTES:,} honest votes"
         )
         excluded, dropped = honest_state(model_ids)
         off = run(model_ids, defences=False, honest_dropped=dropped)
