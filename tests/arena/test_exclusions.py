@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.arena.models import Battle, ExclusionRule, Vote
 from apps.arena.services.votes import vote_cast
@@ -84,7 +85,7 @@ def test_a_session_that_always_picks_one_model_loses_all_its_votes(exclusion_rul
     votes = list(Vote.objects.filter(session_key="shill").order_by("created_at"))
     assert all(not v.is_counted for v in votes)
     assert {v.excluded_rule for v in votes} == {ExclusionRule.ONE_SIDED}
-    assert "won 8 of this session's 8 decisive battles" in votes[0].excluded_reason
+    assert "scored 8 of a possible 8 in this session's battles" in votes[0].excluded_reason
     assert [v.session_votes_before for v in votes] == list(range(9))
 
 
@@ -189,7 +190,7 @@ def test_a_network_that_always_picks_one_model_from_fresh_sessions_loses_all_its
     shilled = list(Vote.objects.filter(ip_hash=network))
     assert len(shilled) == 9 and not any(v.is_counted for v in shilled)
     assert {v.excluded_rule for v in shilled} == {ExclusionRule.ONE_SIDED}
-    assert "won 8 of this network's 8 decisive battles" in shilled[0].excluded_reason
+    assert "scored 8 of a possible 8 in this network's battles" in shilled[0].excluded_reason
     # Later votes from that network stop counting too, whatever the session; others count.
     later, _ = _battles_with(target, 1, lambda i: "fresh-later")[0]
     assert not vote_cast(
@@ -208,3 +209,44 @@ def test_a_network_of_honest_voters_with_mixed_votes_keeps_counting(exclusion_ru
         vote_cast(token=battle.token, voter=f"colleague-{i}", outcome=outcome, ip_hash=shared)
 
     assert Vote.objects.filter(ip_hash=shared, is_counted=True).count() == 16
+
+
+def test_a_network_that_calls_every_battle_of_a_weak_model_a_tie_is_caught(exclusion_rules):
+    """Ties count half a win in the ratings, so a tie in every battle lifts a model expected
+    to lose; the test counts them too."""
+    from apps.arena.models import LeaderboardRow, LeaderboardSnapshot
+
+    _one_sided_rules(exclusion_rules)
+    weak, strong = AIModelFactory(), AIModelFactory()
+    snapshot = LeaderboardSnapshot.objects.create(
+        computed_at=timezone.now(), votes_used=100, excluded_votes=0, rounds=10, seed=1, min_votes=1
+    )
+    for model, rating in ((weak, 800), (strong, 1200)):
+        LeaderboardRow.objects.create(
+            snapshot=snapshot,
+            model=model,
+            rating=rating,
+            lower=rating - 20,
+            upper=rating + 20,
+            votes=100,
+            win_rate=0.5,
+            is_provisional=False,
+        )
+    network = visitors.ip_hash("2001:db8:7e:1::1", purpose="arena")
+    fan = visitors.ip_hash("198.51.100.30", purpose="arena")
+
+    for i in range(12):
+        challenge = ChallengeFactory()
+        weak_answer = ResponseFactory(blind=True, challenge=challenge, model=weak)
+        strong_answer = ResponseFactory(blind=True, challenge=challenge, model=strong)
+        tied = battle_between(weak_answer, strong_answer, voter=f"tie-{i // 3}")
+        vote_cast(token=tied.token, voter=f"tie-{i // 3}", outcome="tie", ip_hash=network)
+        fair = battle_between(weak_answer, strong_answer, voter=f"fair-{i // 3}")
+        vote_cast(
+            token=fair.token, voter=f"fair-{i // 3}", outcome="b" if i % 6 else "a", ip_hash=fan
+        )
+
+    tied_votes = list(Vote.objects.filter(ip_hash=network))
+    assert not any(v.is_counted for v in tied_votes)
+    assert "(a tie counts half)" in tied_votes[0].excluded_reason
+    assert Vote.objects.filter(ip_hash=fan, is_counted=True).count() == 12

@@ -23,9 +23,10 @@ before each vote (the clock is simulated, so waiting is free).
 - omnipresent: votes in every battle it gets: for the target when it shows, against the
   neighbour when that shows, otherwise honestly (to look normal);
 - stealthy (defences on only, against the undefended omnipresent attack): omnipresent, but it
-  runs the public one-sided test on its own network's votes and votes honestly whenever the
-  rigged choice would bring a p-value under twice the rule's threshold; its network is never
-  excluded, so it casts every vote, up to BENCH_STEALTHY_MAX (default 2,000).
+  runs the public one-sided test on its own network's votes and calls the battle a tie (or,
+  failing that, the other way) whenever the rigged choice would bring a p-value under twice
+  the rule's threshold; its network is never excluded, so it casts every vote, up to
+  BENCH_STEALTHY_MAX (default 2,000).
 A quarter of the honest sessions share one of five office addresses, which the per-network
 rules judge together.
 Once the attacker's network is excluded, none of its later votes can count (exclusions are
@@ -237,7 +238,7 @@ def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> dict:
         else:
             outcome = honest_outcome(rng, a, b)
         if stealth is not None:
-            outcome = stealth.choose(a, b, outcome, honest_outcome(rng, a, b))
+            outcome = stealth.choose(a, b, outcome)
         seconds = arena.floor_seconds(battle) + float(rng.uniform(0.5, 2.0))
         ids.append(arena.vote(battle, voter, outcome, ip, seconds).pk)
         if n % CHECK_EVERY:
@@ -263,41 +264,42 @@ def attack(arena: Arena, rng, model_ids: list[int], strategy: str) -> dict:
 
 
 class Stealth:
-    """An omnipresent attacker that also runs the one-sided test on its own network's votes
-    (the rule, its threshold and the ratings it compares against are all public) and votes
-    honestly whenever its rigged choice would bring either model's p-value under
-    STEALTHY_MARGIN."""
+    """An omnipresent attacker that also runs the one-sided test (the rule, its threshold and
+    the ratings it compares against are all public) on its own network's votes before each
+    vote: when its rigged choice would bring either model's p-value under STEALTHY_MARGIN it
+    calls the battle a tie instead, or, if even that would, the other way."""
 
     def __init__(self, model_ids: list[int]):
-        self.model_ids = model_ids
-        self.history: list[list[tuple[int, bool]]] = [[] for _ in model_ids]  # (opponent, won)
+        from apps.arena.models import ExclusionSettings
 
-    def _p_value(self, rating: list[float], model: int, opponent: int, won: bool) -> float:
-        from scipy.stats import binomtest
+        self.model_ids = model_ids
+        self.rules = ExclusionSettings.current()
+        self.history: list[list[tuple[int, float]]] = [[] for _ in model_ids]  # (opponent, score)
+
+    def _safe(self, rating: list[float], a: int, b: int, outcome: str) -> bool:
+        from apps.arena.services.exclusions import one_sided_score
 
         def p_win(i: int, j: int) -> float:
             return 1.0 / (1.0 + math.pow(10.0, (rating[j] - rating[i]) / 400.0))
 
-        history = [*self.history[model], (opponent, won)]
-        expected = sum(p_win(model, other) for other, _ in history)
-        wins = sum(won for _, won in history)
-        return binomtest(wins, len(history), expected / len(history)).pvalue
+        for model, opponent, seat in ((a, b, "a"), (b, a, "b")):
+            got = 1.0 if outcome == seat else 0.0 if outcome in ("a", "b") else 0.5
+            history = [*self.history[model], (opponent, got)]
+            found = one_sided_score([(s, p_win(model, o)) for o, s in history], self.rules)
+            if found and found[2] < STEALTHY_MARGIN:
+                return False
+        return True
 
-    def choose(self, a: int, b: int, rigged: str, honest: str) -> str:
+    def choose(self, a: int, b: int, rigged: str) -> str:
         from apps.arena.selectors import latest_ratings
 
         published = latest_ratings()  # the public leaderboard, as the rule reads it
         rating = [published[pk].rating if pk in published else 1000.0 for pk in self.model_ids]
-        safe = (
-            min(
-                self._p_value(rating, a, b, rigged == "a"),
-                self._p_value(rating, b, a, rigged == "b"),
-            )
-            >= STEALTHY_MARGIN
-        )
-        outcome = rigged if safe else honest
-        self.history[a].append((b, outcome == "a"))
-        self.history[b].append((a, outcome == "b"))
+        opposite = {"a": "b", "b": "a"}.get(rigged, rigged)
+        outcome = next((o for o in (rigged, "tie") if self._safe(rating, a, b, o)), opposite)
+        for model, opponent, seat in ((a, b, "a"), (b, a, "b")):
+            got = 1.0 if outcome == seat else 0.0 if outcome in ("a", "b") else 0.5
+            self.history[model].append((opponent, got))
         return outcome
 
 

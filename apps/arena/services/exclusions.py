@@ -64,30 +64,43 @@ def _expected_win(model_id: int, opponent_id: int, ratings: Mapping) -> float:
     return 1.0 / (1.0 + math.pow(10.0, (theirs.rating - mine.rating) / ELO_SCALE))
 
 
+def one_sided_score(
+    outcomes: list[tuple[float, float]], rules: ExclusionSettings
+) -> tuple[float, float, float] | None:
+    """(score, expected, p-value) of one model's battles, each given as (its score: 1 for a
+    win, ½ for a tie or "both bad", 0 for a loss; its win chance by the ratings), or None
+    under `one_sided_min_battles`. A two-sided binomial test of the score, rounded towards
+    what was expected (so a half never tips it), against the mean win chance. Ties count
+    because they count in the ratings too: a model expected to lose most battles gains from
+    a tie in every one of them."""
+    battles = len(outcomes)
+    if battles < rules.one_sided_min_battles:
+        return None
+    score = sum(got for got, _ in outcomes)
+    expected = sum(chance for _, chance in outcomes)
+    wins = math.floor(score) if score >= expected else math.ceil(score)
+    return score, expected, binomtest(wins, battles, expected / battles).pvalue
+
+
 def one_sided(votes, model_ids: tuple[int, int], ratings: Mapping, whose: str, rules) -> str | None:
-    """Whether `votes` (one session's, or one network's) decide battles with one of these
-    models far beyond what the ratings predict: a two-sided binomial test over their decisive
-    battles with that model, once there are `one_sided_min_battles` of them."""
+    """Whether `votes` (one session's, or one network's) score battles with one of these
+    models far beyond what the ratings predict (one_sided_score)."""
     for model_id in model_ids:
-        decided = votes.filter(
-            Q(model_a_id=model_id) | Q(model_b_id=model_id),
-            outcome__in=(Vote.Outcome.A, Vote.Outcome.B),
-        ).values_list("model_a_id", "model_b_id", "outcome")
-        wins = battles = 0
-        expected = 0.0
-        for model_a, model_b, outcome in decided:
+        outcomes = []
+        for model_a, model_b, outcome in votes.filter(
+            Q(model_a_id=model_id) | Q(model_b_id=model_id)
+        ).values_list("model_a_id", "model_b_id", "outcome"):
             seat = "a" if model_a == model_id else "b"
             opponent = model_b if seat == "a" else model_a
-            battles += 1
-            wins += outcome == seat
-            expected += _expected_win(model_id, opponent, ratings)
-        if battles < rules.one_sided_min_battles:
-            continue
-        p_value = binomtest(wins, battles, expected / battles).pvalue
-        if p_value < rules.one_sided_p_value:
+            got = 1.0 if outcome == seat else 0.0 if outcome in ("a", "b") else 0.5
+            outcomes.append((got, _expected_win(model_id, opponent, ratings)))
+        found = one_sided_score(outcomes, rules)
+        if found and found[2] < rules.one_sided_p_value:
+            score, expected, p_value = found
             return (
-                f"One model won {wins} of this {whose}'s {battles} decisive battles with it, "
-                f"where about {expected:.0f} were expected (p = {p_value:.1e})."
+                f"One model scored {score:g} of a possible {len(outcomes)} in this {whose}'s "
+                f"battles with it (a tie counts half), where about {expected:.0f} were "
+                f"expected (p = {p_value:.1e})."
             )
     return None
 
