@@ -329,12 +329,19 @@ def honest_state(model_ids: list[int]) -> tuple[float, list[int]]:
         Vote.objects.filter(pk__in=honest, is_counted=False).values_list("pk", flat=True)
     )
     excluded = len(dropped) / len(honest)
+    why = (
+        Vote.objects.filter(pk__in=dropped)
+        .order_by()
+        .values_list("excluded_rule", "exclusion__kind")
+        .annotate(n=Count("pk"))
+    )
     rated = fitted(model_ids)
     global TARGET, NEIGHBOUR
     by_rating = [int(i) for i in np.argsort(-rated)]
     NEIGHBOUR, TARGET = by_rating[2], by_rating[3]
     print(
-        f"{len(honest):,} honest votes, {excluded:.2%} of them excluded by the defences; "
+        f"{len(honest):,} honest votes, {excluded:.2%} of them excluded by the defences"
+        f"{' (' + ', '.join(f'{r} by {k or "vote"} {n}' for r, k, n in why) + ')' if why else ''}; "
         f"target M{TARGET} {rated[TARGET]:.0f} vs neighbour M{NEIGHBOUR} {rated[NEIGHBOUR]:.0f} "
         f"[{time.perf_counter() - started:.0f} s]"
     )
