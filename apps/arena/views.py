@@ -1,17 +1,16 @@
-import io
 import secrets
 from datetime import datetime
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
-from PIL import Image
 
 from apps.arena import leaderboard as board
 from apps.arena import selectors
@@ -21,15 +20,14 @@ from apps.arena.services import battles, live, votes
 from apps.arena.services.votes import VoteRefused
 from apps.challenges.models import Category
 from apps.lab.services import RunRefused
+from apps.responses import media as battle_media
 from apps.responses.frame import frame_response
-from apps.responses.media import media_file_response
 from rival.web import visitors
 from rival.web.pagecache import public_page
 
 VOTER_SESSION_KEY = "arena_voter"
 VOTER_SINCE_SESSION_KEY = "arena_voter_since"
 RATE_LIMITED = "You are voting faster than we can count. Take a short break."
-BATTLE_IMAGE_NUDGES = 16
 ISSUE_LIMITED = (
     "You are asking for new battles faster than anyone can read them. "
     "Take a short break, then try again."
@@ -160,45 +158,34 @@ def frame(request, token: str, side: str):
         raise Http404("No such battle.")
     response = battle.response_a if side == "a" else battle.response_b
     if response.output_type == "image" and response.image:
-        return _battle_image(response)
+        return battle_media.battle_image(response, secrets.token_bytes(32))
     if not response.is_framed:
         raise Http404("This output is shown on the page.")
     return frame_response(response.content, response.output_type, private=True)
 
 
-def _battle_image(response) -> HttpResponse:
-    """A battle's image, re-encoded without its metadata and with a few random pixels nudged
-    by one level: no file name, digest, date or byte sequence to match against any other URL
-    (docs/arena.md). Never stored by a browser or proxy."""
-    with response.image.open("rb") as stored, Image.open(stored) as source:
-        image = source.convert("RGBA")
-    rng = secrets.SystemRandom()
-    pixels = image.load()
-    for _ in range(BATTLE_IMAGE_NUDGES):
-        x, y = rng.randrange(image.width), rng.randrange(image.height)
-        r, g, b, a = pixels[x, y]
-        pixels[x, y] = (r ^ 1, g, b, a)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    reply = HttpResponse(out.getvalue(), content_type="image/png")
-    reply["Cache-Control"] = "private, no-store"
-    reply["X-Content-Type-Options"] = "nosniff"
-    reply["Referrer-Policy"] = "no-referrer"
-    reply["Cross-Origin-Resource-Policy"] = "same-origin"
-    return reply
+def _media_seed(token: str, side: str) -> bytes:
+    """The same for every load of one battle side, unknowable without the secret key: a
+    player that fetches the audio twice (to seek) gets the same copy."""
+    return salted_hmac("arena.battle-media", f"{token}:{side}", algorithm="sha256").digest()
 
 
 @require_safe
 def media(request, token: str, side: str, kind: str):
-    """One side's image, thumbnail, audio or waveform, by battle token: no file name,
-    digest or date in the URL or the headers; pictures are re-encoded per load."""
+    """One side's image, thumbnail, audio or waveform, by battle token: each a copy that shares
+    no bytes, length, file name, digest, date or validator with the public file; pictures
+    differ on every load, the audio and its waveform per battle (apps/responses/media.py)."""
     battle = selectors.battle_for_page(token, _voter(request))
     if battle is None or side not in ("a", "b"):
         raise Http404("No such battle.")
     response = battle.response_a if side == "a" else battle.response_b
-    if kind in ("image", "thumb") and response.image:
-        return _battle_image(response)
-    return media_file_response(response, kind, private=True)
+    if kind in ("image", "thumb"):
+        return battle_media.battle_image(response, secrets.token_bytes(32))
+    if kind == "audio":
+        return battle_media.battle_audio(response, _media_seed(token, side))
+    if kind == "waveform":
+        return battle_media.battle_waveform(response, _media_seed(token, side))
+    raise Http404("No such file.")
 
 
 def _render_live_new(request, form, error: str = "", status: int = 200):

@@ -154,18 +154,17 @@ def creator_models(provider: Provider):
         AIModel.objects.filter(provider=provider)
         .with_provider()
         .only(*MODEL_CARD_FIELDS)
-        .annotate(response_count=Count("responses", filter=Q(responses__is_published=True)))
         .order_by(F("release_date").desc(nulls_last=True), "name")
     )
 
 
 def graveyard():
-    """Retired models, most recently retired first, with how many responses remain."""
+    """Retired models, most recently retired first (the view adds their response counts from
+    the responses app, which alone knows which responses are public)."""
     return (
         AIModel.objects.retired()
         .with_provider()
         .only(*MODEL_CARD_FIELDS, "retirement_reason")
-        .annotate(response_count=Count("responses", filter=Q(responses__is_published=True)))
         .order_by(F("retired_on").desc(nulls_last=True), "name")
         .fetch_mode(FETCH_PEERS)
     )

@@ -135,7 +135,7 @@ def creator_detail(request, slug: str):
         "catalog/creator_detail.html",
         {
             "provider": provider,
-            "models": selectors.creator_models(provider),
+            "models": responses.with_response_counts(selectors.creator_models(provider), "model"),
             "meta": meta(
                 f"{provider.name} AI models",
                 f"Every {provider.name} model on Rival, with specifications and responses. "
@@ -155,7 +155,7 @@ def graveyard(request):
         request,
         "catalog/graveyard.html",
         {
-            "models": selectors.graveyard(),
+            "models": responses.with_response_counts(selectors.graveyard(), "model"),
             "meta": meta(
                 "The Graveyard: retired AI models",
                 "AI models that have been retired: when and why, with their last responses "

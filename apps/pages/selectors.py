@@ -2,7 +2,7 @@ from django.core.cache import cache
 
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
-from apps.responses.models import Response
+from apps.responses import selectors as responses
 
 SITE_COUNTS_SECONDS = 60
 
@@ -14,9 +14,11 @@ def site_counts() -> dict[str, int]:
 
 
 def _site_counts() -> dict[str, int]:
+    visible, in_arena = responses.pool_sizes()
     return {
         "models": AIModel.objects.listed().count(),
         "creators": Provider.objects.count(),
         "challenges": Challenge.objects.published().count(),
-        "responses": Response.objects.visible().count(),
+        "responses": visible,
+        "in_arena": in_arena,
     }

@@ -8,12 +8,12 @@ error, and nothing is written.
 """
 
 import array
-import mimetypes
 import sys
 import wave
 from dataclasses import dataclass
 from io import BytesIO
 
+import numpy as np
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from PIL import Image, ImageDraw
@@ -154,31 +154,116 @@ def waveform_png(peaks: list[float]) -> bytes:
     return out.getvalue()
 
 
-# What a response's files are called in URLs that serve them by something other than their
-# stored name (battle tokens): kind → (field, fallback field when it is empty).
-MEDIA_KINDS = {
-    "image": ("image", None),
-    "thumb": ("image_thumb", "image"),
-    "audio": ("audio", None),
-    "waveform": ("waveform", None),
-}
+# --- Battle copies -----------------------------------------------------------------------------
+# The arena serves a response's files under battle tokens, and nothing about them may be matched
+# against the public files (docs/arena.md): not the bytes, their digest or exact length, the
+# duration, a file name, a date or a validator. Each copy is re-encoded from the stored one with
+# small changes nobody can see or hear, drawn from a seed that differs per battle and side.
+
+BATTLE_IMAGE_NUDGES = 16
+# Silence before and after a battle's audio, in seconds: enough that the length and duration
+# never match the public file, too little to notice before the sound starts.
+BATTLE_AUDIO_PAD_SECONDS = (0.03, 0.35)
+# One sample in this many moves by one quantisation step (-90 dB at 16 bits): inaudible, and no
+# two copies share a digest.
+BATTLE_AUDIO_NUDGE_ONE_IN = 8
 
 
-def media_file_response(response, kind: str, *, private: bool) -> HttpResponse:
-    """The bytes of one of `response`'s files with only a content type: no file name,
-    Last-Modified or ETag that could be matched against its public URL. 404 when absent."""
-    if kind not in MEDIA_KINDS:
-        raise Http404("No such file.")
-    name, fallback = MEDIA_KINDS[kind]
-    field = getattr(response, name) or (getattr(response, fallback) if fallback else None)
-    if not field:
-        raise Http404("No such file.")
+def _read(field) -> bytes:
     try:
         with field.open("rb") as handle:
-            data = handle.read()
+            return handle.read()
     except FileNotFoundError as exc:
         raise Http404("No such file.") from exc
-    content_type = mimetypes.guess_type(field.name)[0] or "application/octet-stream"
-    http = HttpResponse(data, content_type=content_type)
-    http["Cache-Control"] = "private, no-store" if private else "public, max-age=86400"
-    return http
+
+
+def _battle_reply(data: bytes, content_type: str) -> HttpResponse:
+    """Only a content type: no file name, ETag or Last-Modified; never stored anywhere."""
+    reply = HttpResponse(data, content_type=content_type)
+    reply["Cache-Control"] = "private, no-store"
+    reply["X-Content-Type-Options"] = "nosniff"
+    reply["Referrer-Policy"] = "no-referrer"
+    reply["Cross-Origin-Resource-Policy"] = "same-origin"
+    return reply
+
+
+def _png_unlike(image: Image.Image, rng: np.random.Generator, avoid: bytes) -> bytes:
+    """`image` as PNG without metadata, a few random pixels nudged by one level, and never the
+    same bytes or byte length as `avoid` (the stored file)."""
+    image = image.convert("RGBA")
+    pixels = image.load()
+    while True:
+        for _ in range(BATTLE_IMAGE_NUDGES):
+            x, y = int(rng.integers(image.width)), int(rng.integers(image.height))
+            r, g, b, a = pixels[x, y]
+            pixels[x, y] = (r ^ 1, g, b, a) if a else (r, g, b, 1)
+        out = BytesIO()
+        image.save(out, "PNG")
+        if len(out.getvalue()) != len(avoid):
+            return out.getvalue()
+
+
+def battle_image(response, seed: bytes) -> HttpResponse:
+    """A battle's copy of `response`'s image (for the full image and the thumbnail alike). The
+    view passes a fresh seed per load: each copy differs from every other."""
+    if not response.image:
+        raise Http404("No such file.")
+    stored = _read(response.image)
+    with Image.open(BytesIO(stored)) as source:
+        source.load()
+        data = _png_unlike(source, _rng(seed, "image"), stored)
+    return _battle_reply(data, "image/png")
+
+
+def _rng(seed: bytes, purpose: str) -> np.random.Generator:
+    return np.random.default_rng(list((seed + purpose.encode()).ljust(32, b"\0")))
+
+
+def _battle_sound(response, seed: bytes) -> tuple[bytes, object]:
+    """(the battle copy's frames, their wave params): the stored samples with random silence
+    before and after and a sparse one-step nudge."""
+    stored = _read(response.audio)
+    with wave.open(BytesIO(stored), "rb") as source:
+        params = source.getparams()
+        frames = source.readframes(params.nframes)
+    rng = _rng(seed, "audio")
+    dtype, silence = (np.uint8, 128) if params.sampwidth == 1 else (np.dtype("<i2"), 0)
+    samples = np.frombuffer(frames, dtype=dtype).astype(np.int32)
+    nudged = rng.integers(BATTLE_AUDIO_NUDGE_ONE_IN, size=samples.size) == 0
+    samples[nudged] += rng.choice((-1, 1), size=int(nudged.sum()))
+    info = np.iinfo(dtype)
+    samples = np.clip(samples, info.min, info.max).astype(dtype)
+    low, high = (int(s * params.framerate) for s in BATTLE_AUDIO_PAD_SECONDS)
+    lead, tail = (int(n) * params.nchannels for n in rng.integers(low, high, size=2))
+    padded = np.concatenate(
+        [np.full(lead, silence, dtype), samples, np.full(tail, silence, dtype)]
+    ).tobytes()
+    return padded, params
+
+
+def battle_audio(response, seed: bytes) -> HttpResponse:
+    """A battle's copy of `response`'s audio: see _battle_sound. The same battle side gets the
+    same copy on every load (a player may fetch it twice), another battle a different one."""
+    if not response.audio:
+        raise Http404("No such file.")
+    # At least BATTLE_AUDIO_PAD_SECONDS[0] of silence at each end: never the stored length.
+    frames, params = _battle_sound(response, seed)
+    out = BytesIO()
+    with wave.open(out, "wb") as target:
+        target.setnchannels(params.nchannels)
+        target.setsampwidth(params.sampwidth)
+        target.setframerate(params.framerate)
+        target.writeframes(frames)
+    return _battle_reply(out.getvalue(), "audio/wav")
+
+
+def battle_waveform(response, seed: bytes) -> HttpResponse:
+    """The waveform of the battle's copy of the audio (its silence shifts the bars), drawn
+    afresh with a few invisible pixels nudged."""
+    if not response.audio or not response.waveform:
+        raise Http404("No such file.")
+    frames, params = _battle_sound(response, seed)
+    with Image.open(BytesIO(waveform_png(_peaks(frames, params)))) as drawn:
+        drawn.load()
+        data = _png_unlike(drawn, _rng(seed, "waveform"), _read(response.waveform))
+    return _battle_reply(data, "image/png")

@@ -107,6 +107,21 @@ def in_arena_count(*, challenge: Challenge | None = None, model: AIModel | None 
     return blind.count()
 
 
+def pool_sizes() -> tuple[int, int]:
+    """(visible, in the arena): how many published responses to published challenges public
+    pages show, and how many only the arena shows yet; one query. Each such response is one
+    or the other (ResponseQuerySet.visible and .blind are complements)."""
+    counts = (
+        Response.objects.published()
+        .filter(challenge__is_published=True)
+        .aggregate(
+            total=Count("pk"),
+            visible=Count("pk", filter=Q(public_from__isnull=False, challenge__arena_only=False)),
+        )
+    )
+    return counts["visible"], counts["total"] - counts["visible"]
+
+
 def visible_count() -> int:
     """How many responses the site shows. A full count on every response page would cost
     more than the rest of the page, and a minute-old figure reads the same."""
@@ -148,27 +163,37 @@ DEFAULT_RESPONSE_SORT = "model"
 EXCERPT_CHARS = 420
 
 
-def _response_count():
-    """Published responses per challenge as a correlated subquery: an index-only scan of
-    (challenge, is_published) per row, where a join and GROUP BY would aggregate the whole
-    responses table (5 ms against 50 ms at 40k responses)."""
-    per_challenge = (
-        Response.objects.filter(challenge=OuterRef("pk"), is_published=True)
+def _count_per_row(responses, field: str):
+    """How many of `responses` point at the outer row through `field`, as a correlated
+    subquery: an index scan of that row's responses, where a join and GROUP BY would aggregate
+    the whole responses table (5 ms against 50 ms at 40k responses)."""
+    per_row = (
+        responses.filter(**{field: OuterRef("pk")})
         .order_by()
-        .values("challenge")
+        .values(field)
         .annotate(n=Count("*"))
         .values("n")
     )
-    return Coalesce(Subquery(per_challenge, output_field=IntegerField()), 0)
+    return Coalesce(Subquery(per_row, output_field=IntegerField()), 0)
+
+
+def with_response_counts(queryset, field: str):
+    """`queryset` (of challenges, or of models) with `response_count`, the responses public
+    pages show, and `in_arena`, those only the arena shows yet (docs/arena.md); `field` is the
+    response's foreign key to the row ("challenge" or "model"). Still one query."""
+    return queryset.annotate(
+        response_count=_count_per_row(Response.objects.visible(), field),
+        in_arena=_count_per_row(Response.objects.blind(), field),
+    )
 
 
 def challenge_cards(filters: ChallengeFilters):
-    """Published challenges matching the filters with their response counts, ordered by the
-    chosen sort, unevaluated and ready to paginate."""
+    """Published challenges matching the filters with their response counts (public and in
+    the arena: with_response_counts), ordered by the chosen sort, unevaluated and ready to
+    paginate."""
     ordering = CHALLENGE_SORTS.get(filters.sort, CHALLENGE_SORTS[DEFAULT_CHALLENGE_SORT])[1]
     return (
-        challenge_list(filters)
-        .annotate(response_count=_response_count())
+        with_response_counts(challenge_list(filters), "challenge")
         .order_by(*ordering, "id")
         .fetch_mode(FETCH_PEERS)
     )
@@ -345,11 +370,8 @@ def media_models(output_type: str) -> list[tuple[str, str]]:
     """(slug, name) of the models with a visible response of `output_type`, for the filter."""
     return list(
         AIModel.objects.filter(
-            responses__output_type=output_type,
-            responses__is_published=True,
-            responses__challenge__is_published=True,
+            pk__in=Response.objects.visible().filter(output_type=output_type).values("model_id")
         )
-        .distinct()
         .order_by("name")
         .values_list("slug", "name")
     )

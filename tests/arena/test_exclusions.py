@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.arena.models import Battle, ExclusionRule, Vote
 from apps.arena.services.votes import vote_cast
@@ -84,7 +85,7 @@ def test_a_session_that_always_picks_one_model_loses_all_its_votes(exclusion_rul
     votes = list(Vote.objects.filter(session_key="shill").order_by("created_at"))
     assert all(not v.is_counted for v in votes)
     assert {v.excluded_rule for v in votes} == {ExclusionRule.ONE_SIDED}
-    assert "won 8 of this session's 8 decisive battles" in votes[0].excluded_reason
+    assert "scored 8 of a possible 8 in this session's battles" in votes[0].excluded_reason
     assert [v.session_votes_before for v in votes] == list(range(9))
 
 
@@ -146,3 +147,106 @@ def test_position_bias_is_shown_on_the_methodology_page(client, challenge_pair):
 
     assert "A has won <strong>75%</strong>" in html
     assert "3 of 4 counted votes" in html
+
+
+def _one_sided_rules(exclusion_rules):
+    exclusion_rules.one_sided_enabled = True
+    exclusion_rules.one_sided_min_battles = 8
+    exclusion_rules.one_sided_p_value = 0.01
+    exclusion_rules.save()
+
+
+def _battles_with(target, n: int, voter_of) -> list[tuple[Battle, str]]:
+    """`n` battles of `target` against another model, seats alternating, each issued to
+    voter_of(i); with the outcome that picks the target."""
+    battles = []
+    for i in range(n):
+        challenge = ChallengeFactory()
+        mine = ResponseFactory(blind=True, challenge=challenge, model=target)
+        other = ResponseFactory(blind=True, challenge=challenge)
+        seats = (mine, other) if i % 2 else (other, mine)
+        battles.append(
+            (battle_between(*seats, voter=voter_of(i)), "a" if seats[0] is mine else "b")
+        )
+    return battles
+
+
+def test_a_network_that_always_picks_one_model_from_fresh_sessions_loses_all_its_votes(
+    exclusion_rules,
+):
+    """A script that takes a new session every few votes evades the per-session test; its
+    network (IP group) does not."""
+    _one_sided_rules(exclusion_rules)
+    target = AIModelFactory()
+    network = visitors.ip_hash("2001:db8:bad:1::7", purpose="arena")
+    bystander = visitors.ip_hash("198.51.100.20", purpose="arena")
+    fair = _battles_with(AIModelFactory(), 2, lambda i: "bystander")
+    for (battle, _), outcome in zip(fair, ("a", "b"), strict=True):
+        vote_cast(token=battle.token, voter="bystander", outcome=outcome, ip_hash=bystander)
+
+    for i, (battle, pick) in enumerate(_battles_with(target, 9, lambda i: f"fresh-{i // 3}")):
+        vote_cast(token=battle.token, voter=f"fresh-{i // 3}", outcome=pick, ip_hash=network)
+
+    shilled = list(Vote.objects.filter(ip_hash=network))
+    assert len(shilled) == 9 and not any(v.is_counted for v in shilled)
+    assert {v.excluded_rule for v in shilled} == {ExclusionRule.ONE_SIDED}
+    assert "scored 8 of a possible 8 in this network's battles" in shilled[0].excluded_reason
+    # Later votes from that network stop counting too, whatever the session; others count.
+    later, _ = _battles_with(target, 1, lambda i: "fresh-later")[0]
+    assert not vote_cast(
+        token=later.token, voter="fresh-later", outcome="tie", ip_hash=network
+    ).is_counted
+    assert Vote.objects.filter(ip_hash=bystander, is_counted=True).count() == 2
+
+
+def test_a_network_of_honest_voters_with_mixed_votes_keeps_counting(exclusion_rules):
+    _one_sided_rules(exclusion_rules)
+    target = AIModelFactory()
+    shared = visitors.ip_hash("203.0.113.9", purpose="arena")  # an office behind one address
+
+    for i, (battle, pick) in enumerate(_battles_with(target, 16, lambda i: f"colleague-{i}")):
+        outcome = pick if i % 4 < 2 else {"a": "b", "b": "a"}[pick]
+        vote_cast(token=battle.token, voter=f"colleague-{i}", outcome=outcome, ip_hash=shared)
+
+    assert Vote.objects.filter(ip_hash=shared, is_counted=True).count() == 16
+
+
+def test_a_network_that_calls_every_battle_of_a_weak_model_a_tie_is_caught(exclusion_rules):
+    """Ties count half a win in the ratings, so a tie in every battle lifts a model expected
+    to lose; the test counts them too."""
+    from apps.arena.models import LeaderboardRow, LeaderboardSnapshot
+
+    _one_sided_rules(exclusion_rules)
+    weak, strong = AIModelFactory(), AIModelFactory()
+    snapshot = LeaderboardSnapshot.objects.create(
+        computed_at=timezone.now(), votes_used=100, excluded_votes=0, rounds=10, seed=1, min_votes=1
+    )
+    for model, rating in ((weak, 800), (strong, 1200)):
+        LeaderboardRow.objects.create(
+            snapshot=snapshot,
+            model=model,
+            rating=rating,
+            lower=rating - 20,
+            upper=rating + 20,
+            votes=100,
+            win_rate=0.5,
+            is_provisional=False,
+        )
+    network = visitors.ip_hash("2001:db8:7e:1::1", purpose="arena")
+    fan = visitors.ip_hash("198.51.100.30", purpose="arena")
+
+    for i in range(12):
+        challenge = ChallengeFactory()
+        weak_answer = ResponseFactory(blind=True, challenge=challenge, model=weak)
+        strong_answer = ResponseFactory(blind=True, challenge=challenge, model=strong)
+        tied = battle_between(weak_answer, strong_answer, voter=f"tie-{i // 3}")
+        vote_cast(token=tied.token, voter=f"tie-{i // 3}", outcome="tie", ip_hash=network)
+        fair = battle_between(weak_answer, strong_answer, voter=f"fair-{i // 3}")
+        vote_cast(
+            token=fair.token, voter=f"fair-{i // 3}", outcome="b" if i % 6 else "a", ip_hash=fan
+        )
+
+    tied_votes = list(Vote.objects.filter(ip_hash=network))
+    assert not any(v.is_counted for v in tied_votes)
+    assert "(a tie counts half)" in tied_votes[0].excluded_reason
+    assert Vote.objects.filter(ip_hash=fan, is_counted=True).count() == 12

@@ -12,13 +12,15 @@ from datetime import timedelta
 from django.db.models import Q
 from scipy.stats import binomtest
 
-from apps.arena.models import Battle, ExclusionSettings, Vote
+from apps.arena.models import Battle, Exclusion, ExclusionSettings, Vote
 from apps.challenges.models import OutputType
 
 # Past this, an answer is not read to the end before voting; the floor stops growing.
 READING_CHARS_CAP = 12_000
 READ_OUTPUT_TYPES = (OutputType.TEXT, OutputType.CODE)
 ELO_SCALE = 400.0
+# How far back the one-sided test reads a network's votes.
+ONE_SIDED_NETWORK_DAYS = 30
 
 
 def reading_floor_ms(battle: Battle, rules: ExclusionSettings) -> int:
@@ -62,34 +64,64 @@ def _expected_win(model_id: int, opponent_id: int, ratings: Mapping) -> float:
     return 1.0 / (1.0 + math.pow(10.0, (theirs.rating - mine.rating) / ELO_SCALE))
 
 
-def one_sided(
-    voter: str, model_ids: tuple[int, int], ratings: Mapping, rules: ExclusionSettings
-) -> str | None:
-    """A session whose decisive votes for (or against) one of this battle's models are far
-    beyond what the ratings predict: a two-sided binomial test over the session's battles
-    with that model, once it has `one_sided_min_battles` of them."""
-    if not rules.one_sided_enabled:
+def one_sided_score(
+    outcomes: list[tuple[float, float]], rules: ExclusionSettings
+) -> tuple[float, float, float] | None:
+    """(score, expected, p-value) of one model's battles, each given as (its score: 1 for a
+    win, ½ for a tie or "both bad", 0 for a loss; its win chance by the ratings), or None
+    under `one_sided_min_battles`. A two-sided binomial test of the score, rounded towards
+    what was expected (so a half never tips it), against the mean win chance. Ties count
+    because they count in the ratings too: a model expected to lose most battles gains from
+    a tie in every one of them."""
+    battles = len(outcomes)
+    if battles < rules.one_sided_min_battles:
         return None
+    score = sum(got for got, _ in outcomes)
+    expected = sum(chance for _, chance in outcomes)
+    wins = math.floor(score) if score >= expected else math.ceil(score)
+    return score, expected, binomtest(wins, battles, expected / battles).pvalue
+
+
+def one_sided(votes, model_ids: tuple[int, int], ratings: Mapping, whose: str, rules) -> str | None:
+    """Whether `votes` (one session's, or one network's) score battles with one of these
+    models far beyond what the ratings predict (one_sided_score)."""
     for model_id in model_ids:
-        decided = Vote.objects.filter(
-            Q(model_a_id=model_id) | Q(model_b_id=model_id),
-            session_key=voter,
-            outcome__in=(Vote.Outcome.A, Vote.Outcome.B),
-        ).values_list("model_a_id", "model_b_id", "outcome")
-        wins = battles = 0
-        expected = 0.0
-        for model_a, model_b, outcome in decided:
+        outcomes = []
+        for model_a, model_b, outcome in votes.filter(
+            Q(model_a_id=model_id) | Q(model_b_id=model_id)
+        ).values_list("model_a_id", "model_b_id", "outcome"):
             seat = "a" if model_a == model_id else "b"
             opponent = model_b if seat == "a" else model_a
-            battles += 1
-            wins += outcome == seat
-            expected += _expected_win(model_id, opponent, ratings)
-        if battles < rules.one_sided_min_battles:
-            continue
-        p_value = binomtest(wins, battles, expected / battles).pvalue
-        if p_value < rules.one_sided_p_value:
+            got = 1.0 if outcome == seat else 0.0 if outcome in ("a", "b") else 0.5
+            outcomes.append((got, _expected_win(model_id, opponent, ratings)))
+        found = one_sided_score(outcomes, rules)
+        if found and found[2] < rules.one_sided_p_value:
+            score, expected, p_value = found
             return (
-                f"One model won {wins} of this session's {battles} decisive battles with it, "
-                f"where about {expected:.0f} were expected (p = {p_value:.1e})."
+                f"One model scored {score:g} of a possible {len(outcomes)} in this {whose}'s "
+                f"battles with it (a tie counts half), where about {expected:.0f} were "
+                f"expected (p = {p_value:.1e})."
             )
+    return None
+
+
+def one_sided_found(
+    *, voter: str, ip_hash: str, model_ids: tuple[int, int], ratings: Mapping, now, rules
+) -> tuple[str, str, str] | None:
+    """(exclusion kind, value, public reason) for the session — or else the network (IP
+    group), over its last ONE_SIDED_NETWORK_DAYS — whose votes are one-sided; None if neither
+    is. The network test is what catches a script that takes a fresh session every few
+    votes: its sessions are too short to test, its network is not."""
+    if not rules.one_sided_enabled:
+        return None
+    session = Vote.objects.filter(session_key=voter)
+    if found := one_sided(session, model_ids, ratings, "session", rules):
+        return Exclusion.Kind.SESSION, voter, found
+    if not ip_hash:
+        return None
+    network = Vote.objects.filter(
+        ip_hash=ip_hash, created_at__gt=now - timedelta(days=ONE_SIDED_NETWORK_DAYS)
+    )
+    if found := one_sided(network, model_ids, ratings, "network", rules):
+        return Exclusion.Kind.IP, ip_hash, found
     return None

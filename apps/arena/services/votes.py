@@ -119,16 +119,17 @@ def vote_cast(
     except IntegrityError as exc:
         raise VoteRefused(ALREADY_VOTED, 409) from exc
     if exclusion is None:
-        found = exclusions.one_sided(
-            voter, (vote.model_a_id, vote.model_b_id), latest_ratings(), rules
+        found = exclusions.one_sided_found(
+            voter=voter,
+            ip_hash=ip_hash,
+            model_ids=(vote.model_a_id, vote.model_b_id),
+            ratings=latest_ratings(),
+            now=now,
+            rules=rules,
         )
         if found:
-            exclusion_create(
-                kind=Exclusion.Kind.SESSION,
-                value=voter,
-                reason=found,
-                rule=ExclusionRule.ONE_SIDED,
-            )
+            kind, value, reason = found
+            exclusion_create(kind=kind, value=value, reason=reason, rule=ExclusionRule.ONE_SIDED)
             vote.refresh_from_db()
     _count_towards_recompute()
     return vote
