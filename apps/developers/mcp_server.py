@@ -135,10 +135,21 @@ async def compare_models(models: list[str]) -> schemas.Comparison:
 
 
 @server.tool()
-async def leaderboard(category: str = "") -> schemas.Leaderboard:
+async def leaderboard(
+    category: str = "", style_control: bool = False, voters: str = "all", sort: str = "rank"
+) -> schemas.Leaderboard:
     """The arena leaderboard, overall or for one category slug: rank, rating with its 95%
-    interval, votes, and whether the rating is still provisional."""
-    return await _call(resources.leaderboard, category=category or None)
+    interval, tier, votes, whether the rating is still provisional, Rival Score and how many
+    votes would flip each rank. style_control=true ranks by the style-controlled fit
+    (answer length and Markdown held equal); every row carries both. voters="verified":
+    verified voters' votes only (overall only). sort="score": by Rival Score."""
+    return await _call(
+        resources.leaderboard,
+        category=category or None,
+        style_control=style_control,
+        voters=voters,
+        sort=sort,
+    )
 
 
 def transport_security() -> TransportSecuritySettings:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from django.http import Http404
 from django.urls import reverse
 
+from apps.arena import leaderboard as arena_board
 from apps.arena import selectors as arena
 from apps.catalog import selectors as catalog
 from apps.challenges import selectors as challenges
@@ -277,16 +278,52 @@ def _compare_row(row) -> schemas.CompareChallenge:
     )
 
 
-def leaderboard(category: str | None = None) -> schemas.Leaderboard:
-    """The newest snapshot's rows for a category (None: overall): two queries."""
-    found = _category(category)
-    rows = list(arena.latest_rows(found))
-    snapshot = rows[0].snapshot if rows else arena.latest_snapshot(found)
+VOTERS = ("all", "verified")
+BOARD_SORTS = ("rank", "score")
+
+
+def leaderboard(
+    category: str | None = None,
+    *,
+    style_control: bool = False,
+    voters: str = "all",
+    sort: str = "rank",
+) -> schemas.Leaderboard:
+    """The newest snapshot's rows for a category (None: overall) as the leaderboard page
+    shows them: plain or style-controlled, everyone's votes or verified voters' (overall
+    only), by rank or by Rival Score. Two queries."""
+    if voters not in VOTERS:
+        raise InvalidParameter("voters", f"voters must be one of: {', '.join(VOTERS)}.")
+    if sort not in BOARD_SORTS:
+        raise InvalidParameter("sort", f"Sort by one of: {', '.join(BOARD_SORTS)}.")
+    if voters == "verified":
+        if category:
+            raise InvalidParameter(
+                "voters", "Verified voters' ratings exist overall only: leave out category."
+            )
+        found = None
+        snapshot_id = arena.latest_snapshot_id(None, voters)
+        rows = list(arena.snapshot_rows(snapshot_id)) if snapshot_id else []
+    else:
+        found = _category(category)
+        rows = list(arena.latest_rows(found))
+        snapshot_id = None
+    if rows:
+        snapshot = rows[0].snapshot
+    elif snapshot_id is not None:
+        snapshot = arena.snapshot_with_category(snapshot_id)
+    else:
+        snapshot = arena.latest_snapshot(found) if voters == "all" else None
+    view = arena_board.BoardView(style=style_control, sort=sort, voters=voters)
     return schemas.Leaderboard(
         category=schemas.category_ref(found),
+        voters=voters,
+        style_control=style_control,
+        sort=sort,
         snapshot_id=snapshot.pk if snapshot else None,
         computed_at=snapshot.computed_at if snapshot else None,
-        rows=[schemas.leaderboard_row(row) for row in rows],
+        style_coefficients=schemas.style_coefficients(snapshot),
+        rows=[schemas.leaderboard_row(row) for row in arena_board.board_rows(rows, view)],
     )
 
 
@@ -312,7 +349,11 @@ def get_snapshot(snapshot_id: int) -> schemas.SnapshotDetail:
     if found is None:
         raise NotFound(f"No snapshot {snapshot_id}.")
     rows = [schemas.leaderboard_row(row) for row in arena.snapshot_rows(found.pk)]
-    return schemas.SnapshotDetail(**schemas.snapshot(found).model_dump(), rows=rows)
+    return schemas.SnapshotDetail(
+        **schemas.snapshot(found).model_dump(),
+        style_coefficients=schemas.style_coefficients(found),
+        rows=rows,
+    )
 
 
 # --- What changed on the leaderboard -------------------------------------------------------------

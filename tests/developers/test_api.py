@@ -261,6 +261,8 @@ QUERY_BUDGETS = {
     "compare": ("/api/v1/compare?models=alpha,beta,gamma", 4),
     "compare two": ("/api/v1/compare?models=alpha,beta", 5),
     "leaderboard": ("/api/v1/leaderboard?category=coding", 2),
+    "leaderboard styled": ("/api/v1/leaderboard?style_control=true&sort=score", 2),
+    "leaderboard verified": ("/api/v1/leaderboard?voters=verified&style_control=true", 2),
     "snapshots": ("/api/v1/leaderboard/snapshots", 1),
 }
 

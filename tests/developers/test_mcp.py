@@ -36,6 +36,8 @@ async def exercise(target) -> dict:
             "responses": ("get_responses", {"model": "beta", "limit": 1}),
             "compare": ("compare_models", {"models": ["alpha", "beta"]}),
             "leaderboard": ("leaderboard", {"category": "coding"}),
+            "styled": ("leaderboard", {"style_control": True, "sort": "score"}),
+            "verified": ("leaderboard", {"voters": "verified", "category": "coding"}),
             "missing": ("get_model", {"slug": "nobody"}),
             "bad": ("compare_models", {"models": ["alpha"]}),
         }
@@ -55,6 +57,11 @@ def check(results: dict) -> None:
     assert page["items"][0]["reproducibility"]["tokens_out"] == 300
     assert data["compare"]["shared_challenges"] == 2
     assert [r["model"]["slug"] for r in data["leaderboard"]["rows"]] == ["alpha", "beta"]
+    styled = data["styled"]
+    assert styled["style_control"] is True and styled["sort"] == "score"
+    assert {r["model"]["slug"] for r in styled["rows"]} == {"alpha", "beta"}
+    assert all(r["plain"] and "rival_score" in r for r in styled["rows"])
+    assert results["verified"].is_error and "overall only" in results["verified"].content[0].text
     assert results["missing"].is_error and "nobody" in results["missing"].content[0].text
     assert results["bad"].is_error and "two" in results["bad"].content[0].text
 
