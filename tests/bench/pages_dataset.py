@@ -96,9 +96,10 @@ def votes_load() -> None:
     _copy(
         "arena_vote",
         ["battle_id", "outcome", "model_a_id", "model_b_id", "category_id", "session_key"]
-        + ["ip_hash", "created_at", "is_counted"],
+        + ["ip_hash", "created_at", "is_counted", "is_verified", "excluded_reason"]
+        + ["excluded_rule"],
         (
-            f"{bid}\t{o}\t{a}\t{b}\t{cat}\ts{bid % 5000}\th{bid % 3000}\t{stamp}\tt\n"
+            f"{bid}\t{o}\t{a}\t{b}\t{cat}\ts{bid % 5000}\th{bid % 3000}\t{stamp}\tt\tf\t\t\n"
             for bid, o, a, b, cat in zip(
                 ids,
                 outcome.tolist(),
