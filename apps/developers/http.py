@@ -4,6 +4,8 @@ Last-Modified with 304s."""
 
 import functools
 
+from asgiref.sync import sync_to_async
+
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import URLPattern
@@ -45,27 +47,39 @@ def set_last_modified(response: HttpResponse, moment) -> None:
         response["Last-Modified"] = http_date(moment.timestamp())
 
 
+def rate_limit(request) -> tuple[dict, HttpResponse | None]:
+    """Count one request against its address's quota (API_RATE_LIMIT, one quota for the API,
+    feeds, badges, datasets and /mcp alike): the RateLimit headers to send, and the 429
+    problem to answer instead when the quota is spent. The count is per address group (IPv6
+    /64, rival.web.visitors: X-Forwarded-For only from TRUSTED_PROXIES), keyed by a salted
+    hash, never the address. `request` needs only `META` (REMOTE_ADDR, HTTP_X_FORWARDED_FOR)
+    and `path`."""
+    address = visitors.ip_group(visitors.client_ip(request))
+    key = visitors.ip_hash(address, purpose="api")
+    window = visitors.rate_window(f"api:{key}", settings.API_RATE_LIMIT)
+    headers = _rate_headers(window)
+    if not window.exceeded:
+        return headers, None
+    return headers, problem(
+        request,
+        429,
+        f"More than {window.limit} requests in {window.window} seconds from your "
+        f"address. Try again in {window.resets_in} seconds.",
+        headers={**headers, "Retry-After": str(window.resets_in)},
+    )
+
+
 def public_get(view):
     """Wrap a read-only view for anonymous machine clients. The limit counts every request,
-    304s included, per address group (IPv6 /64), keyed by a salted hash, never the address."""
+    304s included."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         if request.method == "OPTIONS":
             return _preflight()
-        address = visitors.ip_group(visitors.client_ip(request))
-        key = visitors.ip_hash(address, purpose="api")
-        window = visitors.rate_window(f"api:{key}", settings.API_RATE_LIMIT)
-        headers = _rate_headers(window)
-        if window.exceeded:
-            response = problem(
-                request,
-                429,
-                f"More than {window.limit} requests in {window.window} seconds from your "
-                f"address. Try again in {window.resets_in} seconds.",
-                headers={**headers, "Retry-After": str(window.resets_in)},
-            )
-            return _cors(response)
+        headers, refused = rate_limit(request)
+        if refused is not None:
+            return _cors(refused)
         # HEAD is GET without the body; ninja's routes know only GET.
         head = request.method == "HEAD"
         if head:
@@ -99,3 +113,52 @@ def public_patterns(patterns: list) -> list:
     """`public_get` around every view of a list of URL patterns (ninja's API has no hook of
     its own around all of its views)."""
     return [URLPattern(p.pattern, public_get(p.callback), p.default_args, p.name) for p in patterns]
+
+
+class _Peer:
+    """What `rate_limit` reads of a request, from an ASGI scope: the peer's address and the
+    X-Forwarded-For header (repeated headers joined, as Django joins them)."""
+
+    def __init__(self, scope):
+        client = scope.get("client") or ("", 0)
+        forwarded = [
+            value.decode("latin-1")
+            for name, value in scope.get("headers", [])
+            if name == b"x-forwarded-for"
+        ]
+        self.META = {"REMOTE_ADDR": client[0] or ""}
+        if forwarded:
+            self.META["HTTP_X_FORWARDED_FOR"] = ",".join(forwarded)
+        self.path = scope.get("path", "")
+
+
+def rate_limited_asgi(app):
+    """An ASGI app with the API's per-address limit in front (for /mcp): a 429 problem with
+    Retry-After once the quota is spent, RateLimit headers on every answer. The peer address
+    is the ASGI server's: run it without proxy-header rewriting (uvicorn --no-proxy-headers)
+    so that TRUSTED_PROXIES stays the one rule for X-Forwarded-For."""
+
+    async def limited(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        headers, refused = await sync_to_async(rate_limit, thread_sensitive=False)(_Peer(scope))
+        if refused is not None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": refused.status_code,
+                    "headers": [(k.encode(), v.encode()) for k, v in refused.items()],
+                }
+            )
+            await send({"type": "http.response.body", "body": refused.content})
+            return None
+        extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        return await app(scope, receive, send_with_headers)
+
+    return limited
