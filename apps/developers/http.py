@@ -1,22 +1,29 @@
 """What every public machine-readable endpoint (API, feeds, badges, datasets) does around
-its view: CORS for GET, a per-address rate limit with RateLimit headers, and ETag /
-Last-Modified with 304s."""
+its view: CORS for GET, a per-address rate limit with RateLimit headers, replies kept in the
+cache under the content version, and ETag / Last-Modified with 304s."""
 
 import functools
+import hashlib
+from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import URLPattern
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 from django.utils.http import http_date, parse_http_date_safe
 
 from apps.developers.problems import problem
+from rival.cacheversion import CONTENT_VERSION_KEY, content_version
 from rival.web import visitors
 
 EXPOSED_HEADERS = "ETag, Last-Modified, Link, RateLimit, RateLimit-Policy, Retry-After"
 SAFE_METHODS = ("GET", "HEAD")
+# What a stored reply keeps besides its body; ETag, caching and rate headers are added anew.
+STORED_HEADERS = ("Content-Type", "Last-Modified", "Link")
+REPLY_MAX_BYTES = 512 * 1024
 
 
 def _cors(response: HttpResponse) -> HttpResponse:
@@ -69,6 +76,53 @@ def rate_limit(request) -> tuple[dict, HttpResponse | None]:
     )
 
 
+def _reply_key(request) -> str:
+    query = urlencode(sorted(request.GET.lists()), doseq=True)
+    # The host too: a reply's Link header names it.
+    url = f"{request.get_host()}{request.path}?{query}"
+    return "api:reply:" + hashlib.sha256(url.encode()).hexdigest()
+
+
+def _replayed(request) -> HttpResponse | None:
+    """The stored reply to the same URL at the current content version, if any: one round
+    trip to the cache for the version and the reply together."""
+    if request.method != "GET" or not settings.API_REPLY_CACHE_SECONDS:
+        return None
+    found = cache.get_many([CONTENT_VERSION_KEY, _reply_key(request)])
+    stored = found.get(_reply_key(request))
+    if stored is None or stored["version"] != found.get(CONTENT_VERSION_KEY):
+        return None
+    response = HttpResponse(stored["content"], content_type=stored["headers"]["Content-Type"])
+    for name, value in stored["headers"].items():
+        response[name] = value
+    return response
+
+
+def _stored(request, response: HttpResponse) -> HttpResponse:
+    """Keep a public 200 for API_REPLY_CACHE_SECONDS under the content version it was
+    rendered at (rival/cacheversion.py: every write that changes what the site shows bumps
+    it), so a repeated request skips the queries and the serialisation while nothing changed.
+    Replies that are one visitor's (a CSRF token, a cookie) or large are not kept."""
+    if (
+        request.method != "GET"
+        or not settings.API_REPLY_CACHE_SECONDS
+        or response.status_code != 200
+        or response.streaming
+        or response.cookies
+        or request.META.get("CSRF_COOKIE_USED", False)
+        or len(response.content) > REPLY_MAX_BYTES
+    ):
+        return response
+    version = content_version()
+    headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
+    cache.set(
+        _reply_key(request),
+        {"version": version, "headers": headers, "content": response.content},
+        settings.API_REPLY_CACHE_SECONDS,
+    )
+    return response
+
+
 def public_get(view):
     """Wrap a read-only view for anonymous machine clients. The limit counts every request,
     304s included."""
@@ -84,7 +138,7 @@ def public_get(view):
         head = request.method == "HEAD"
         if head:
             request.method = "GET"
-        response = view(request, *args, **kwargs)
+        response = _replayed(request) or _stored(request, view(request, *args, **kwargs))
         if request.method in SAFE_METHODS and response.status_code == 200:
             if not response.streaming and not response.has_header("ETag"):
                 set_response_etag(response)
