@@ -7,7 +7,6 @@ import hashlib
 from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
-
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse

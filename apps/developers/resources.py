@@ -5,6 +5,8 @@ Every function runs a fixed number of queries, whatever the data size. Bad input
 InvalidParameter (an unknown slug raises NotFound), which each transport reports its own way.
 """
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -77,6 +79,23 @@ def _page(queryset, *, sort: str, sorts: dict, cursor: str | None, limit: int) -
         raise InvalidParameter("cursor", str(error)) from error
 
 
+def _listing(
+    queryset,
+    shape: Callable,
+    *,
+    sort: str,
+    sorts: dict,
+    cursor: str | None,
+    limit: int,
+    modified: str | None = None,
+) -> Listing:
+    """One page of `queryset`, each row through `shape`; `modified` names the rows' field
+    whose newest value is the page's Last-Modified (None: no such time)."""
+    page = _page(queryset, sort=sort, sorts=sorts, cursor=cursor, limit=limit)
+    newest = _newest(getattr(row, modified) for row in page.items) if modified else None
+    return Listing([shape(row) for row in page.items], page.next_cursor, newest)
+
+
 def _check(**values: str | None) -> None:
     """Free-text and slug arguments: bounded, and free of what PostgreSQL cannot store."""
     for name, value in values.items():
@@ -120,12 +139,16 @@ def list_models(
         q=q, creator=creator, capability=capability, category=modality, status=status
     )
     found = catalog.model_records(filters, updated_since=aware(updated_since))
-    page = _page(found, sort=sort, sorts=MODEL_SORTS, cursor=cursor, limit=limit)
-    ratings = arena.latest_ratings() if page.items else {}
-    return Listing(
-        [schemas.model(m, ratings) for m in page.items],
-        page.next_cursor,
-        _newest(m.updated_at for m in page.items),
+    # Read once, and only for a page with models on it.
+    ratings = functools.cache(arena.latest_ratings)
+    return _listing(
+        found,
+        lambda m: schemas.model(m, ratings()),
+        sort=sort,
+        sorts=MODEL_SORTS,
+        cursor=cursor,
+        limit=limit,
+        modified="updated_at",
     )
 
 
@@ -140,10 +163,14 @@ def get_model(slug: str) -> schemas.Model:
 
 
 def list_creators(*, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Listing:
-    page = _page(
-        catalog.creators(), sort="name", sorts={"name": "name"}, cursor=cursor, limit=limit
+    return _listing(
+        catalog.creators(),
+        schemas.creator,
+        sort="name",
+        sorts={"name": "name"},
+        cursor=cursor,
+        limit=limit,
     )
-    return Listing([schemas.creator(p) for p in page.items], page.next_cursor, None)
 
 
 # --- Challenges and responses -----------------------------------------------------------------
@@ -160,17 +187,14 @@ def list_challenges(
 ) -> Listing:
     _check(category=category, output_type=output_type, q=q)
     filters = challenges.ChallengeFilters(q=q, category=category, output_type=output_type)
-    page = _page(
+    return _listing(
         responses.challenge_records(filters),
+        schemas.challenge,
         sort=sort,
         sorts=CHALLENGE_SORTS,
         cursor=cursor,
         limit=limit,
-    )
-    return Listing(
-        [schemas.challenge(c) for c in page.items],
-        page.next_cursor,
-        _newest(c.updated_at for c in page.items),
+        modified="updated_at",
     )
 
 
@@ -198,17 +222,14 @@ def list_responses(
     filters = responses.ResponseFilters(
         model=model, challenge=challenge, category=category, added_since=aware(added_since)
     )
-    page = _page(
+    return _listing(
         responses.response_records(filters),
+        schemas.response,
         sort=sort,
         sorts=RESPONSE_SORTS,
         cursor=cursor,
         limit=limit,
-    )
-    return Listing(
-        [schemas.response(r) for r in page.items],
-        page.next_cursor,
-        _newest(r.created_at for r in page.items),
+        modified="created_at",
     )
 
 
@@ -333,17 +354,14 @@ def leaderboard(
 def list_snapshots(
     *, category: str | None = None, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Listing:
-    page = _page(
+    return _listing(
         arena.snapshot_history(_category(category)),
+        schemas.snapshot,
         sort="-computed_at",
         sorts={"-computed_at": "computed_at"},
         cursor=cursor,
         limit=limit,
-    )
-    return Listing(
-        [schemas.snapshot(s) for s in page.items],
-        page.next_cursor,
-        _newest(s.computed_at for s in page.items),
+        modified="computed_at",
     )
 
 

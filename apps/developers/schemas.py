@@ -289,16 +289,23 @@ def rated_model_ref(model, row) -> RatedModelRef:
     return RatedModelRef(**model_ref(model).model_dump(), rating=rating(row))
 
 
+def _bounds(rating_: float, lower: float, upper: float) -> dict:
+    """A rating with its 95% interval, as every rating field shows them."""
+    return {
+        "rating": round(rating_, 1),
+        "lower": round(lower, 1),
+        "upper": round(upper, 1),
+        "interval": round((upper - lower) / 2, 1),
+    }
+
+
 def rating(row) -> Rating | None:
     """From arena's RatingRow or LeaderboardRow alike."""
     if row is None:
         return None
     return Rating(
         rank=row.rank,
-        rating=round(row.rating, 1),
-        lower=round(row.lower, 1),
-        upper=round(row.upper, 1),
-        interval=round((row.upper - row.lower) / 2, 1),
+        **_bounds(row.rating, row.lower, row.upper),
         votes=row.votes,
         win_rate=round(row.win_rate, 4),
         provisional=row.is_provisional,
@@ -410,14 +417,7 @@ def response(r) -> Response:
 
 
 def _standing(rank, tier, rating_, lower, upper) -> Standing:
-    return Standing(
-        rank=rank,
-        tier=tier,
-        rating=round(rating_, 1),
-        lower=round(lower, 1),
-        upper=round(upper, 1),
-        interval=round((upper - lower) / 2, 1),
-    )
+    return Standing(rank=rank, tier=tier, **_bounds(rating_, lower, upper))
 
 
 def _maybe(value: float | None, digits: int) -> float | None:
@@ -436,10 +436,7 @@ def leaderboard_row(shown) -> LeaderboardRow:
     return LeaderboardRow(
         model=model_ref(row.model),
         rank=shown.rank,
-        rating=round(shown.rating, 1),
-        lower=round(shown.lower, 1),
-        upper=round(shown.upper, 1),
-        interval=round((shown.upper - shown.lower) / 2, 1),
+        **_bounds(shown.rating, shown.lower, shown.upper),
         votes=row.votes,
         win_rate=round(row.win_rate, 4),
         provisional=row.is_provisional,

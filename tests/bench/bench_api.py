@@ -89,6 +89,7 @@ def second_page(port: int, path: str) -> str | None:
 
 # --- Load ------------------------------------------------------------------------------------
 
+
 def hey(port: int, path: str, connections: int) -> dict:
     """hey on one URL for SECONDS, a new connection per request (gunicorn's sync workers
     close every connection, as a browser or script behind no pool would see it):
@@ -127,11 +128,16 @@ def load(port: int, path: str, connections: int) -> dict:
     return (hey if HEY else threads_load)(port, path, connections)
 
 
-def bench_api() -> None:
+def bench_api(reply_cache_seconds: str) -> None:
+    """One pass over every URL on a fresh gunicorn; API_REPLY_CACHE_SECONDS=0 renders every
+    request (the endpoint's own cost), the default answers repeats from the cache."""
+    os.environ["API_REPLY_CACHE_SECONDS"] = reply_cache_seconds
     urls = api_urls()
     connection.close()
     port = pages.free_port()
-    tool = f"hey ({HEY})" if HEY else "Python client threads (hey not installed: apt-get install hey)"
+    tool = (
+        f"hey ({HEY})" if HEY else "Python client threads (hey not installed: apt-get install hey)"
+    )
     with tempfile.TemporaryDirectory(prefix="rival-bench-api-") as tmp:
         server, log = pages.gunicorn_start(port, Path(tmp))
         try:
@@ -154,7 +160,14 @@ def bench_api() -> None:
             pages.gunicorn_stop(server)
     base_solo, base_busy, base_times, _ = results["trivial"]
     base_server = np.percentile(base_times, 50)
-    print(f"\nload: {tool}; {SECONDS} s per run; 1 connection, then {pages.CLIENTS}")
+    print(
+        f"\nload: {tool}; {SECONDS} s per run; 1 connection, then {pages.CLIENTS}; "
+        + (
+            "every request rendered (API_REPLY_CACHE_SECONDS=0)"
+            if reply_cache_seconds == "0"
+            else f"replies kept {reply_cache_seconds} s under the content version"
+        )
+    )
     print(
         f"{'endpoint':<20} {'p50 1c':>7} {'p99 1c':>7} {'×triv':>6} {'p50 8c':>7} {'p99 8c':>7}"
         f" {'req/s':>6} {'×triv':>6} {'srv p50':>7} {'×triv':>6}  budget (p50 1c ≤ 20 ms)"
@@ -283,7 +296,8 @@ def main() -> None:
         export_child(sys.argv[2], sys.argv[3])
         return
     dataset_build(recreate_database=pages.recreate_database)
-    bench_api()
+    bench_api("0")
+    bench_api("300")
     bench_export()
 
 

@@ -93,7 +93,10 @@ def test_http_transport_refuses_other_hosts(asgi_server, hub):
 
 RATE_LIMIT = 4
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
+MCP_HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2025-06-18",
+}
 
 
 @pytest.fixture(scope="module")
