@@ -300,9 +300,18 @@ def _compare_row(row) -> schemas.CompareChallenge:
 
 
 VOTERS = ("all", "verified")
-# Loaded with every row by select_related and never served: the 20×20 heat map would be
-# decoded once per row (300 rows: 70% of the endpoint's time).
-HEAVY = ("snapshot__win_matrix",)
+# What a leaderboard row is served from. select_related would load every column of the
+# model and the snapshot with every row: the snapshot's 20×20 heat map decoded 300 times was
+# 70% of the endpoint's time, the models' descriptions most of the rest.
+ROW_FIELDS = (
+    *("rank", "rating", "lower", "upper", "votes", "win_rate", "is_provisional", "tier"),
+    *("style_rating", "style_lower", "style_upper", "style_rank", "style_tier"),
+    *("rival_score", "consistency", "flip_votes", "flip_exact"),
+    *("model__slug", "model__name", "model__provider__slug", "model__provider__name"),
+    *("snapshot__computed_at", "snapshot__style_coefficients", "snapshot__category"),
+    *("snapshot__voters", "snapshot__votes_used", "snapshot__excluded_votes"),
+    "snapshot__rounds",
+)
 BOARD_SORTS = ("rank", "score")
 
 
@@ -327,10 +336,10 @@ def leaderboard(
             )
         found = None
         snapshot_id = arena.latest_snapshot_id(None, voters)
-        rows = list(arena.snapshot_rows(snapshot_id).defer(*HEAVY)) if snapshot_id else []
+        rows = list(arena.snapshot_rows(snapshot_id).only(*ROW_FIELDS)) if snapshot_id else []
     else:
         found = _category(category)
-        rows = list(arena.latest_rows(found).defer(*HEAVY))
+        rows = list(arena.latest_rows(found).only(*ROW_FIELDS))
         snapshot_id = None
     if rows:
         snapshot = rows[0].snapshot
@@ -369,7 +378,7 @@ def get_snapshot(snapshot_id: int) -> schemas.SnapshotDetail:
     found = arena.snapshot_with_category(snapshot_id)
     if found is None:
         raise NotFound(f"No snapshot {snapshot_id}.")
-    rows = [schemas.leaderboard_row(row) for row in arena.snapshot_rows(found.pk).defer(*HEAVY)]
+    rows = [schemas.leaderboard_row(row) for row in arena.snapshot_rows(found.pk).only(*ROW_FIELDS)]
     return schemas.SnapshotDetail(
         **schemas.snapshot(found).model_dump(),
         style_coefficients=schemas.style_coefficients(found),
