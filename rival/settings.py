@@ -457,6 +457,8 @@ TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
 # across the API, feeds, badges and dataset downloads; and how long clients may cache replies.
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120/60")
 API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))
+# How long the server keeps a public reply under the content version (0: off).
+API_REPLY_CACHE_SECONDS = int(os.environ.get("API_REPLY_CACHE_SECONDS", "300"))
 # Open datasets: where the daily export writes them (served at /datasets/), and their licence.
 DATASETS_DIR = Path(os.environ.get("DATASETS_DIR", VAR_DIR / "datasets"))
 DATASETS_EXPORT_SECONDS = float(os.environ.get("DATASETS_EXPORT_SECONDS", str(24 * 60 * 60)))

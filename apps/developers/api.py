@@ -279,10 +279,27 @@ def compare(
 
 
 @api.get("/leaderboard", response={200: schemas.Leaderboard, **ERRORS}, tags=["leaderboard"])
-def leaderboard(request, response: HttpResponse, category: str | None = Slug):
-    """The newest ratings, overall or for one category: rank, rating, 95% interval, votes,
-    provisional flag. Ranks separate only models whose intervals do not overlap."""
-    board = resources.leaderboard(category)
+def leaderboard(
+    request,
+    response: HttpResponse,
+    category: str | None = Slug,
+    style_control: bool = Query(
+        False,
+        description="Headline rank, tier, rating and interval from the style-controlled fit "
+        "(answer length and Markdown held equal), rows in that order. Every row carries both.",
+    ),
+    voters: Literal[resources.VOTERS] = Query(
+        "all", description="verified: votes of verified voters only (overall board only)."
+    ),
+    sort: Literal[resources.BOARD_SORTS] = Query(
+        "rank", description="score: by Rival Score instead of rank."
+    ),
+):
+    """The newest ratings, overall or for one category, as the leaderboard page shows them:
+    rank, rating, 95% interval, tier, votes, provisional flag, plain and style-controlled,
+    with Rival Score and how many votes would flip each rank. Ranks separate only models
+    whose intervals do not overlap."""
+    board = resources.leaderboard(category, style_control=style_control, voters=voters, sort=sort)
     set_last_modified(response, board.computed_at)
     return board
 

@@ -5,12 +5,15 @@ Every function runs a fixed number of queries, whatever the data size. Bad input
 InvalidParameter (an unknown slug raises NotFound), which each transport reports its own way.
 """
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.http import Http404
 from django.urls import reverse
 
+from apps.arena import leaderboard as arena_board
 from apps.arena import selectors as arena
 from apps.catalog import selectors as catalog
 from apps.challenges import selectors as challenges
@@ -76,6 +79,23 @@ def _page(queryset, *, sort: str, sorts: dict, cursor: str | None, limit: int) -
         raise InvalidParameter("cursor", str(error)) from error
 
 
+def _listing(
+    queryset,
+    shape: Callable,
+    *,
+    sort: str,
+    sorts: dict,
+    cursor: str | None,
+    limit: int,
+    modified: str | None = None,
+) -> Listing:
+    """One page of `queryset`, each row through `shape`; `modified` names the rows' field
+    whose newest value is the page's Last-Modified (None: no such time)."""
+    page = _page(queryset, sort=sort, sorts=sorts, cursor=cursor, limit=limit)
+    newest = _newest(getattr(row, modified) for row in page.items) if modified else None
+    return Listing([shape(row) for row in page.items], page.next_cursor, newest)
+
+
 def _check(**values: str | None) -> None:
     """Free-text and slug arguments: bounded, and free of what PostgreSQL cannot store."""
     for name, value in values.items():
@@ -119,12 +139,16 @@ def list_models(
         q=q, creator=creator, capability=capability, category=modality, status=status
     )
     found = catalog.model_records(filters, updated_since=aware(updated_since))
-    page = _page(found, sort=sort, sorts=MODEL_SORTS, cursor=cursor, limit=limit)
-    ratings = arena.latest_ratings() if page.items else {}
-    return Listing(
-        [schemas.model(m, ratings) for m in page.items],
-        page.next_cursor,
-        _newest(m.updated_at for m in page.items),
+    # Read once, and only for a page with models on it.
+    ratings = functools.cache(arena.latest_ratings)
+    return _listing(
+        found,
+        lambda m: schemas.model(m, ratings()),
+        sort=sort,
+        sorts=MODEL_SORTS,
+        cursor=cursor,
+        limit=limit,
+        modified="updated_at",
     )
 
 
@@ -139,10 +163,14 @@ def get_model(slug: str) -> schemas.Model:
 
 
 def list_creators(*, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Listing:
-    page = _page(
-        catalog.creators(), sort="name", sorts={"name": "name"}, cursor=cursor, limit=limit
+    return _listing(
+        catalog.creators(),
+        schemas.creator,
+        sort="name",
+        sorts={"name": "name"},
+        cursor=cursor,
+        limit=limit,
     )
-    return Listing([schemas.creator(p) for p in page.items], page.next_cursor, None)
 
 
 # --- Challenges and responses -----------------------------------------------------------------
@@ -159,17 +187,14 @@ def list_challenges(
 ) -> Listing:
     _check(category=category, output_type=output_type, q=q)
     filters = challenges.ChallengeFilters(q=q, category=category, output_type=output_type)
-    page = _page(
+    return _listing(
         responses.challenge_records(filters),
+        schemas.challenge,
         sort=sort,
         sorts=CHALLENGE_SORTS,
         cursor=cursor,
         limit=limit,
-    )
-    return Listing(
-        [schemas.challenge(c) for c in page.items],
-        page.next_cursor,
-        _newest(c.updated_at for c in page.items),
+        modified="updated_at",
     )
 
 
@@ -197,17 +222,14 @@ def list_responses(
     filters = responses.ResponseFilters(
         model=model, challenge=challenge, category=category, added_since=aware(added_since)
     )
-    page = _page(
+    return _listing(
         responses.response_records(filters),
+        schemas.response,
         sort=sort,
         sorts=RESPONSE_SORTS,
         cursor=cursor,
         limit=limit,
-    )
-    return Listing(
-        [schemas.response(r) for r in page.items],
-        page.next_cursor,
-        _newest(r.created_at for r in page.items),
+        modified="created_at",
     )
 
 
@@ -277,33 +299,78 @@ def _compare_row(row) -> schemas.CompareChallenge:
     )
 
 
-def leaderboard(category: str | None = None) -> schemas.Leaderboard:
-    """The newest snapshot's rows for a category (None: overall): two queries."""
-    found = _category(category)
-    rows = list(arena.latest_rows(found))
-    snapshot = rows[0].snapshot if rows else arena.latest_snapshot(found)
+VOTERS = ("all", "verified")
+# What a leaderboard row is served from. select_related would load every column of the
+# model and the snapshot with every row: the snapshot's 20×20 heat map decoded 300 times was
+# 70% of the endpoint's time, the models' descriptions most of the rest.
+ROW_FIELDS = (
+    *("rank", "rating", "lower", "upper", "votes", "win_rate", "is_provisional", "tier"),
+    *("style_rating", "style_lower", "style_upper", "style_rank", "style_tier"),
+    *("rival_score", "consistency", "flip_votes", "flip_exact"),
+    *("model__slug", "model__name", "model__provider__slug", "model__provider__name"),
+    *("snapshot__computed_at", "snapshot__style_coefficients", "snapshot__category"),
+    *("snapshot__voters", "snapshot__votes_used", "snapshot__excluded_votes"),
+    "snapshot__rounds",
+)
+BOARD_SORTS = ("rank", "score")
+
+
+def leaderboard(
+    category: str | None = None,
+    *,
+    style_control: bool = False,
+    voters: str = "all",
+    sort: str = "rank",
+) -> schemas.Leaderboard:
+    """The newest snapshot's rows for a category (None: overall) as the leaderboard page
+    shows them: plain or style-controlled, everyone's votes or verified voters' (overall
+    only), by rank or by Rival Score. Two queries."""
+    if voters not in VOTERS:
+        raise InvalidParameter("voters", f"voters must be one of: {', '.join(VOTERS)}.")
+    if sort not in BOARD_SORTS:
+        raise InvalidParameter("sort", f"Sort by one of: {', '.join(BOARD_SORTS)}.")
+    if voters == "verified":
+        if category:
+            raise InvalidParameter(
+                "voters", "Verified voters' ratings exist overall only: leave out category."
+            )
+        found = None
+        snapshot_id = arena.latest_snapshot_id(None, voters)
+        rows = list(arena.snapshot_rows(snapshot_id).only(*ROW_FIELDS)) if snapshot_id else []
+    else:
+        found = _category(category)
+        rows = list(arena.latest_rows(found).only(*ROW_FIELDS))
+        snapshot_id = None
+    if rows:
+        snapshot = rows[0].snapshot
+    elif snapshot_id is not None:
+        snapshot = arena.snapshot_with_category(snapshot_id)
+    else:
+        snapshot = arena.latest_snapshot(found) if voters == "all" else None
+    view = arena_board.BoardView(style=style_control, sort=sort, voters=voters)
     return schemas.Leaderboard(
         category=schemas.category_ref(found),
+        voters=voters,
+        style_control=style_control,
+        sort=sort,
         snapshot_id=snapshot.pk if snapshot else None,
         computed_at=snapshot.computed_at if snapshot else None,
-        rows=[schemas.leaderboard_row(row) for row in rows],
+        style_coefficients=schemas.style_coefficients(snapshot),
+        rows=[schemas.leaderboard_row(row) for row in arena_board.board_rows(rows, view)],
     )
 
 
 def list_snapshots(
     *, category: str | None = None, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Listing:
-    page = _page(
+    return _listing(
         arena.snapshot_history(_category(category)),
+        schemas.snapshot,
         sort="-computed_at",
         sorts={"-computed_at": "computed_at"},
         cursor=cursor,
         limit=limit,
-    )
-    return Listing(
-        [schemas.snapshot(s) for s in page.items],
-        page.next_cursor,
-        _newest(s.computed_at for s in page.items),
+        modified="computed_at",
     )
 
 
@@ -311,8 +378,12 @@ def get_snapshot(snapshot_id: int) -> schemas.SnapshotDetail:
     found = arena.snapshot_with_category(snapshot_id)
     if found is None:
         raise NotFound(f"No snapshot {snapshot_id}.")
-    rows = [schemas.leaderboard_row(row) for row in arena.snapshot_rows(found.pk)]
-    return schemas.SnapshotDetail(**schemas.snapshot(found).model_dump(), rows=rows)
+    rows = [schemas.leaderboard_row(row) for row in arena.snapshot_rows(found.pk).only(*ROW_FIELDS)]
+    return schemas.SnapshotDetail(
+        **schemas.snapshot(found).model_dump(),
+        style_coefficients=schemas.style_coefficients(found),
+        rows=rows,
+    )
 
 
 # --- What changed on the leaderboard -------------------------------------------------------------

@@ -6,6 +6,7 @@ means the same thing wherever a developer meets it.
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from django.conf import settings
 from pydantic import BaseModel, Field, create_model
@@ -137,20 +138,67 @@ class Response(BaseModel):
     reproducibility: Reproducibility
 
 
+class Standing(BaseModel):
+    """A model's place on one flavour of the board: plain or style-controlled."""
+
+    rank: int | None = Field(description="null while provisional.")
+    tier: int | None = Field(
+        description="Models whose intervals overlap the tier leader's share its tier."
+    )
+    rating: float
+    lower: float
+    upper: float
+    interval: float = Field(description="Half the interval's width: rating ± interval.")
+
+
 class LeaderboardRow(Rating):
     model: ModelRef
+    tier: int | None = Field(description="The headline tier (plain or style-controlled).")
+    plain: Standing = Field(description="Rank, tier and rating from the plain fit.")
+    style_controlled: Standing | None = Field(
+        description="The same with style control (answer length and Markdown held equal); "
+        "null when the snapshot has no style-controlled fit for this model."
+    )
+    rival_score: float | None = Field(
+        description="1000 × win rate × consistency × credibility (docs/ratings.md)."
+    )
+    consistency: float | None = Field(description="1 − 2 × spread of per-challenge win rates.")
+    flip_votes: int | None = Field(
+        description="Votes whose removal would put the next ranked model above this one: how "
+        "robust the rank is. null for the last ranked row and for provisional models."
+    )
+    flip_exact: bool = Field(description="flip_votes was checked by refitting.")
+
+
+class StyleCoefficient(BaseModel):
+    feature: str
+    estimate: float = Field(description="Log-odds per standard deviation of the feature.")
+    lower: float
+    upper: float
 
 
 class Leaderboard(BaseModel):
     category: CategoryRef | None = Field(description="null: the overall leaderboard.")
+    voters: Literal["all", "verified"] = Field(
+        description="Whose votes: everyone's, or verified voters' only (overall only)."
+    )
+    style_control: bool = Field(
+        description="Whether the headline rank, tier, rating and interval of each row are "
+        "the style-controlled ones (rows ordered by them); both are in every row."
+    )
+    sort: Literal["rank", "score"]
     snapshot_id: int | None
     computed_at: datetime | None
+    style_coefficients: list[StyleCoefficient] = Field(
+        description="How much each style feature sways votes, from the style-controlled fit."
+    )
     rows: list[LeaderboardRow]
 
 
 class Snapshot(BaseModel):
     id: int
     category: CategoryRef | None
+    voters: str = Field(description="all or verified.")
     computed_at: datetime
     votes_used: int
     excluded_votes: int
@@ -158,6 +206,7 @@ class Snapshot(BaseModel):
 
 
 class SnapshotDetail(Snapshot):
+    style_coefficients: list[StyleCoefficient]
     rows: list[LeaderboardRow]
 
 
@@ -240,16 +289,23 @@ def rated_model_ref(model, row) -> RatedModelRef:
     return RatedModelRef(**model_ref(model).model_dump(), rating=rating(row))
 
 
+def _bounds(rating_: float, lower: float, upper: float) -> dict:
+    """A rating with its 95% interval, as every rating field shows them."""
+    return {
+        "rating": round(rating_, 1),
+        "lower": round(lower, 1),
+        "upper": round(upper, 1),
+        "interval": round((upper - lower) / 2, 1),
+    }
+
+
 def rating(row) -> Rating | None:
     """From arena's RatingRow or LeaderboardRow alike."""
     if row is None:
         return None
     return Rating(
         rank=row.rank,
-        rating=round(row.rating, 1),
-        lower=round(row.lower, 1),
-        upper=round(row.upper, 1),
-        interval=round((row.upper - row.lower) / 2, 1),
+        **_bounds(row.rating, row.lower, row.upper),
         votes=row.votes,
         win_rate=round(row.win_rate, 4),
         provisional=row.is_provisional,
@@ -360,14 +416,59 @@ def response(r) -> Response:
     )
 
 
-def leaderboard_row(row) -> LeaderboardRow:
-    return LeaderboardRow(model=model_ref(row.model), **rating(row).model_dump())
+def _standing(rank, tier, rating_, lower, upper) -> Standing:
+    return Standing(rank=rank, tier=tier, **_bounds(rating_, lower, upper))
+
+
+def _maybe(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def leaderboard_row(shown) -> LeaderboardRow:
+    """`shown`: a LeaderboardRow, or the board's view of one (arena.leaderboard.BoardRow),
+    whose rank, tier, rating and bounds are the plain or the style-controlled ones."""
+    row = getattr(shown, "row", shown)
+    style = None
+    if row.style_rating is not None and row.style_lower is not None:
+        style = _standing(
+            row.style_rank, row.style_tier, row.style_rating, row.style_lower, row.style_upper
+        )
+    return LeaderboardRow(
+        model=model_ref(row.model),
+        rank=shown.rank,
+        **_bounds(shown.rating, shown.lower, shown.upper),
+        votes=row.votes,
+        win_rate=round(row.win_rate, 4),
+        provisional=row.is_provisional,
+        tier=shown.tier,
+        plain=_standing(row.rank, row.tier, row.rating, row.lower, row.upper),
+        style_controlled=style,
+        rival_score=_maybe(row.rival_score, 1),
+        consistency=_maybe(row.consistency, 4),
+        flip_votes=row.flip_votes,
+        flip_exact=row.flip_exact,
+    )
+
+
+def style_coefficients(s) -> list[StyleCoefficient]:
+    """A snapshot's stored coefficients; features without spread (no estimate) left out."""
+    return [
+        StyleCoefficient(
+            feature=c["feature"],
+            estimate=round(c["estimate"], 4),
+            lower=round(c["lower"], 4),
+            upper=round(c["upper"], 4),
+        )
+        for c in (s.style_coefficients if s is not None else None) or []
+        if c.get("estimate") is not None and c.get("lower") is not None
+    ]
 
 
 def snapshot(s) -> Snapshot:
     return Snapshot(
         id=s.pk,
         category=category_ref(s.category),
+        voters=s.voters,
         computed_at=s.computed_at,
         votes_used=s.votes_used,
         excluded_votes=s.excluded_votes,

@@ -3,7 +3,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import FETCH_PEERS, Avg, Count, F, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    FETCH_PEERS,
+    Avg,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce, Left, Length
 from django.shortcuts import get_object_or_404
 

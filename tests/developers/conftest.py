@@ -1,3 +1,4 @@
+import contextlib
 import os
 import socket
 import subprocess
@@ -43,18 +44,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory):
+@contextlib.contextmanager
+def uvicorn_serving(workdir, **env):
     """uvicorn serving rival.asgi (site, API and /mcp) on a free port, with SITE_URL set to
-    its own address, for one test module. Tests using it are transactional, so the server
-    sees their data."""
+    its own address and `env` on top; yields its URL. Proxy headers are Rival's business
+    (TRUSTED_PROXIES), not uvicorn's, as the README runs it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
+    log = workdir / "uvicorn.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "rival.asgi:application", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "rival.asgi:application", "--port", str(port)]
+        + ["--no-proxy-headers"],
         cwd=ROOT,
-        env=server_env(SITE_URL=url),
+        env=server_env(SITE_URL=url, **env),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -74,6 +76,14 @@ def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The ASGI server for one test module. Tests using it are transactional, so the server
+    sees their data."""
+    with uvicorn_serving(tmp_path_factory.mktemp("uvicorn")) as url:
+        yield url
 
 
 @pytest.fixture

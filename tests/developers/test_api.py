@@ -7,6 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from apps.catalog.models import AIModel
+from rival.cacheversion import content_version_bump
 from tests.factories import AIModelFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
@@ -210,6 +211,7 @@ def test_etag_and_last_modified_give_304(client, hub):
     since = client.get("/api/v1/models", headers={"if-modified-since": page["Last-Modified"]})
     assert since.status_code == 304
     AIModel.objects.filter(slug="beta").update(updated_at=timezone.now() + timedelta(minutes=1))
+    content_version_bump()  # what every writer that skips signals does
     changed = client.get("/api/v1/models", headers={"if-none-match": page["ETag"]})
     assert changed.status_code == 200
 
@@ -261,6 +263,9 @@ QUERY_BUDGETS = {
     "compare": ("/api/v1/compare?models=alpha,beta,gamma", 4),
     "compare two": ("/api/v1/compare?models=alpha,beta", 5),
     "leaderboard": ("/api/v1/leaderboard?category=coding", 2),
+    "leaderboard styled": ("/api/v1/leaderboard?style_control=true&sort=score", 2),
+    # The hub has no verified votes: an empty board reads its snapshot on its own.
+    "leaderboard verified": ("/api/v1/leaderboard?voters=verified&style_control=true", 3),
     "snapshots": ("/api/v1/leaderboard/snapshots", 1),
 }
 
@@ -310,3 +315,18 @@ def test_timestamps_with_far_offsets_are_answered_not_crashed_on(client, hub, mo
     page = get(client, "models", updated_since=moment)
     assert page.status_code in (200, 400)
     assert page["Content-Type"] in ("application/json; charset=utf-8", PROBLEM)
+
+
+def test_a_repeated_request_is_answered_from_the_cache_until_content_changes(
+    client, hub, django_assert_num_queries
+):
+    first = get(client, "models")
+    with django_assert_num_queries(0):
+        again = get(client, "models")
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert again.get("Link") == first.get("Link")
+    assert again["Last-Modified"] == first["Last-Modified"]
+    assert again["RateLimit"] != first["RateLimit"]  # per request, never stored
+    # A write bumps the content version: the next reply is fresh.
+    AIModelFactory(slug="aardvark", name="Aardvark", provider=hub["models"]["alpha"].provider)
+    assert slugs(get(client, "models"))[0] == "aardvark"
