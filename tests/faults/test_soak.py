@@ -15,7 +15,8 @@ from tests.faults.conftest import Visitor, report, sized
 
 # What the locustfile requests (it cannot be imported here: locust monkey-patches threads).
 WARM_PATHS = ["/", "/models/", "/challenges/", "/leaderboard/", "/creators/", "/sitemap.xml"]
-WARM_PATHS += ["/compare/soak-a-vs-soak-b/"]
+WARM_PATHS += ["/compare/soak-a-vs-soak-b/", "/api/v1/models", "/api/v1/models/soak-a"]
+WARM_PATHS += ["/api/v1/challenges", "/api/v1/leaderboard"]
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -34,12 +35,13 @@ def test_minutes_of_mixed_traffic_without_errors_leaks_or_lost_votes(
 ):
     catalog()
     redis = redis_server()
-    # One load generator is one client address: lift the per-address vote limits.
+    # One load generator is one client address: lift the per-address vote and API limits.
     limits = {
         "ARENA_RATE_LIMIT_SESSION": "100000/60",
         "ARENA_RATE_LIMIT_IP": "1000000/60",
         "ARENA_ISSUE_LIMIT_SESSION": "100000/60",
         "ARENA_ISSUE_LIMIT_IP": "1000000/60",
+        "API_RATE_LIMIT": "1000000/60",
     }
     site = gunicorn(
         database_url=_database_url_of_test_db(),
