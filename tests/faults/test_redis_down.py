@@ -125,6 +125,15 @@ def test_collection_pauses_while_redis_is_away_and_resumes_with_nothing_lost_or_
         "--pool", "threads", "--concurrency", "4", "-B", "--schedule", str(tmp_path / "beat"),
         env=env,
     )  # fmt: skip
+
+    def wait(condition, timeout: float, waiting_for: str) -> None:
+        try:
+            wait_for(condition, timeout=timeout, interval=0.2)
+        except AssertionError:
+            print(f"waited {timeout} s for {waiting_for}; the worker's log:")
+            print("".join(worker.log[-150:]))  # shown by pytest on failure
+            raise
+
     started = time.monotonic()
     collect = subprocess.run(
         [sys.executable, "manage.py", "collect", "--missing"],
@@ -138,7 +147,7 @@ def test_collection_pauses_while_redis_is_away_and_resumes_with_nothing_lost_or_
     run = CollectionRun.objects.get()
     assert run.jobs.count() == jobs
 
-    wait_for(lambda: Response.objects.count() >= jobs // 3, timeout=sized(60, 300))
+    wait(lambda: Response.objects.count() >= jobs // 3, sized(60, 300), "a third of the answers")
     redis.stop()
     down_at = time.monotonic()
     # Paused: once the calls in flight have ended, no new answer is stored while Redis is away
@@ -152,24 +161,16 @@ def test_collection_pauses_while_redis_is_away_and_resumes_with_nothing_lost_or_
             flat.update(count=count, since=now)
         return now - flat["since"] >= outage
 
-    wait_for(paused, timeout=outage + 30, interval=0.2)
+    wait(paused, outage + 30, "the pause")
     stored_while_down = flat["count"]
     assert stored_while_down < jobs
     down_seconds = time.monotonic() - down_at
 
     redis.start()
     back_at = time.monotonic()
-    wait_for(lambda: Response.objects.count() > stored_while_down, timeout=60, interval=0.2)
+    wait(lambda: Response.objects.count() > stored_while_down, 60, "a new answer")
     recovery = time.monotonic() - back_at
-    try:
-        wait_for(
-            lambda: run_state(run) == CollectionRun.State.FINISHED,
-            timeout=sized(120, 600),
-            interval=0.5,
-        )
-    except AssertionError:
-        print("".join(worker.log[-80:]))  # shown by pytest on failure
-        raise
+    wait(lambda: run_state(run) == CollectionRun.State.FINISHED, sized(120, 600), "the run's end")
     seconds = time.monotonic() - started
 
     doubled = (
