@@ -428,6 +428,15 @@ ARENA_IP_SALT = os.environ.get("ARENA_IP_SALT", "")
 # counted votes or was collected this many days ago (curators override both per challenge).
 ARENA_BLIND_VOTES = int(os.environ.get("ARENA_BLIND_VOTES", "30"))
 ARENA_BLIND_DAYS = int(os.environ.get("ARENA_BLIND_DAYS", "7"))
+# Live battles (docs/arena.md): a visitor's own prompt answered by two anonymous models through
+# the Prompt Lab's machinery. Battles started as count/seconds per arena session and per IP
+# group, and daily USD caps of their own (the site's, a signed-in user's, an anonymous
+# visitor's per session and per IP group; 0: anonymous visitors get free models only).
+ARENA_LIVE_LIMIT_SESSION = os.environ.get("ARENA_LIVE_LIMIT_SESSION", "10/3600")
+ARENA_LIVE_LIMIT_IP = os.environ.get("ARENA_LIVE_LIMIT_IP", "30/3600")
+ARENA_LIVE_DAILY_USD = Decimal(os.environ.get("ARENA_LIVE_DAILY_USD", "2"))
+ARENA_LIVE_USER_DAILY_USD = Decimal(os.environ.get("ARENA_LIVE_USER_DAILY_USD", "0.25"))
+ARENA_LIVE_ANON_DAILY_USD = Decimal(os.environ.get("ARENA_LIVE_ANON_DAILY_USD", "0"))
 
 
 # Networks (CIDR, comma-separated) of the reverse proxies in front of the app. Only a peer

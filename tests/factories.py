@@ -136,6 +136,9 @@ def votes_between(response_a, response_b, outcomes: str, **vote_fields) -> list[
                 model_a=response_a.model,
                 model_b=response_b.model,
                 category=response_a.challenge.category,
+                challenge=response_a.challenge,
+                response_a=response_a,
+                response_b=response_b,
                 session_key=vote_fields.get("session_key", "s"),
                 ip_hash=vote_fields.get("ip_hash", visitors.ip_hash("10.0.0.1", purpose="arena")),
             )

@@ -8,6 +8,8 @@ from apps.arena.models import (
     IdentityTerm,
     LeaderboardRow,
     LeaderboardSnapshot,
+    LiveBattle,
+    LiveCategoryRule,
     Vote,
 )
 from apps.arena.services import demo_votes, votes
@@ -171,3 +173,31 @@ class LeaderboardSnapshotAdmin(admin.ModelAdmin):
     list_filter = ["category"]
     inlines = [LeaderboardRowInline]
     exclude = ["win_matrix"]
+
+
+@admin.register(LiveCategoryRule)
+class LiveCategoryRuleAdmin(admin.ModelAdmin):
+    """Which category a live battle's prompt gets: first matching rule by position, else
+    "general" (docs/arena.md)."""
+
+    list_display = ["position", "category", "keywords"]
+    list_display_links = ["category"]
+    list_editable = ["position"]
+    list_select_related = ["category"]
+
+
+@admin.register(LiveBattle)
+class LiveBattleAdmin(admin.ModelAdmin):
+    """Read-only: started by visitors, settled when both answers are in."""
+
+    list_display = ["created_at", "state", "category", "void_reason", "battle"]
+    list_filter = ["state", "category"]
+    list_select_related = ["category", "battle"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in LiveBattle._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

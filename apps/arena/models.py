@@ -1,3 +1,4 @@
+import re
 import secrets
 
 from django.conf import settings
@@ -92,8 +93,9 @@ class Exclusion(models.Model):
 class Vote(models.Model):
     """One verdict on one battle; the battle's OneToOne makes a second vote impossible.
 
-    The models and category are copied from the battle so the leaderboard aggregates votes
-    without joins. `is_counted` is False for excluded visitors; `exclusion` says why.
+    The models, category, challenge and responses are copied from the battle so tallies need
+    no joins; database triggers keep `VoteTally` in step with every insert, update and delete.
+    `is_counted` is False for excluded visitors; `exclusion` says why.
     `is_verified` marks a vote cast while signed in (the address was verified); it outlives
     the account, whose deletion only clears `user`.
     """
@@ -110,6 +112,16 @@ class Vote(models.Model):
     model_b = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="+")
     category = models.ForeignKey(
         Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Copies of the battle's (which cascades on its own): indexes would only slow inserts.
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    response_a = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    response_b = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     session_key = models.CharField(max_length=64, db_index=True)
     ip_hash = models.CharField(max_length=64, db_index=True)
@@ -156,6 +168,47 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} (battle {self.battle_id})"
+
+
+class VoteTally(models.Model):
+    """Votes counted per pair of answers that met, kept by database triggers on `Vote`
+    (migration 0006) in the same transaction as every insert, update and delete — queryset
+    updates, cascades and COPY included — so a recompute reads these rows, not the votes.
+
+    One row per (response A, response B, category as copied on the votes, verified,
+    counted); the challenge and models follow from the responses. Plain integers, not
+    foreign keys: the rows are derived data, and a row whose votes are gone stays at zero
+    until `vote_tally_rebuild`. `category_id` 0 stands for votes without a category."""
+
+    response_a_id = models.BigIntegerField()
+    response_b_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    is_verified = models.BooleanField()
+    is_counted = models.BooleanField()
+    challenge_id = models.BigIntegerField()
+    model_a_id = models.BigIntegerField()
+    model_b_id = models.BigIntegerField()
+    wins_a = models.IntegerField(default=0)
+    wins_b = models.IntegerField(default=0)
+    ties = models.IntegerField(default=0)
+    both_bad = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "response_a_id",
+                    "response_b_id",
+                    "category_id",
+                    "is_verified",
+                    "is_counted",
+                ],
+                name="vote_tally_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Tally of responses {self.response_a_id} vs {self.response_b_id}"
 
 
 class ExclusionSettings(models.Model):
@@ -313,3 +366,76 @@ class ResponseStyle(models.Model):
 
     def __str__(self) -> str:
         return f"Style of response {self.response_id}"
+
+
+class LiveCategoryRule(models.Model):
+    """A curator's rule giving a live battle its category: a visitor's prompt that contains
+    one of `keywords` (whole words or phrases, any case) gets `category`. Rules are tried in
+    `position` order and the first match wins; no match: the "general" category."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    keywords = models.TextField(
+        help_text="Words or phrases, one per line or separated by commas; matched as whole "
+        "words, ignoring case."
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower is tried first.")
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "live battle category rule"
+
+    def __str__(self) -> str:
+        return f"{self.category} ← {', '.join(self.keyword_list()[:3])}"
+
+    def keyword_list(self) -> list[str]:
+        parts = self.keywords.replace("\n", ",").split(",")
+        return [" ".join(part.split()) for part in parts if part.strip()]
+
+    def matches(self, prompt: str) -> bool:
+        text = " ".join(prompt.split())
+        return any(
+            re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE)
+            for word in self.keyword_list()
+        )
+
+
+class LiveBattle(models.Model):
+    """A visitor's own prompt, answered live by two anonymous models (docs/arena.md).
+
+    The answers stream through the Prompt Lab's machinery (`run`, a LabRun of kind "live":
+    its results at positions 0 and 1 are sides A and B). When both are in, they become a
+    never-public challenge and two never-released responses, and an ordinary `battle` that
+    is voted on through the vote service. `token` is the page's only handle, unrelated to
+    the run, the models or the battle.
+    """
+
+    class State(models.TextChoices):
+        ANSWERING = "answering", "Answering"
+        READY = "ready", "Ready to vote"
+        VOID = "void", "Void"
+
+    token = models.CharField(max_length=64, unique=True, default=new_battle_token)
+    session_key = models.CharField(max_length=64, db_index=True)
+    run = models.OneToOneField("lab.LabRun", on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ANSWERING)
+    # Why a void battle cannot be voted on, for staff; the visitor sees a generic sentence.
+    void_reason = models.CharField(max_length=200, blank=True)
+    battle = models.OneToOneField(
+        Battle, on_delete=models.SET_NULL, null=True, blank=True, related_name="live"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["answering", "ready", "void"]),
+                name="livebattle_state_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Live battle {self.token[:8]}… ({self.get_state_display()})"

@@ -4,20 +4,23 @@ from datetime import datetime
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from PIL import Image
 
 from apps.arena import leaderboard as board
 from apps.arena import selectors
-from apps.arena.models import LeaderboardSnapshot
-from apps.arena.services import battles, votes
+from apps.arena.forms import LiveBattleForm
+from apps.arena.models import LeaderboardSnapshot, LiveBattle
+from apps.arena.services import battles, live, votes
 from apps.arena.services.votes import VoteRefused
 from apps.challenges.models import Category
+from apps.lab.services import RunRefused
 from apps.responses.frame import frame_response
 from apps.responses.media import media_file_response
 from rival.web import visitors
@@ -40,6 +43,16 @@ def _voter(request, create: bool = False) -> str:
         request.session[VOTER_SESSION_KEY] = voter
         request.session[VOTER_SINCE_SESSION_KEY] = timezone.now().isoformat()
     return voter
+
+
+LIVE_LIMITED = (
+    "You have started a lot of live battles recently. Please wait a while before starting "
+    "another; the ready-made battles are open."
+)
+
+
+def _user_id(request) -> int | None:
+    return request.user.pk if request.user.is_authenticated else None
 
 
 def _voter_since(request) -> datetime | None:
@@ -86,7 +99,12 @@ def arena(request):
         return _render_arena(
             request, {"battle": None, "category": category, "limited": ISSUE_LIMITED}, status=429
         )
-    return _render_arena(request, {"battle": battle, "category": category})
+    context = {"battle": battle, "category": category}
+    if not request.htmx:
+        # The live battle form sits outside the swapped region: full pages only.
+        context["live_open"] = selectors.live_battles_open(_user_id(request))
+        context["live_form"] = LiveBattleForm()
+    return _render_arena(request, context)
 
 
 @require_POST
@@ -181,6 +199,92 @@ def media(request, token: str, side: str, kind: str):
     if kind in ("image", "thumb") and response.image:
         return _battle_image(response)
     return media_file_response(response, kind, private=True)
+
+
+def _render_live_new(request, form, error: str = "", status: int = 200):
+    context = {
+        "live_form": form,
+        "error": error,
+        "live_open": selectors.live_battles_open(_user_id(request)),
+    }
+    return render(request, "arena/live_new.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+def live_new(request):
+    """The live battle form; a valid POST starts one (two anonymous models answer the
+    visitor's prompt) and redirects to it. Limited per IP group, then per arena session, as
+    battle issuing is; the daily spending caps are the service's."""
+    if request.method != "POST":
+        return _render_live_new(request, LiveBattleForm())
+    form = LiveBattleForm(request.POST)
+    if not form.is_valid():
+        return _render_live_new(request, form, status=400)
+    hashed_ip = visitors.request_ip_hash(request, purpose="arena")
+    if visitors.rate_limited(f"arena:live:ip:{hashed_ip}", settings.ARENA_LIVE_LIMIT_IP):
+        return _render_live_new(request, form, LIVE_LIMITED, 429)
+    voter = _voter(request, create=True)
+    if visitors.rate_limited(f"arena:live:session:{voter}", settings.ARENA_LIVE_LIMIT_SESSION):
+        return _render_live_new(request, form, LIVE_LIMITED, 429)
+    try:
+        started = live.live_battle_start(
+            voter=voter,
+            ip_hash=hashed_ip,
+            prompt=form.cleaned_data["prompt"],
+            user_id=_user_id(request),
+        )
+    except RunRefused as refused:
+        return _render_live_new(request, form, refused.message, 429)
+    return redirect("arena:live", token=started.token)
+
+
+def _live_battle(request, token: str) -> LiveBattle:
+    """The visitor's own live battle, settled once both answers are in; a 404 for anyone
+    else's, exactly as for a made-up token."""
+    found = selectors.live_battle_for_page(token, _voter(request))
+    if found is None:
+        raise Http404("No such battle.")
+    results = list(found.run.results.all())
+    if found.state == LiveBattle.State.ANSWERING and all(r.is_finished for r in results):
+        live.live_battle_settle(live_id=found.pk)
+        found = selectors.live_battle_for_page(token, _voter(request))
+    return found
+
+
+def _live_context(found: LiveBattle) -> dict:
+    results = list(found.run.results.all())
+    battle = found.battle if found.state == LiveBattle.State.READY else None
+    return {
+        "live": found,
+        "sides": list(zip(("A", "B"), results, strict=False)),
+        "pending": found.state == LiveBattle.State.ANSWERING,
+        "battle": battle,
+        "voted": battle is not None and selectors.battle_has_vote(battle),
+        "void_failed": found.void_reason == live.VOID_FAILED,
+    }
+
+
+@require_safe
+@never_cache
+def live_battle(request, token: str):
+    """A live battle: the visitor's prompt and the two anonymous answers as they stream in,
+    then the vote. Nothing on it (or its partial, or its headers) tells which model wrote
+    which side."""
+    found = _live_battle(request, token)
+    return render(request, "arena/live.html", _live_context(found))
+
+
+@require_safe
+@never_cache
+@vary_on_headers("HX-Request")
+def live_answers(request, token: str):
+    """Both answers of a live battle, polled by htmx while they stream; a plain visit goes
+    to the battle."""
+    found = _live_battle(request, token)
+    if not request.htmx:
+        return redirect(reverse("arena:live", args=[token]))
+    return render(request, "arena/live.html#answers", _live_context(found))
 
 
 @public_page("category", "creator", "style", "all", "sort", "voters", "pairs", "model")

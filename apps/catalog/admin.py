@@ -131,6 +131,7 @@ class AIModelAdmin(admin.ModelAdmin):
         "price_output_per_mtok",
         "gateway",
         "lab_enabled",
+        "live_battle_enabled",
         "retired_on",
     ]
     list_filter = [
@@ -141,6 +142,7 @@ class AIModelAdmin(admin.ModelAdmin):
         "size_class",
         "gateway",
         "lab_enabled",
+        "live_battle_enabled",
     ]
     search_fields = ["name", "slug", "gateway_model_id", "provider__name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -167,7 +169,10 @@ class AIModelAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Access", {"fields": ["gateway", "gateway_model_id", "lab_enabled"]}),
+        (
+            "Access",
+            {"fields": ["gateway", "gateway_model_id", "lab_enabled", "live_battle_enabled"]},
+        ),
         ("Status", {"fields": ["status", "retired_on", "retirement_reason"]}),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]

@@ -202,6 +202,12 @@ class AIModel(models.Model):
         default=False,
         help_text="Visitors may run their own prompts on this model (and spend on it).",
     )
+    live_battle_enabled = models.BooleanField(
+        "offered in live battles",
+        default=False,
+        help_text="The arena may ask this model, anonymously, to answer a visitor's own prompt "
+        "(and spend on it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

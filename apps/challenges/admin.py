@@ -48,9 +48,11 @@ class ChallengeAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
+        # Live battles' prompts are visitors' words, not challenges to edit or publish.
         return (
             super()
             .get_queryset(request)
+            .curated()
             .annotate(_responses=Count("responses", filter=Q(responses__is_published=True)))
         )
 

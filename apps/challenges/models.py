@@ -34,6 +34,10 @@ class ChallengeQuerySet(models.QuerySet):
     def published(self):
         return self.filter(is_published=True)
 
+    def curated(self):
+        """Challenges curators write: everything but live battles' prompts."""
+        return self.filter(origin=Challenge.Origin.CURATED)
+
 
 def default_temperature() -> float:
     return settings.RIVAL_DEFAULT_TEMPERATURE
@@ -48,6 +52,10 @@ def default_max_tokens() -> int:
 
 
 class Challenge(models.Model):
+    class Origin(models.TextChoices):
+        CURATED = "curated", "Written by a curator"
+        LIVE = "live", "A visitor's prompt in a live battle"
+
     class Difficulty(models.TextChoices):
         EASY = "easy", "Easy"
         MEDIUM = "medium", "Medium"
@@ -75,6 +83,12 @@ class Challenge(models.Model):
     blind_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days after which a response is released (empty: default)."
     )
+    # A live battle's prompt (docs/arena.md) is stored as a challenge so battles, votes and
+    # ratings work unchanged; a constraint keeps it unpublished and arena-only for ever, so no
+    # public page, export or ordinary battle ever shows it or its answers.
+    origin = models.CharField(
+        max_length=10, choices=Origin.choices, default=Origin.CURATED, editable=False
+    )
     # Generation settings: what collection sends. Each response records what was actually sent.
     temperature = models.FloatField(default=default_temperature)
     top_p = models.FloatField(default=default_top_p)
@@ -96,6 +110,10 @@ class Challenge(models.Model):
                 condition=Q(top_p__gt=0) & Q(top_p__lte=1), name="challenge_top_p_range"
             ),
             models.CheckConstraint(condition=Q(max_tokens__gt=0), name="challenge_max_tokens_pos"),
+            models.CheckConstraint(
+                condition=Q(origin="curated") | Q(is_published=False, arena_only=True),
+                name="challenge_live_never_public",
+            ),
         ]
         indexes = [models.Index(fields=["is_published", "-created_at"], name="challenge_pub_new")]
 

@@ -8,8 +8,9 @@ from rival.cacheversion import content_version_bump
 
 @transaction.atomic
 def challenges_set_published(*, challenges: QuerySet[Challenge], published: bool) -> int:
-    """Publish or unpublish challenges; returns how many changed state."""
-    changed = challenges.exclude(is_published=published).update(is_published=published)
+    """Publish or unpublish challenges; returns how many changed state. Live battles'
+    prompts are never published."""
+    changed = challenges.curated().exclude(is_published=published).update(is_published=published)
     content_version_bump()  # update() sends no signals
     return changed
 
@@ -49,4 +50,20 @@ def challenge_draft_create(*, prompt: str, output_type: str, title: str = "") ->
         slug = f"{base}-{n}"
     return Challenge.objects.create(
         slug=slug, title=title, prompt=prompt, output_type=output_type, is_published=False
+    )
+
+
+@transaction.atomic
+def challenge_live_create(*, slug: str, prompt: str, category: Category | None) -> Challenge:
+    """A live battle's prompt as a challenge (docs/arena.md): unpublished and arena-only for
+    ever (a constraint holds it), so no public page, export or ordinary battle shows it."""
+    return Challenge.objects.create(
+        slug=slug,
+        title="Your prompt",
+        prompt=prompt,
+        category=category,
+        output_type="text",
+        origin=Challenge.Origin.LIVE,
+        is_published=False,
+        arena_only=True,
     )

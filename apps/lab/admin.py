@@ -42,12 +42,13 @@ class LabRunAdmin(admin.ModelAdmin):
         "short_owner",
         "is_shared",
     ]
-    list_filter = ["output_type", "is_shared"]
+    list_filter = ["kind", "output_type", "is_shared"]
     search_fields = ["token", "prompt", "owner", "ip_hash"]
     date_hierarchy = "created_at"
     fields = [
         "token",
         "created_at",
+        "kind",
         "output_type",
         "prompt",
         "owner",

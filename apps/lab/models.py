@@ -23,6 +23,11 @@ def new_token() -> str:
 
 
 class LabRunQuerySet(models.QuerySet):
+    def lab(self):
+        """Runs made in the Prompt Lab; a live battle's run is the arena's, never listed or
+        shown by the Lab (its models are secret until the vote)."""
+        return self.filter(kind=LabRun.Kind.LAB)
+
     def owned_by(self, owner: str, user_id: int | None = None):
         """Runs made by one browser session or by one signed-in user; an empty owner and no
         user own nothing."""
@@ -39,7 +44,14 @@ class LabRun(models.Model):
 
     Bound to the browser session that made it (`owner`, a random value kept in that session);
     the token in the URL is unguessable, and even a leaked URL shows nothing to another session.
+
+    The arena's live battles run through the same machinery (`kind` "live": their owner is
+    the arena voter, and only the arena shows them, as sides A and B).
     """
+
+    class Kind(models.TextChoices):
+        LAB = "lab", "Prompt Lab"
+        LIVE = "live", "Live battle"
 
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     owner = models.CharField(max_length=64, db_index=True, editable=False)
@@ -54,6 +66,7 @@ class LabRun(models.Model):
         related_name="lab_runs",
     )
     ip_hash = models.CharField(max_length=64, blank=True, editable=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LAB, editable=False)
     prompt = models.TextField()
     output_type = models.CharField(
         "output hint", max_length=10, choices=OutputHint.choices, default=OutputHint.TEXT

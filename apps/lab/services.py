@@ -4,6 +4,7 @@ answer as it streams in, stopping it, and sharing a run."""
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -68,33 +69,85 @@ def max_cost(model: AIModel, prompt: str) -> Decimal | None:
     ) / Decimal(1_000_000)
 
 
-def _caps(*, user_id: int | None, owner: str, ip_hash: str) -> dict[str, Decimal]:
-    caps = {"lab:site": settings.LAB_DAILY_USD}
+@dataclass(frozen=True)
+class Budget:
+    """The daily caps a kind of run spends against: the site's, a signed-in user's, and an
+    anonymous visitor's (per browser session and per address group)."""
+
+    prefix: str
+    site_usd: Decimal
+    user_usd: Decimal
+    anon_usd: Decimal
+
+
+def budget_for(kind: str) -> Budget:
+    """The Lab's caps (LAB_*_DAILY_USD) or the arena's live battles' (ARENA_LIVE_*_DAILY_USD):
+    separate counters, so neither feature can spend the other's allowance."""
+    if kind == LabRun.Kind.LIVE:
+        return Budget(
+            "live",
+            settings.ARENA_LIVE_DAILY_USD,
+            settings.ARENA_LIVE_USER_DAILY_USD,
+            settings.ARENA_LIVE_ANON_DAILY_USD,
+        )
+    return Budget(
+        "lab", settings.LAB_DAILY_USD, settings.LAB_USER_DAILY_USD, settings.LAB_ANON_DAILY_USD
+    )
+
+
+def _caps(budget: Budget, *, user_id: int | None, owner: str, ip_hash: str) -> dict[str, Decimal]:
+    caps = {f"{budget.prefix}:site": budget.site_usd}
     if user_id is not None:
-        caps[f"lab:user:{user_id}"] = settings.LAB_USER_DAILY_USD
+        caps[f"{budget.prefix}:user:{user_id}"] = budget.user_usd
     else:
-        caps[f"lab:session:{owner}"] = settings.LAB_ANON_DAILY_USD
-        caps[f"lab:ip:{ip_hash}"] = settings.LAB_ANON_DAILY_USD
+        caps[f"{budget.prefix}:session:{owner}"] = budget.anon_usd
+        caps[f"{budget.prefix}:ip:{ip_hash}"] = budget.anon_usd
     return caps
 
 
-def _refusal(scope: str) -> str:
-    if scope == "lab:site":
+def _refusal(budget: Budget, scope: str) -> str:
+    cap = scope.split(":")[1]
+    if budget.prefix == "live":
+        return _live_refusal(budget, cap)
+    if cap == "site":
         return (
             "The Lab has reached today's spending limit for this site. Free models still "
             "run; paid ones are back after midnight UTC."
         )
-    if scope.startswith("lab:user:"):
+    if cap == "user":
         return (
-            f"This run would go past your daily Lab allowance of ${settings.LAB_USER_DAILY_USD}"
+            f"This run would go past your daily Lab allowance of ${budget.user_usd}"
             " for paid models. It resets at midnight UTC; free models still run."
         )
-    if not settings.LAB_ANON_DAILY_USD:
+    if not budget.anon_usd:
         return "Sign in to run paid models in the Lab; free models run without an account."
     return (
         "This run would go past today's allowance for visitors without an account. Sign in "
         "for a larger one; free models still run."
     )
+
+
+def _live_refusal(budget: Budget, cap: str) -> str:
+    if cap == "site":
+        return (
+            "Live battles have reached today's spending limit for this site; they are back "
+            "after midnight UTC. The ready-made battles are still open."
+        )
+    if cap == "user":
+        return (
+            f"This battle would go past your daily live-battle allowance of ${budget.user_usd}."
+            " It resets at midnight UTC; the ready-made battles are still open."
+        )
+    if not budget.anon_usd:
+        return "Sign in to start live battles on paid models."
+    return (
+        "This battle would go past today's live-battle allowance for visitors without an "
+        "account. Sign in for a larger one, or vote on the ready-made battles."
+    )
+
+
+# A live battle's refusal never names a model: its two models are secret until the vote.
+LIVE_UNPRICED = "Live battles are not available right now. The ready-made battles are open."
 
 
 def _settle(result: LabResult, cost: Decimal | None) -> None:
@@ -113,25 +166,35 @@ def labrun_create(
     models: list[AIModel],
     output_type: str,
     user_id: int | None = None,
+    kind: str = LabRun.Kind.LAB,
 ) -> LabRun:
     """Reserve each paid model's maximum cost against the daily caps, then store a run with
     one pending result per model and queue one task per result once the transaction commits.
 
     Raises RunRefused, storing, queueing and keeping nothing, when any cap would be passed:
     the reservations are atomic (apps.gateways.spend), so concurrent runs never overspend.
-    The caller validates the prompt and the models (LabForm) and applies the rate limits."""
-    caps = _caps(user_id=user_id, owner=owner, ip_hash=ip_hash)
-    costs = [max_cost(model, prompt) for model in models]
+    The caller validates the prompt and the models (LabForm) and applies the rate limits.
+    `kind` "live" makes a live battle's run (apps.arena.services.live): the same generation,
+    against the live battles' own caps, with refusals that name no model."""
+    budget = budget_for(kind)
+    caps = _caps(budget, user_id=user_id, owner=owner, ip_hash=ip_hash)
+    try:
+        costs = [max_cost(model, prompt) for model in models]
+    except RunRefused as refused:
+        if kind == LabRun.Kind.LIVE:
+            raise RunRefused(LIVE_UNPRICED) from refused
+        raise
     paid = [cost for cost in costs if cost]
     try:
         reserved = iter(spend_reserve_parts(caps, paid) if paid else [])
     except SpendRefused as refused:
-        logger.info("lab run refused: the %s cap is reached", refused.scope.split(":")[1])
-        raise RunRefused(_refusal(refused.scope)) from refused
+        logger.info("%s run refused: the %s cap is reached", kind, refused.scope.split(":")[1])
+        raise RunRefused(_refusal(budget, refused.scope)) from refused
     reservations = [next(reserved) if cost else None for cost in costs]
     try:
         with transaction.atomic():
             run = LabRun.objects.create(
+                kind=kind,
                 owner=owner,
                 user_id=user_id,
                 ip_hash=ip_hash,
@@ -158,7 +221,7 @@ def labrun_create(
             if reservation is not None:
                 reservation.refund()
         raise
-    logger.info("lab run %s started with %d models", run.token[:8], len(results))
+    logger.info("%s run %s started with %d models", kind, run.token[:8], len(results))
     return run
 
 
@@ -187,13 +250,16 @@ def labresult_stop(*, result: LabResult) -> None:
 # --- generation ------------------------------------------------------------------------------
 
 
-def _check_allowed(model: AIModel) -> Gateway:
+def _check_allowed(model: AIModel, kind: str) -> Gateway:
     """The Lab's own policy, checked again at call time: a curator or the operator may have
     withdrawn the model or switched the gateway or paid gateways off since the run began. (A
-    removed key is caught by the call itself, before any request.)"""
+    removed key is caught by the call itself, before any request.) Live battles' models need
+    their own switch."""
     gateway = model.gateway
-    if not model.lab_enabled:
+    if kind == LabRun.Kind.LAB and not model.lab_enabled:
         raise PermanentGatewayError("This model is no longer offered in the Lab.")
+    if kind == LabRun.Kind.LIVE and not model.live_battle_enabled:
+        raise PermanentGatewayError("This model is no longer offered in live battles.")
     if gateway is None or not gateway.is_enabled:
         raise PermanentGatewayError("This model's gateway is switched off.")
     if gateway.kind == Gateway.Kind.DEMO:
@@ -321,7 +387,7 @@ def labresult_generate(*, result_id: int) -> bool:
         # Through the gateway's limits, like collection: a busy gateway makes the visitor wait
         # up to COLLECTION_SLOT_WAIT, then the result fails with a message saying so.
         completion = complete(
-            _check_allowed(model),
+            _check_allowed(model, result.run.kind),
             request,
             wait=settings.COLLECTION_SLOT_WAIT,
             lease=settings.LAB_TASK_TIME_LIMIT,

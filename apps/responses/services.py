@@ -43,8 +43,12 @@ def response_create(
     gateway_request_id: str = "",
     check_existing: bool = True,
     media: bytes | None = None,
+    published: bool = True,
 ) -> tuple[Response, bool]:
     """Store a published response unless the pair already has one.
+
+    `published=False` stores one that no page, count or export ever includes and that the
+    one-per-pair rule ignores: a live battle's answer (docs/arena.md).
 
     Returns (response, created). Safe to call twice for the same pair: the unique constraint
     on published (model, challenge) turns a second delivery into a no-op returning the first.
@@ -56,7 +60,7 @@ def response_create(
     `MediaRejected` leaves the database and storage untouched.
     """
     verified = _media_verify(output_type, media) if media is not None else None
-    if check_existing:
+    if check_existing and published:
         existing = Response.objects.filter(
             model=model, challenge=challenge, is_published=True
         ).first()
@@ -78,7 +82,7 @@ def response_create(
         cost_usd=cost_usd,
         finish_reason=finish_reason,
         gateway_request_id=gateway_request_id,
-        is_published=True,
+        is_published=published,
     )
     if verified is not None:
         _media_store(response, verified)
@@ -214,9 +218,11 @@ def responses_release(*, ids: Iterable[int]) -> int:
 def responses_release_due() -> int:
     """Release every blind response collected at least its challenge's blind days ago
     (ARENA_BLIND_DAYS unless the curator set the challenge's own); returns how many. One
-    update for the default and one per distinct override. Idempotent."""
+    update for the default and one per distinct override. Idempotent. Live battles' answers
+    stay unreleased for ever."""
     now = timezone.now()
-    blind = Response.objects.filter(public_from__isnull=True)
+    # A live battle's answers are never released (docs/arena.md).
+    blind = Response.objects.filter(public_from__isnull=True).exclude(challenge__origin="live")
     released = blind.filter(
         challenge__blind_days__isnull=True,
         collected_at__lte=now - timedelta(days=django_settings.ARENA_BLIND_DAYS),

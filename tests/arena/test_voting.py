@@ -260,6 +260,9 @@ def test_long_expired_unvoted_battles_are_pruned_and_voted_ones_kept(challenge_p
         outcome="a",
         model_a=challenge_pair[0].model,
         model_b=challenge_pair[1].model,
+        challenge=voted.challenge,
+        response_a=challenge_pair[0],
+        response_b=challenge_pair[1],
         session_key="v",
         ip_hash="h",
     )

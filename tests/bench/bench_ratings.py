@@ -1,19 +1,23 @@
-"""Leaderboard recompute benchmark: 1M votes, 300 models, 1,000 bootstrap rounds.
+"""Leaderboard recompute benchmark: 300 models, 1,000 bootstrap rounds, at 100k, 1M and 10M
+votes.
 
 Run with `make bench` (or `uv run python -m tests.bench.bench_ratings`) against the
 PostgreSQL in DATABASE_URL: a throwaway test database is created, filled with COPY, and
 dropped. First, without the database, one style-controlled fit (with its sandwich intervals)
-on simulated votes of the same size, against a FastChat-style L-BFGS fit of the same model.
-Then prints the wall time of the whole recompute — the database aggregation included —
-and the time of a FastChat-style fit (scipy L-BFGS per bootstrap round on the same data) as
-a ratio. The L-BFGS approach is timed on a subset of rounds and extrapolated; the output
-says so. Sizes can be changed with BENCH_VOTES, BENCH_MODELS, BENCH_ROUNDS, BENCH_LBFGS_ROUNDS;
-BENCH_KEEPDB=1 keeps (and reuses) the filled database between runs.
+on simulated votes of BENCH_VOTES, against a FastChat-style L-BFGS fit of the same model.
+Then, at each size of BENCH_SIZES, the wall and CPU time of the whole `leaderboard_recompute`
+(every snapshot the task writes, reading the vote tally). Up to BENCH_COPY_VOTES_UP_TO the
+votes themselves are loaded and the triggers tally them; above, the tally rows are written
+straight. At BENCH_VOTES, the overall plain fit against a FastChat-style fit (scipy L-BFGS
+per bootstrap round on the same data), timed on a subset of rounds and extrapolated; the
+output says so. BENCH_COMPARE=0 skips both FastChat comparisons. Other sizes: BENCH_MODELS,
+BENCH_ROUNDS, BENCH_LBFGS_ROUNDS.
 """
 
 import io
 import os
 import time
+from dataclasses import dataclass
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
@@ -23,6 +27,7 @@ django.setup()
 
 import numpy as np  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Count, F, Sum  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
@@ -33,6 +38,9 @@ from apps.arena.services import leaderboard  # noqa: E402
 from tests.bench.style_data import simulate, true_ratings  # noqa: E402
 
 VOTES = int(os.environ.get("BENCH_VOTES", "1000000"))
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000,10000000").split(",")]
+COPY_VOTES_UP_TO = int(os.environ.get("BENCH_COPY_VOTES_UP_TO", "100000"))
+COMPARE = os.environ.get("BENCH_COMPARE", "1") == "1"
 MODELS = int(os.environ.get("BENCH_MODELS", "300"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1000"))
 LBFGS_ROUNDS = int(os.environ.get("BENCH_LBFGS_ROUNDS", "20"))
@@ -50,14 +58,22 @@ def _copy(table: str, columns: list[str], lines) -> None:
         copy.write(buffer.getvalue())
 
 
-def populate() -> np.ndarray:
-    """Models, one challenge per category with a response from every model, and VOTES votes
-    between uniformly drawn pairs with outcomes from known strengths. Returns the strengths."""
+@dataclass(frozen=True)
+class Catalog:
+    """The benchmark's models, one challenge per category, and every model's answer to each
+    (response_id[challenge index, model index])."""
+
+    model_id: np.ndarray
+    category_id: np.ndarray
+    challenge_id: np.ndarray
+    response_id: np.ndarray
+
+
+def catalog_create() -> Catalog:
     from apps.catalog.models import AIModel, Provider
     from apps.challenges.models import Category, Challenge
     from apps.responses.models import Response
 
-    rng = np.random.default_rng(SEED)
     provider = Provider.objects.create(slug="bench", name="Bench")
     models = AIModel.objects.bulk_create(
         AIModel(slug=f"bench-{i}", name=f"Bench: Model {i}", provider=provider)
@@ -69,77 +85,94 @@ def populate() -> np.ndarray:
         for c in categories
     )
     now = timezone.now()
+    rng = np.random.default_rng(SEED)
+    # Answers of different lengths and markup, so style control has features to fit.
     responses = Response.objects.bulk_create(
         Response(
-            model=m, challenge=c, prompt="p", output_type="text", content="x", collected_at=now
+            model=m,
+            challenge=c,
+            prompt="p",
+            output_type="text",
+            content="# Title\n" * int(rng.integers(0, 3))
+            + "- **item** words\n" * int(rng.integers(0, 8))
+            + "word " * int(rng.integers(20, 400)),
+            collected_at=now,
         )
         for c in challenges
         for m in models
     )
-    response_id = np.array([r.pk for r in responses]).reshape(len(challenges), MODELS)
-    model_id = np.array([m.pk for m in models])
-    category_id = np.array([c.pk for c in categories])
-    challenge_id = np.array([c.pk for c in challenges])
-
-    strength = rng.normal(0, 1, MODELS)
-    a = rng.integers(0, MODELS, VOTES)
-    b = (a + rng.integers(1, MODELS, VOTES)) % MODELS
-    which = rng.integers(0, len(challenges), VOTES)
-    u = rng.random(VOTES)
-    p_a = 1 / (1 + np.exp(strength[b] - strength[a]))
-    outcome = np.where(
-        u < 0.15, "tie", np.where(u < 0.2, "both_bad", np.where(rng.random(VOTES) < p_a, "a", "b"))
+    return Catalog(
+        model_id=np.array([m.pk for m in models]),
+        category_id=np.array([c.pk for c in categories]),
+        challenge_id=np.array([c.pk for c in challenges]),
+        response_id=np.array([r.pk for r in responses]).reshape(len(challenges), MODELS),
     )
-    stamp = now.isoformat()
-    expires = (now + timezone.timedelta(hours=1)).isoformat()
-    started = time.perf_counter()
+
+
+@dataclass(frozen=True)
+class DrawnVotes:
+    challenge: np.ndarray  # challenge index
+    a: np.ndarray  # model index of side A
+    b: np.ndarray
+    outcome: np.ndarray  # 0 a, 1 b, 2 tie, 3 both bad
+    verified: np.ndarray
+
+
+def votes_draw(n: int, strength: np.ndarray, rng) -> DrawnVotes:
+    """`n` votes between uniformly drawn pairs with outcomes from known strengths; a tenth
+    of them cast by verified voters."""
+    a = rng.integers(0, MODELS, n)
+    b = (a + rng.integers(1, MODELS, n)) % MODELS
+    which = rng.integers(0, len(CATEGORIES), n)
+    u = rng.random(n)
+    p_a = 1 / (1 + np.exp(strength[b] - strength[a]))
+    outcome = np.where(u < 0.15, 2, np.where(u < 0.2, 3, np.where(rng.random(n) < p_a, 0, 1)))
+    return DrawnVotes(which, a, b, outcome, rng.random(n) < 0.1)
+
+
+def votes_copy(catalog: Catalog, drawn: DrawnVotes) -> None:
+    """Battles and votes written with COPY; the tally triggers count them as they go in."""
+    names = np.array(["a", "b", "tie", "both_bad"])
+    now = timezone.now()
+    stamp, expires = now.isoformat(), (now + timezone.timedelta(hours=1)).isoformat()
+    n = drawn.a.size
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence('arena_battle', 'id'))")
         first_battle = cursor.fetchone()[0]
-    battle_ids = np.arange(first_battle, first_battle + VOTES)
+    battle_ids = np.arange(first_battle, first_battle + n)
+    ra = catalog.response_id[drawn.challenge, drawn.a]
+    rb = catalog.response_id[drawn.challenge, drawn.b]
+    challenge = catalog.challenge_id[drawn.challenge]
     _copy(
         "arena_battle",
-        [
-            "id",
-            "token",
-            "session_key",
-            "challenge_id",
-            "response_a_id",
-            "response_b_id",
-            "created_at",
-            "expires_at",
-        ],
+        ["id", "token", "session_key", "challenge_id", "response_a_id", "response_b_id"]
+        + ["created_at", "expires_at"],
         (
-            f"{bid}\tb{bid}\ts{i % 5000}\t{challenge_id[w]}\t{response_id[w, x]}\t"
-            f"{response_id[w, y]}\t{stamp}\t{expires}\n"
-            for i, (bid, w, x, y) in enumerate(
-                zip(battle_ids.tolist(), which.tolist(), a.tolist(), b.tolist(), strict=True)
+            f"{bid}\tb{bid}\ts{i % 5000}\t{c}\t{x}\t{y}\t{stamp}\t{expires}\n"
+            for i, (bid, c, x, y) in enumerate(
+                zip(battle_ids.tolist(), challenge.tolist(), ra.tolist(), rb.tolist(), strict=True)
             )
         ),
     )
     _copy(
         "arena_vote",
-        [
-            "battle_id",
-            "outcome",
-            "model_a_id",
-            "model_b_id",
-            "category_id",
-            "session_key",
-            "ip_hash",
-            "created_at",
-            "is_counted",
-        ],
+        ["battle_id", "outcome", "model_a_id", "model_b_id", "category_id", "challenge_id"]
+        + ["response_a_id", "response_b_id", "session_key", "ip_hash", "created_at"]
+        + ["is_counted", "is_verified", "excluded_rule", "excluded_reason"],
         (
-            f"{bid}\t{o}\t{model_id[x]}\t{model_id[y]}\t{category_id[w]}\ts{i % 5000}\t"
-            f"h{i % 3000}\t{stamp}\tt\n"
-            for i, (bid, o, w, x, y) in enumerate(
+            f"{bid}\t{o}\t{ma}\t{mb}\t{cat}\t{c}\t{x}\t{y}\ts{i % 5000}\th{i % 3000}\t{stamp}"
+            f"\tt\t{'t' if v else 'f'}\t\t\n"
+            for i, (bid, o, ma, mb, cat, c, x, y, v) in enumerate(
                 zip(
                     battle_ids.tolist(),
-                    outcome.tolist(),
-                    which.tolist(),
-                    a.tolist(),
-                    b.tolist(),
+                    names[drawn.outcome].tolist(),
+                    catalog.model_id[drawn.a].tolist(),
+                    catalog.model_id[drawn.b].tolist(),
+                    catalog.category_id[drawn.challenge].tolist(),
+                    challenge.tolist(),
+                    ra.tolist(),
+                    rb.tolist(),
+                    drawn.verified.tolist(),
                     strict=True,
                 )
             )
@@ -149,11 +182,43 @@ def populate() -> np.ndarray:
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence('arena_battle', 'id'), %s)", [int(battle_ids[-1])]
         )
-        cursor.execute("VACUUM ANALYZE arena_vote")
-    print(
-        f"inserted {VOTES:,} battles and votes with COPY in {time.perf_counter() - started:.1f} s"
+
+
+def tally_copy(catalog: Catalog, drawn: DrawnVotes) -> None:
+    """The votes' tally rows written straight with COPY, without the votes: what the
+    triggers would hold after those votes, at a fraction of the time for 10M votes."""
+    key = ((drawn.challenge * MODELS + drawn.a) * MODELS + drawn.b) * 2 + drawn.verified
+    keys, inverse = np.unique(key, return_inverse=True)
+    counts = np.zeros((keys.size, 4), dtype=np.int64)
+    np.add.at(counts, (inverse, drawn.outcome), 1)
+    verified = keys % 2
+    b = keys // 2 % MODELS
+    a = keys // 2 // MODELS % MODELS
+    which = keys // 2 // MODELS // MODELS
+    _copy(
+        "arena_votetally",
+        ["response_a_id", "response_b_id", "category_id", "is_verified", "is_counted"]
+        + ["challenge_id", "model_a_id", "model_b_id", "wins_a", "wins_b", "ties", "both_bad"],
+        (
+            f"{x}\t{y}\t{cat}\t{'t' if v else 'f'}\tt\t{c}\t{ma}\t{mb}\t{wa}\t{wb}\t{t}\t{z}\n"
+            for x, y, cat, v, c, ma, mb, (wa, wb, t, z) in zip(
+                catalog.response_id[which, a].tolist(),
+                catalog.response_id[which, b].tolist(),
+                catalog.category_id[which].tolist(),
+                verified.tolist(),
+                catalog.challenge_id[which].tolist(),
+                catalog.model_id[a].tolist(),
+                catalog.model_id[b].tolist(),
+                counts.tolist(),
+                strict=True,
+            )
+        ),
     )
-    return strength
+
+
+def votes_clear() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE arena_vote, arena_battle, arena_votetally")
 
 
 def fastchat_style(counts: ratings.PairCounts, rounds: int, seed: int) -> tuple[float, float]:
@@ -273,86 +338,118 @@ def style_control_benchmark() -> None:
     )
 
 
+def overall_against_fastchat(strength: np.ndarray) -> None:
+    """The overall plain fit with its bootstrap, against FastChat's L-BFGS per round."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    votes = leaderboard.votes_aggregate()
+    aggregation = time.perf_counter() - started
+    model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
+    counts = ratings.PairCounts.from_rows(
+        model_ids.size,
+        np.searchsorted(model_ids, votes.model_a),
+        np.searchsorted(model_ids, votes.model_b),
+        votes.wins_a,
+        votes.wins_b,
+        votes.ties,
+    )
+    result = ratings.rate(counts, rounds=ROUNDS)
+    overall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started  # PostgreSQL's share runs in its own process
+    print(
+        f"overall plain fit: {overall:.2f} s wall — tally read {aggregation:.2f} s, "
+        f"fit + {ROUNDS} bootstrap refits {overall - aggregation:.2f} s; CPU {cpu:.2f} s"
+    )
+    order = np.argsort(model_ids)
+    print(
+        f"  Spearman with the true strengths "
+        f"{spearmanr(result.rating[order], strength).statistic:.4f}; "
+        f"median 95% interval width {np.median(result.upper - result.lower):.1f} points"
+    )
+    lbfgs, lbfgs_cpu = fastchat_style(counts, LBFGS_ROUNDS, seed=1)
+    extrapolated = lbfgs / LBFGS_ROUNDS * ROUNDS + aggregation
+    extrapolated_cpu = lbfgs_cpu / LBFGS_ROUNDS * ROUNDS
+    print(
+        f"FastChat-style (L-BFGS per round): {lbfgs / LBFGS_ROUNDS * 1000:.0f} ms per round, "
+        f"timed on {LBFGS_ROUNDS} rounds and EXTRAPOLATED to {ROUNDS}: {extrapolated:.1f} s "
+        f"wall with the same tally read ({extrapolated_cpu:.1f} s CPU without it)"
+    )
+    # Both sides run single-process here, so CPU time compares them fairly even when the
+    # machine is shared; wall time depends on what else runs at each moment.
+    print(
+        f"speed-up over L-BFGS per round: {extrapolated_cpu / cpu:.1f}x in CPU time, "
+        f"{extrapolated / overall:.1f}x wall — target >= 10x: "
+        f"{'met' if extrapolated_cpu / cpu >= 10 else 'MISSED'} (judged on CPU time)"
+    )
+
+
+def recompute_at(n: int, catalog: Catalog, strength: np.ndarray) -> None:
+    """Load `n` votes (through the triggers up to COPY_VOTES_UP_TO, straight into the tally
+    above) and time the whole leaderboard_recompute."""
+    from apps.arena.models import VoteTally
+
+    votes_clear()
+    drawn = votes_draw(n, strength, np.random.default_rng(SEED + n))
+    started = time.perf_counter()
+    if n <= COPY_VOTES_UP_TO:
+        votes_copy(catalog, drawn)
+        how = "votes with COPY, tallied by the triggers"
+    else:
+        tally_copy(catalog, drawn)
+        how = "tally rows with COPY (no vote rows)"
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE arena_votetally")
+    tallied = VoteTally.objects.aggregate(
+        n=Sum(F("wins_a") + F("wins_b") + F("ties") + F("both_bad")), rows=Count("pk")
+    )
+    assert tallied["n"] == n, tallied
+    print(
+        f"{n:,} votes: loaded {how} in {time.perf_counter() - started:.1f} s; "
+        f"{tallied['rows']:,} tally rows"
+    )
+    started, cpu_started = time.perf_counter(), time.process_time()
+    votes = leaderboard.votes_aggregate()
+    read = time.perf_counter() - started
+    snapshots = leaderboard.leaderboard_recompute(rounds=ROUNDS)
+    wall = time.perf_counter() - started - read  # the recompute reads the tally again
+    cpu = time.process_time() - cpu_started
+    target = 2 if n <= 1_000_000 else 3
+    print(
+        f"  whole recompute ({len(snapshots)} snapshots: overall, {len(snapshots) - 2} "
+        f"categories, verified voters; style control, {ROUNDS}-round bootstrap intervals, "
+        f"Rival Score, tiers, flip counts): {wall:.2f} s wall, {cpu - read:.2f} s CPU in our "
+        f"process; tally read {read:.2f} s of it ({votes.wins_a.size:,} rows)"
+        + (f" — target <= {target} s: {'met' if wall <= target else 'MISSED'}" if n >= 1e6 else "")
+    )
+    print(
+        "  per snapshot (ms, our process): "
+        + ", ".join(str(s.duration_ms) for s in snapshots)
+        + f"; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
-    style_control_benchmark()
+    if COMPARE:
+        style_control_benchmark()
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
     if connection.vendor != "postgresql":
         raise SystemExit("bench_ratings needs PostgreSQL: set DATABASE_URL=postgres://…")
     # Its own database, so a benchmark never collides with a test run on the same server.
     connection.settings_dict["TEST"]["NAME"] = f"bench_{old_name}"
-    keep = os.environ.get("BENCH_KEEPDB") == "1"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        from apps.arena.models import Vote
-
-        if keep and Vote.objects.exists():
-            strength = np.random.default_rng(SEED).normal(0, 1, MODELS)
-            print("reusing the benchmark database (BENCH_KEEPDB=1)")
-        else:
-            strength = populate()
-        print(f"{VOTES:,} votes, {MODELS} models, {ROUNDS} bootstrap rounds, {os.cpu_count()} CPUs")
-
-        started, cpu_started = time.perf_counter(), time.process_time()
-        votes = leaderboard.votes_aggregate()
-        aggregation = time.perf_counter() - started
-        model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
-        counts = ratings.PairCounts.from_rows(
-            model_ids.size,
-            np.searchsorted(model_ids, votes.model_a),
-            np.searchsorted(model_ids, votes.model_b),
-            votes.wins_a,
-            votes.wins_b,
-            votes.ties,
-        )
-        result = ratings.rate(counts, rounds=ROUNDS)
-        overall = time.perf_counter() - started
-        cpu = time.process_time() - cpu_started  # PostgreSQL's share runs in its own process
+        catalog = catalog_create()
+        strength = np.random.default_rng(SEED).normal(0, 1, MODELS)
         print(
-            f"whole recompute (overall): {overall:.2f} s wall — database aggregation "
-            f"{aggregation:.2f} s, fit + {ROUNDS} bootstrap refits {overall - aggregation:.2f} s"
-            f" — target < 5 s: {'met' if overall < 5 else 'MISSED'}"
+            f"{MODELS} models, {len(CATEGORIES)} categories, {ROUNDS} bootstrap rounds, "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
         )
-        print(f"  CPU time {cpu:.2f} s over both threads; load average {os.getloadavg()[0]:.1f}")
-        order = np.argsort(model_ids)
-        print(
-            f"  Spearman with the true strengths "
-            f"{spearmanr(result.rating[order], strength).statistic:.4f}; "
-            f"median 95% interval width {np.median(result.upper - result.lower):.1f} points"
-        )
-
-        lbfgs, lbfgs_cpu = fastchat_style(counts, LBFGS_ROUNDS, seed=1)
-        extrapolated = lbfgs / LBFGS_ROUNDS * ROUNDS + aggregation
-        extrapolated_cpu = lbfgs_cpu / LBFGS_ROUNDS * ROUNDS
-        print(
-            f"FastChat-style (L-BFGS per round): {lbfgs / LBFGS_ROUNDS * 1000:.0f} ms per round, "
-            f"timed on {LBFGS_ROUNDS} rounds and EXTRAPOLATED to {ROUNDS}: {extrapolated:.1f} s "
-            f"wall with the same aggregation ({extrapolated_cpu:.1f} s CPU without it)"
-        )
-        ratio = extrapolated / overall
-        cpu_ratio = extrapolated_cpu / cpu
-        # Both sides run single-process here, so CPU time compares them fairly even when
-        # the machine is shared; wall time depends on what else runs at each moment.
-        print(
-            f"speed-up over L-BFGS per round: {cpu_ratio:.1f}x in CPU time (fit and bootstrap), "
-            f"{ratio:.1f}x wall — target >= 10x: {'met' if cpu_ratio >= 10 else 'MISSED'} "
-            f"(judged on CPU time)"
-        )
-
-        started, cpu_started = time.perf_counter(), time.process_time()
-        snapshots = leaderboard.leaderboard_recompute(rounds=ROUNDS)
-        print(
-            f"full leaderboard_recompute task body (overall + {len(snapshots) - 1} categories, "
-            f"snapshots written, with style control, Rival Score, tiers and flip counts): "
-            f"{time.perf_counter() - started:.2f} s wall, {time.process_time() - cpu_started:.2f}"
-            f" s CPU in our process; load average {os.getloadavg()[0]:.1f}"
-        )
-        print(
-            "  per snapshot (ms, our process): " + ", ".join(str(s.duration_ms) for s in snapshots)
-        )
+        for n in SIZES:
+            recompute_at(n, catalog, strength)
+            if COMPARE and n == VOTES:
+                overall_against_fastchat(strength)
     finally:
-        if not keep:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

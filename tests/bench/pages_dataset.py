@@ -96,15 +96,20 @@ def votes_load() -> None:
     _copy(
         "arena_vote",
         ["battle_id", "outcome", "model_a_id", "model_b_id", "category_id", "session_key"]
-        + ["ip_hash", "created_at", "is_counted"],
+        + ["ip_hash", "created_at", "is_counted", "challenge_id", "response_a_id"]
+        + ["response_b_id", "excluded_rule", "excluded_reason", "is_verified"],
         (
-            f"{bid}\t{o}\t{a}\t{b}\t{cat}\ts{bid % 5000}\th{bid % 3000}\t{stamp}\tt\n"
-            for bid, o, a, b, cat in zip(
+            f"{bid}\t{o}\t{a}\t{b}\t{cat}\ts{bid % 5000}\th{bid % 3000}\t{stamp}\tt"
+            f"\t{c}\t{x}\t{y}\t\t\tf\n"
+            for bid, o, a, b, cat, c, x, y in zip(
                 ids,
                 outcome.tolist(),
                 ra[:, 2].tolist(),
                 rb[:, 2].tolist(),
                 ra[:, 3].tolist(),
+                ra[:, 1].tolist(),
+                ra[:, 0].tolist(),
+                rb[:, 0].tolist(),
                 strict=True,
             )
         ),

@@ -86,6 +86,9 @@ def demo_votes_seed(*, seed: int = 7, recompute: bool = True) -> int:
                 model_a_id=a.model_id,
                 model_b_id=b.model_id,
                 category_id=a.challenge.category_id,
+                challenge_id=a.challenge_id,
+                response_a_id=a.pk,
+                response_b_id=b.pk,
                 session_key=DEMO_VOTER,
                 ip_hash=DEMO_VOTER,
             )

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from apps.arena import ratings
-from apps.arena.models import Battle, LeaderboardRow, LeaderboardSnapshot, ResponseStyle, Vote
+from apps.arena.models import LeaderboardRow, LeaderboardSnapshot, ResponseStyle, VoteTally
 from apps.challenges.models import Category
 from apps.responses.models import Response
 
@@ -26,9 +26,9 @@ FLIP_EXACT_TOP = 10
 
 @dataclass(frozen=True)
 class AggregatedVotes:
-    """Counted votes per (category, challenge, model A, model B, response A, response B) as
-    numpy columns: per pair of answers, so style features and per-challenge results can be
-    derived from the same rows."""
+    """Counted votes per (category, challenge, model A, model B, response A, response B,
+    verified) as numpy columns: per pair of answers, so style features and per-challenge
+    results can be derived from the same rows. Category 0: votes without one."""
 
     category: np.ndarray
     challenge: np.ndarray
@@ -41,85 +41,95 @@ class AggregatedVotes:
     wins_b: np.ndarray
     ties: np.ndarray
 
+    @classmethod
+    def from_table(cls, table: np.ndarray) -> "AggregatedVotes":
+        return cls(*(table[:, i] for i in range(COLUMNS)))
+
 
 COLUMNS = 10
+TALLY_COLUMNS = (
+    "category_id",
+    "challenge_id",
+    "model_a_id",
+    "model_b_id",
+    "response_a_id",
+    "response_b_id",
+    "is_verified",
+    "wins_a",
+    "wins_b",
+)
 
 
 def votes_aggregate() -> AggregatedVotes:
-    """One GROUP BY over the counted votes joined to their battles, apart by whether a
-    verified voter cast them; ties and both-bad are both ties.
+    """The counted votes as tallied per pair of answers (`VoteTally`, kept by triggers):
+    reads one row per pair of answers that met, however many votes there are. Ties and
+    both-bad are both ties.
 
-    On PostgreSQL the grouped rows come back packed in one bytea and are read straight into
-    numpy; elsewhere (the SQLite default) through the ORM."""
+    On PostgreSQL the rows come back packed in one bytea and are read straight into numpy;
+    elsewhere (the SQLite default) through the ORM."""
     if connection.vendor == "postgresql":
         return _aggregate_postgresql()
-    rows = list(
-        Vote.objects.filter(is_counted=True)
-        .values_list(
-            "category_id",
-            "battle__challenge_id",
-            "model_a_id",
-            "model_b_id",
-            "battle__response_a_id",
-            "battle__response_b_id",
-            "is_verified",
-        )
-        .annotate(
-            wins_a=Count("pk", filter=Q(outcome=Vote.Outcome.A)),
-            wins_b=Count("pk", filter=Q(outcome=Vote.Outcome.B)),
-            ties=Count("pk", filter=Q(outcome__in=[Vote.Outcome.TIE, Vote.Outcome.BOTH_BAD])),
-        )
-        .order_by()
+    rows = (
+        VoteTally.objects.filter(is_counted=True)
+        .annotate(all_ties=F("ties") + F("both_bad"))
+        .exclude(wins_a=0, wins_b=0, all_ties=0)
+        .values_list(*TALLY_COLUMNS, "all_ties")
     )
-    table = np.array(
-        [(c if c is not None else -1, *rest) for c, *rest in rows], dtype=np.int64
-    ).reshape(-1, COLUMNS)
-    return AggregatedVotes(*(table[:, i] for i in range(COLUMNS)))
+    table = np.array(list(rows), dtype=np.int64).reshape(-1, COLUMNS)
+    return AggregatedVotes.from_table(table)
+
+
+# PostgreSQL's binary COPY: a 19-byte header, then per row a 2-byte field count and, per
+# field, a 4-byte length and the value (8 bytes for bigint), then a 2-byte trailer.
+COPY_HEADER, COPY_TRAILER = 19, 2
+COPY_ROW = 2 + COLUMNS * (4 + 8)
 
 
 def _aggregate_postgresql() -> AggregatedVotes:
-    # The grouped rows are packed into one bytea (ten big-endian int8 per group) and read
-    # into numpy at once: a result set or COPY of hundreds of thousands of rows costs more
-    # in per-row client overhead than the aggregation itself.
-    votes, battles = Vote._meta.db_table, Battle._meta.db_table
-    packed_columns = " || ".join(
-        f"int8send({c})"
-        for c in (
-            "category",
-            "challenge",
-            "model_a",
-            "model_b",
-            "response_a",
-            "response_b",
-            "verified",
-            "wins_a",
-            "wins_b",
-            "ties",
-        )
-    )
+    # Binary COPY of bigint columns, read into numpy at once with strides: a result set of
+    # hundreds of thousands of rows costs more in per-row client overhead than the scan, and
+    # packing rows into one bytea server-side (string_agg) cost several times the scan.
+    expressions = [f"{c}::bigint" for c in TALLY_COLUMNS if c != "is_verified"]
+    expressions.insert(TALLY_COLUMNS.index("is_verified"), "is_verified::int::bigint")
     query = (
-        f"SELECT string_agg({packed_columns}, ''::bytea) FROM ("
-        " SELECT COALESCE(v.category_id, -1)::bigint AS category,"
-        " b.challenge_id::bigint AS challenge,"
-        " v.model_a_id::bigint AS model_a, v.model_b_id::bigint AS model_b,"
-        " b.response_a_id::bigint AS response_a, b.response_b_id::bigint AS response_b,"
-        " v.is_verified::int::bigint AS verified,"
-        " count(*) FILTER (WHERE v.outcome = 'a') AS wins_a,"
-        " count(*) FILTER (WHERE v.outcome = 'b') AS wins_b,"
-        " count(*) FILTER (WHERE v.outcome IN ('tie', 'both_bad')) AS ties"
-        f" FROM {votes} v JOIN {battles} b ON b.id = v.battle_id WHERE v.is_counted"
-        " GROUP BY 1, 2, 3, 4, 5, 6, 7"
-        ") AS grouped"
+        f"COPY (SELECT {', '.join(expressions)}, (ties + both_bad)::bigint"
+        f" FROM {VoteTally._meta.db_table}"
+        " WHERE is_counted AND (wins_a <> 0 OR wins_b <> 0 OR ties <> 0 OR both_bad <> 0))"
+        " TO STDOUT (FORMAT binary)"
     )
+    data = bytearray()
     with transaction.atomic(), connection.cursor() as cursor:
-        # Room in work_mem for the hash join and aggregate, and no JIT, which costs more
-        # than it saves here.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute(query)
-        packed = cursor.fetchone()[0] or b""
-    columns = np.frombuffer(bytes(packed), dtype=">i8").astype(np.int64).reshape(-1, COLUMNS)
-    return AggregatedVotes(*(columns[:, i] for i in range(COLUMNS)))
+        cursor.execute("SET LOCAL jit = off")  # costs more than it saves here
+        with cursor.cursor.copy(query) as copy:
+            for block in copy:
+                data += block
+    body = memoryview(data)[COPY_HEADER : len(data) - COPY_TRAILER]
+    rows = len(body) // COPY_ROW
+    if len(body) != rows * COPY_ROW:
+        raise ValueError("unexpected COPY layout (a NULL in the vote tally?)")
+    if rows == 0:
+        return AggregatedVotes.from_table(np.zeros((0, COLUMNS), dtype=np.int64))
+    columns = np.ndarray(
+        (rows, COLUMNS), dtype=">i8", buffer=body, offset=2 + 4, strides=(COPY_ROW, 12)
+    ).astype(np.int64)
+    return AggregatedVotes.from_table(columns)
+
+
+def excluded_votes() -> tuple[dict[int, int], int]:
+    """Uncounted votes per category (0: none), and how many of them verified voters cast;
+    read from the tally."""
+    per_category: dict[int, int] = {}
+    verified = 0
+    rows = (
+        VoteTally.objects.filter(is_counted=False)
+        .values_list("category_id", "is_verified")
+        .annotate(n=Sum(F("wins_a") + F("wins_b") + F("ties") + F("both_bad")))
+        .order_by()
+    )
+    for category_id, is_verified, n in rows:
+        per_category[category_id] = per_category.get(category_id, 0) + n
+        verified += n if is_verified else 0
+    return per_category, verified
 
 
 def response_styles_fill(batch: int = 2000) -> int:
@@ -313,13 +323,18 @@ def leaderboard_recompute(
     """
     rounds = settings.ARENA_BOOTSTRAP_ROUNDS if rounds is None else rounds
     response_styles_fill()
-    votes = votes_aggregate()
-    excluded = dict(
-        Vote.objects.filter(is_counted=False)
-        .values_list("category_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    return snapshots_write(votes_aggregate(), *excluded_votes(), rounds=rounds, seed=seed)
+
+
+def snapshots_write(
+    votes: AggregatedVotes,
+    excluded: dict[int, int],
+    excluded_verified: int,
+    *,
+    rounds: int,
+    seed: int = ratings.DEFAULT_SEED,
+) -> list[LeaderboardSnapshot]:
+    """The snapshots of `leaderboard_recompute` from already aggregated votes."""
     model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
     index_a = np.searchsorted(model_ids, votes.model_a)
     index_b = np.searchsorted(model_ids, votes.model_b)
@@ -374,7 +389,7 @@ def leaderboard_recompute(
                 voters=LeaderboardSnapshot.Voters.VERIFIED,
                 board=board_where(votes.verified == 1),
                 model_ids=model_ids,
-                excluded=Vote.objects.filter(is_counted=False, is_verified=True).count(),
+                excluded=excluded_verified,
                 rounds=rounds,
                 seed=seed,
                 now=now,

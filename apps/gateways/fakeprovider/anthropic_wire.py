@@ -17,7 +17,7 @@ class AnthropicRoutes(WireHandler):
         if entry is None:
             return
         model, stream = entry.model, entry.stream
-        pieces = answer_for(model, prompt)
+        pieces = answer_for(model, prompt, self.fake.names_model)
         ident = f"msg_{entry.prompt_sha}{entry.attempt}"
         usage = {"input_tokens": tokens(prompt), "output_tokens": tokens("".join(pieces))}
         if not stream:

@@ -14,7 +14,7 @@ class OpenAIRoutes(WireHandler):
         if entry is None:
             return
         model, stream = entry.model, entry.stream
-        pieces = answer_for(model, prompt)
+        pieces = answer_for(model, prompt, self.fake.names_model)
         usage = {
             "prompt_tokens": tokens(prompt),
             "completion_tokens": tokens("".join(pieces)),

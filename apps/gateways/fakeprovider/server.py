@@ -79,6 +79,7 @@ class FakeProvider:
         hang: float = 30,
         models: list[dict] | None = None,
         chat_images_only: bool = False,
+        names_model: bool = True,
     ):
         self.latency = latency
         self.rates = parse_faults(faults)
@@ -88,6 +89,8 @@ class FakeProvider:
         self.models = list(DEFAULT_MODELS if models is None else models)
         # Like OpenRouter: no Images API, images only from chat completions.
         self.chat_images_only = chat_images_only
+        # Off: answers never name the model asked (the arena's live battles void one that does).
+        self.names_model = names_model
         self.log: list[LoggedRequest] = []
         self._attempts: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()

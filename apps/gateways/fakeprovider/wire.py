@@ -6,10 +6,12 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 
-def answer_for(model: str, prompt: str) -> list[str]:
-    """A deterministic answer, as the list of pieces a stream sends."""
+def answer_for(model: str, prompt: str, names_model: bool = True) -> list[str]:
+    """A deterministic answer, as the list of pieces a stream sends; it names the model it
+    was asked of unless `names_model` is off (an answer that gives nothing away)."""
     digest = hashlib.sha256(f"{model}\0{prompt}".encode()).hexdigest()[:8]
-    return [f"Answer {digest} ", f"from {model}: ", "here are ", "the details ", "you asked for."]
+    source = f"from {model}: " if names_model else "from me: "
+    return [f"Answer {digest} ", source, "here are ", "the details ", "you asked for."]
 
 
 def tokens(text: str) -> int:

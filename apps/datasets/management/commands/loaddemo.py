@@ -138,8 +138,13 @@ def load_catalog(*, with_challenges: bool = True) -> tuple[list[AIModel], list[C
         for price in ("price_input_per_mtok", "price_output_per_mtok"):
             if price in facts:
                 facts[price] = Decimal(facts[price])
-        # Demo answers cost nothing, so the demo models start out offered in the Lab.
-        initial = {"lab_enabled": True, **{key: row[key] for key in CURATION_FIELDS if key in row}}
+        # Demo answers cost nothing, so the demo models start out offered in the Lab and in
+        # live battles.
+        initial = {
+            "lab_enabled": True,
+            "live_battle_enabled": True,
+            **{key: row[key] for key in CURATION_FIELDS if key in row},
+        }
         if "retired_on" in initial:
             initial["retired_on"] = date.fromisoformat(initial["retired_on"])
         model, _ = model_upsert(
