@@ -1,4 +1,6 @@
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -75,6 +77,9 @@ class WorkerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own process group: signals reach the worker's children too (the embedded
+            # beat of -B), which a SIGKILL to the worker alone would leave running.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
@@ -96,15 +101,16 @@ class WorkerProcess:
 
     def stop(self, sig: int | None = None) -> None:
         if self.proc and self.proc.poll() is None:
-            if sig is None:
-                self.proc.terminate()
-            else:
-                self.proc.send_signal(sig)
+            os.killpg(self.proc.pid, signal.SIGTERM if sig is None else sig)
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self.proc:
+            # Whatever of the group outlived the worker (an orphaned beat after a SIGKILL).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture

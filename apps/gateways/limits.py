@@ -77,6 +77,7 @@ class RedisLimiter:
         import redis
 
         self._redis = redis.Redis.from_url(url)
+        self._errors = redis.RedisError
         self._acquire = self._redis.register_script(ACQUIRE)
         self._sent = self._redis.register_script(SENT)
         self._prefix = prefix
@@ -93,11 +94,20 @@ class RedisLimiter:
             return 0
         return 0.02 if result < 0 else result / 1000
 
+    # Marking a request sent and releasing its slot come after the provider has the request
+    # (or answered it): an error here must not lose a paid-for answer. Without Redis the slot
+    # and the request's place in the window expire by themselves at the slot's lease.
     def sent(self, name: str, token: str) -> None:
-        self._sent(keys=self._keys(name)[1:], args=[token])
+        try:
+            self._sent(keys=self._keys(name)[1:], args=[token])
+        except self._errors as exc:
+            logger.warning("gateway %s: could not mark a request sent (%s)", name, exc)
 
     def release(self, name: str, token: str) -> None:
-        self._redis.zrem(self._keys(name)[0], token)
+        try:
+            self._redis.zrem(self._keys(name)[0], token)
+        except self._errors as exc:
+            logger.warning("gateway %s: slot not released, it expires at its lease (%s)", name, exc)
 
 
 class LocalLimiter:

@@ -151,6 +151,7 @@ class Gunicorn:
         cache_url: str,
         workers: int = 2,
         env: dict | None = None,
+        access_log: bool = False,
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -189,6 +190,7 @@ class Gunicorn:
             # by every gunicorn of this user).
             "--preload",
             "--no-control-socket",
+            *(["--access-logfile", "-"] if access_log else []),
         ]
         self.proc: subprocess.Popen | None = None
         self.log = ROOT / "var" / f"faults-gunicorn-{self.port}.log"
@@ -218,6 +220,13 @@ class Gunicorn:
             status = Path(f"/proc/{pid}/status").read_text()
             total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
         return total
+
+    def answered(self, method: str, path: str, status: int | None = None) -> int:
+        """How many `method path` requests the site answered (with `status`, or with any),
+        by its access log (start with access_log=True)."""
+        code = str(status) if status else r"\d{3}"
+        line = re.compile(rf'"{method} {re.escape(path)}(?:\?\S*)? HTTP/[\d.]+" {code} ')
+        return sum(1 for entry in self.log.read_text().splitlines() if line.search(entry))
 
     def stop(self) -> None:
         stop_process(self.proc)

@@ -1,5 +1,5 @@
 """Mixed traffic for the soak scenario (tests/faults/test_soak.py): browsing, comparing, and
-arena battles with votes. Every non-200 answer is a failure."""
+arena battles with votes, and the JSON API. Every non-200 answer is a failure."""
 
 import random
 import re
@@ -9,6 +9,7 @@ from locust import HttpUser, between, task
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 BATTLE = re.compile(r'name="battle" value="([^"]+)"')
 PAGES = ["/", "/models/", "/challenges/", "/leaderboard/", "/creators/", "/sitemap.xml"]
+API = ["/api/v1/models", "/api/v1/models/soak-a", "/api/v1/challenges", "/api/v1/leaderboard"]
 
 
 class Visitor(HttpUser):
@@ -18,6 +19,11 @@ class Visitor(HttpUser):
     def browse(self):
         path = random.choice(PAGES)
         self.client.get(path, name=path)
+
+    @task(2)
+    def api(self):
+        path = random.choice(API)
+        self.client.get(path, name=path, headers={"Accept": "application/json"})
 
     @task(2)
     def compare(self):

@@ -7,6 +7,7 @@ import pytest
 
 from apps.gateways import limits
 from apps.gateways.limits import LocalLimiter, SlotUnavailable, gateway_slot, rate_window
+from tests.faults.conftest import RedisServer
 
 
 def gateway(**fields):
@@ -61,3 +62,20 @@ def test_requests_per_second_hold_across_threads(limiter):
     starts.sort()
     assert max(sum(1 for t in starts if s <= t < s + 1) for s in starts) <= 4
     assert starts[-1] - starts[0] >= 1
+
+
+def test_an_answer_is_kept_when_redis_goes_away_during_the_call(monkeypatch):
+    """The provider has the request (and is paid for it): Redis dying before the slot is
+    marked sent and released must not turn the answer into an error; the slot expires at its
+    lease instead."""
+    server = RedisServer().start()
+    try:
+        monkeypatch.setattr(limits, "_limiter", limits.RedisLimiter(server.url(0), "rival-tests"))
+        answer = None
+        with gateway_slot(gateway(), wait=1, lease=10):
+            server.stop()
+            limits.request_sent()
+            answer = "the paid-for answer"
+        assert answer == "the paid-for answer"
+    finally:
+        server.stop()
