@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from apps.arena.models import IdentityTerm
-from apps.arena.services import battles, leaderboard, votes
+from apps.arena.models import IdentityTerm, LiveCategoryRule
+from apps.arena.services import battles, leaderboard, live, votes
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
 from apps.collection import services as collection_services
@@ -61,6 +61,12 @@ def one_of_everything(curator):
         owner="admin-test-owner", ip_hash="f" * 64, prompt="Hi", models=[model], output_type="text"
     )
     collection_services.run_create(scope="missing", user=curator)
+    AIModel.objects.filter(pk=model.pk).update(live_battle_enabled=True)
+    AIModelFactory(live_battle_enabled=True)
+    LiveCategoryRule.objects.create(category=response.challenge.category, keywords="haiku")
+    live.live_battle_start(
+        voter="admin-test-voter", ip_hash="f" * 64, prompt="A haiku, please", user_id=curator.pk
+    )
     EmailAddress.objects.create(user=curator, email="curator@example.com", verified=True)
     return {
         "provider": model.provider_id,
