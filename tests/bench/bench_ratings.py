@@ -218,7 +218,7 @@ def tally_copy(catalog: Catalog, drawn: DrawnVotes) -> None:
 
 def votes_clear() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE arena_vote, arena_battle, arena_votetally")
+        cursor.execute("TRUNCATE arena_vote, arena_livebattle, arena_battle, arena_votetally")
 
 
 def fastchat_style(counts: ratings.PairCounts, rounds: int, seed: int) -> tuple[float, float]:
