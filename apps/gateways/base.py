@@ -45,6 +45,19 @@ class Completion:
     # The raw bytes of an image or audio answer, unverified: responses.media checks them.
     media: bytes | None = None
 
+    def response_fields(self) -> dict:
+        """What a stored Response records of this completion (cost and media aside: callers
+        price and check those)."""
+        return {
+            "content": self.content,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "latency_ms": self.latency_ms,
+            "ttft_ms": self.ttft_ms,
+            "finish_reason": self.finish_reason,
+            "gateway_request_id": self.request_id,
+        }
+
 
 class GatewayError(Exception):
     transient = False

@@ -23,9 +23,8 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from django.conf import settings
-
 from apps.gateways.base import TransientGatewayError
+from apps.gateways.shared import ProcessStore
 
 logger = logging.getLogger(__name__)
 
@@ -147,24 +146,16 @@ class LocalLimiter:
             self._held.get(name, set()).discard(token)
 
 
-_limiter = None
-_limiter_lock = threading.Lock()
+_limiter = ProcessStore(
+    RedisLimiter,
+    LocalLimiter,
+    without_redis="No Redis (REDIS_URL unset): gateway concurrency and rate limits apply "
+    "per worker process only.",
+)
 
 
 def get_limiter():
-    global _limiter
-    with _limiter_lock:
-        if _limiter is None:
-            if settings.REDIS_URL:
-                prefix = settings.CACHES["default"].get("KEY_PREFIX") or "rival"
-                _limiter = RedisLimiter(settings.REDIS_URL, prefix)
-            else:
-                logger.warning(
-                    "No Redis (REDIS_URL unset): gateway concurrency and rate limits apply "
-                    "per worker process only."
-                )
-                _limiter = LocalLimiter()
-        return _limiter
+    return _limiter.get()
 
 
 _current = threading.local()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
 
-from django.conf import settings
+from apps.gateways.shared import ProcessStore
 
 MICRO = Decimal("0.000001")
 COUNTER_TTL_SECONDS = 2 * 24 * 3600
@@ -204,17 +204,8 @@ class LocalStore:
             return self._counters.get(name, 0)
 
 
-_store_instance = None
-_store_lock = threading.Lock()
+_stores = ProcessStore(RedisStore, LocalStore)
 
 
 def _store():
-    global _store_instance
-    with _store_lock:
-        if _store_instance is None:
-            if settings.REDIS_URL:
-                prefix = settings.CACHES["default"].get("KEY_PREFIX") or "rival"
-                _store_instance = RedisStore(settings.REDIS_URL, prefix)
-            else:
-                _store_instance = LocalStore()
-        return _store_instance
+    return _stores.get()

@@ -25,9 +25,9 @@ def test_rates_below_one_per_second_become_one_per_longer_window():
 @pytest.fixture(params=["redis", "local"])
 def limiter(request, monkeypatch):
     if request.param == "local":
-        monkeypatch.setattr(limits, "_limiter", LocalLimiter())
+        monkeypatch.setattr(limits._limiter, "instance", LocalLimiter())
     else:
-        monkeypatch.setattr(limits, "_limiter", None)
+        monkeypatch.setattr(limits._limiter, "instance", None)
     return request.param
 
 
@@ -70,7 +70,9 @@ def test_an_answer_is_kept_when_redis_goes_away_during_the_call(monkeypatch):
     lease instead."""
     server = RedisServer().start()
     try:
-        monkeypatch.setattr(limits, "_limiter", limits.RedisLimiter(server.url(0), "rival-tests"))
+        monkeypatch.setattr(
+            limits._limiter, "instance", limits.RedisLimiter(server.url(0), "rival-tests")
+        )
         answer = None
         with gateway_slot(gateway(), wait=1, lease=10):
             server.stop()

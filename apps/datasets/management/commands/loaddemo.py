@@ -202,16 +202,10 @@ def demo_responses_generate(
                     prompt=request.prompt,
                     settings={**request.sent_settings(), "gateway": "demo"},
                     output_type=challenge.output_type,
-                    content=completion.content,
                     source=Response.Source.DEMO,
                     collected_at=_collected_at(model, challenge, now, spread_days),
-                    tokens_in=completion.tokens_in,
-                    tokens_out=completion.tokens_out,
-                    latency_ms=completion.latency_ms,
-                    ttft_ms=completion.ttft_ms,
                     cost_usd=completion.cost_usd,
-                    finish_reason=completion.finish_reason,
-                    gateway_request_id=completion.request_id,
+                    **completion.response_fields(),
                     is_published=True,
                 )
             )
