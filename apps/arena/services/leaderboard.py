@@ -401,8 +401,9 @@ def snapshots_write(
             votes.ties[mask],
         )
 
-    # Overall, each category, verified voters: computed two at a time (numpy releases the
-    # GIL in the heavy parts), then written in this thread, in one transaction.
+    # Overall, each category, verified voters: computed two at a time in threads (numpy
+    # releases the GIL in the heavy parts; no database there), and written in this thread,
+    # in order and in one transaction, as each is ready — writing overlaps computing.
     boards = [
         (None, LeaderboardSnapshot.Voters.ALL, np.ones(votes.category.size, dtype=bool)),
         *(
@@ -412,19 +413,16 @@ def snapshots_write(
         (None, LeaderboardSnapshot.Voters.VERIFIED, votes.verified == 1),
     ]
     min_votes = settings.ARENA_MIN_VOTES
-    with ThreadPoolExecutor(max_workers=BOARD_THREADS) as pool:
-        computed = list(
-            pool.map(
-                lambda mask: _board_compute(
-                    board_where(mask), rounds=rounds, seed=seed, min_votes=min_votes
-                ),
-                [mask for _, _, mask in boards],
-            )
-        )
     now = timezone.now()
     snapshots = []
-    with transaction.atomic():
-        for (category, voters, _), board in zip(boards, computed, strict=True):
+    with ThreadPoolExecutor(max_workers=BOARD_THREADS) as pool, transaction.atomic():
+        pending = [
+            pool.submit(
+                _board_compute, board_where(mask), rounds=rounds, seed=seed, min_votes=min_votes
+            )
+            for _, _, mask in boards
+        ]
+        for (category, voters, _), future in zip(boards, pending, strict=True):
             if voters == LeaderboardSnapshot.Voters.VERIFIED:
                 excluded_here = excluded_verified
             elif category is None:
@@ -433,7 +431,7 @@ def snapshots_write(
                 excluded_here = excluded.get(category.pk, 0)
             snapshots.append(
                 _snapshot_write(
-                    board,
+                    future.result(),
                     category=category,
                     voters=voters,
                     model_ids=model_ids,
