@@ -133,6 +133,81 @@ def test_bootstrap_refits_match_a_full_newton_fit_of_each_resample():
         )
 
 
+def _bounds(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scaled = ratings.to_scale(samples, np.ones(samples.shape[1], bool))
+    return np.percentile(scaled, [2.5, 97.5], axis=0)
+
+
+def _linearised_error(counts: PairCounts, rounds: int = 400) -> np.ndarray:
+    """Per model, the larger move of a bound (linearised against converged refits of the very
+    same resamples), as a share of the converged interval's width."""
+    theta_hat = ratings.fit(counts)
+    full_lower, full_upper = _bounds(
+        ratings.bootstrap(counts, rounds=rounds, seed=3, theta_hat=theta_hat)
+    )
+    lin_lower, lin_upper = _bounds(
+        ratings.bootstrap(counts, rounds=rounds, seed=3, theta_hat=theta_hat, linearised=True)
+    )
+    moved = np.maximum(np.abs(full_lower - lin_lower), np.abs(full_upper - lin_upper))
+    return moved / (full_upper - full_lower)
+
+
+def test_linearised_bootstrap_bounds_stay_within_two_percent_of_the_width_of_full_refits():
+    # 1,000 votes per model on average, as on the 1M-vote benchmark's overall board (6,700)
+    # and above its thinnest (verified voters, 667); measured there at up to 1.4%.
+    counts, _ = simulated_counts(100, 50_000, seed=4)
+    assert counts.votes_per_model().mean() >= ratings.LINEARISED_MIN_VOTES
+
+    error = _linearised_error(counts)
+
+    assert error.max() <= 0.02
+    assert np.median(error) <= 0.005
+
+
+def test_thin_boards_are_refitted_to_convergence_where_the_linearisation_drifts():
+    thin, _ = simulated_counts(60, 3_000, seed=4)  # 100 votes per model
+    thick, _ = simulated_counts(60, 30_000, seed=4)  # 1,000 votes per model
+    # The linearisation error grows as the votes thin out (second order in 1/√votes)...
+    assert _linearised_error(thin).max() > 2 * _linearised_error(thick).max()
+    # ...so `rate` refits thin boards to convergence and linearises only thick ones.
+    for counts, linearised in ((thin, False), (thick, True)):
+        auto = ratings.rate(counts, rounds=100, seed=2)
+        chosen = ratings.rate(counts, rounds=100, seed=2, linearised=linearised)
+        other = ratings.rate(counts, rounds=100, seed=2, linearised=not linearised)
+        assert np.array_equal(auto.lower, chosen.lower)
+        assert np.array_equal(auto.upper, chosen.upper)
+        assert not np.array_equal(auto.lower, other.lower)
+
+
+def test_linearised_intervals_cover_the_true_ratings_about_95_percent_of_the_time():
+    covered = []
+    for seed in (1, 2, 3):
+        # No ties: the simulation's ties do not depend on strength, so counting them as half
+        # wins pulls every estimate towards the middle and no interval would be honest.
+        counts, strength = simulated_counts(100, 50_000, seed=seed, tie_rate=0.0)
+        result = ratings.rate(counts, rounds=400, seed=seed, linearised=True)
+        truth = ratings.to_scale(strength, np.ones(100, bool))
+        covered.append((result.lower <= truth) & (truth <= result.upper))
+
+    assert 0.90 <= np.mean(covered) <= 0.99
+
+
+def test_multinomial_resamples_of_large_counts_use_the_tables_and_stay_exact():
+    # Cells of hundreds to thousands of votes (10M votes over 300 models), and one beyond
+    # the tables, which falls back to numpy's Poisson sampler.
+    cells = np.array([300.0, 1_200.0, 2_048.0, 5_000.0, 40.0, 0.0, 7.0])
+    sampler = ratings._MultinomialSampler(cells)
+    assert sampler.large_index.tolist() == [3]
+
+    draws = sampler.draw(np.random.default_rng(1), 4_000)
+
+    assert np.all(draws.sum(axis=1) == cells.sum())
+    assert np.all(draws[:, 5] == 0)
+    share = cells / cells.sum()
+    assert np.allclose(draws.mean(axis=0), cells, atol=4 * np.sqrt(cells / 4_000) + 0.05)
+    assert np.allclose(draws.var(axis=0), cells.sum() * share * (1 - share), rtol=0.1, atol=0.05)
+
+
 def test_rank_is_one_plus_the_models_whose_lower_bound_is_above_its_upper_bound():
     lower = np.array([1100, 1090, 1000, 900, 880])
     upper = np.array([1200, 1150, 1080, 1010, 905])

@@ -3,6 +3,7 @@
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,8 @@ SNAPSHOTS_KEPT_PER_CATEGORY = 20
 WIN_MATRIX_SIZE = 20
 # Adjacent pairs at the top of a board whose flip count is checked by refitting.
 FLIP_EXACT_TOP = 10
+# Boards computed at once (threads); each bootstrap also uses two.
+BOARD_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -225,19 +228,27 @@ def _nullable(value, cast=float):
     )
 
 
-def _snapshot_build(
-    *,
-    category: Category | None,
-    voters: str = LeaderboardSnapshot.Voters.ALL,
-    board: _Board,
-    model_ids: np.ndarray,
-    excluded: int,
-    rounds: int,
-    seed: int,
-    now,
-) -> LeaderboardSnapshot:
+@dataclass(frozen=True)
+class _Computed:
+    """One board's numbers, before anything is written."""
+
+    counts: ratings.PairCounts
+    result: ratings.Ratings
+    style: ratings.StyleFit
+    style_rank: np.ndarray
+    tier: np.ndarray
+    style_tier: np.ndarray
+    score: ratings.RivalScore
+    flip_of: dict
+    top: np.ndarray
+    matrix: np.ndarray
+    seconds: float
+
+
+def _board_compute(board: _Board, *, rounds: int, seed: int, min_votes: int) -> _Computed:
+    """Everything a snapshot shows, from one board: pure numpy (no database), so boards can
+    be computed in threads."""
     started = time.perf_counter()
-    min_votes = settings.ARENA_MIN_VOTES
     counts = board.counts()
     result = ratings.rate(counts, rounds=rounds, seed=seed, min_votes=min_votes)
     ranked = result.rank > 0
@@ -258,6 +269,39 @@ def _snapshot_build(
     rated = np.flatnonzero(result.rated)
     top = rated[np.argsort(-result.rating[rated], kind="stable")][:WIN_MATRIX_SIZE]
     matrix = ratings.win_rate_matrix(counts, top)
+    return _Computed(
+        counts=counts,
+        result=result,
+        style=style,
+        style_rank=style_rank,
+        tier=tier,
+        style_tier=style_tier,
+        score=score,
+        flip_of=flip_of,
+        top=top,
+        matrix=matrix,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _snapshot_write(
+    computed: _Computed,
+    *,
+    category: Category | None,
+    voters: str = LeaderboardSnapshot.Voters.ALL,
+    model_ids: np.ndarray,
+    excluded: int,
+    rounds: int,
+    seed: int,
+    min_votes: int,
+    now,
+) -> LeaderboardSnapshot:
+    started = time.perf_counter()
+    counts, result, style, score = computed.counts, computed.result, computed.style, computed.score
+    tier, style_tier, style_rank = computed.tier, computed.style_tier, computed.style_rank
+    flip_of, top, matrix = computed.flip_of, computed.top, computed.matrix
+    ranked = result.rank > 0
+    rated = np.flatnonzero(result.rated)
     snapshot = LeaderboardSnapshot.objects.create(
         category=category,
         voters=voters,
@@ -308,7 +352,8 @@ def _snapshot_build(
         )
         for i in rated
     )
-    snapshot.duration_ms = int((time.perf_counter() - started) * 1000)
+    # The board's computing time (in its thread) plus its writing.
+    snapshot.duration_ms = int((computed.seconds + time.perf_counter() - started) * 1000)
     snapshot.save(update_fields=["duration_ms"])
     return snapshot
 
@@ -356,45 +401,47 @@ def snapshots_write(
             votes.ties[mask],
         )
 
+    # Overall, each category, verified voters: computed two at a time in threads (numpy
+    # releases the GIL in the heavy parts; no database there), and written in this thread,
+    # in order and in one transaction, as each is ready — writing overlaps computing.
+    boards = [
+        (None, LeaderboardSnapshot.Voters.ALL, np.ones(votes.category.size, dtype=bool)),
+        *(
+            (category, LeaderboardSnapshot.Voters.ALL, votes.category == category.pk)
+            for category in Category.objects.all()
+        ),
+        (None, LeaderboardSnapshot.Voters.VERIFIED, votes.verified == 1),
+    ]
+    min_votes = settings.ARENA_MIN_VOTES
     now = timezone.now()
     snapshots = []
-    with transaction.atomic():
-        everything = np.ones(votes.category.size, dtype=bool)
-        snapshots.append(
-            _snapshot_build(
-                category=None,
-                board=board_where(everything),
-                model_ids=model_ids,
-                excluded=sum(excluded.values()),
-                rounds=rounds,
-                seed=seed,
-                now=now,
+    with ThreadPoolExecutor(max_workers=BOARD_THREADS) as pool, transaction.atomic():
+        pending = [
+            pool.submit(
+                _board_compute, board_where(mask), rounds=rounds, seed=seed, min_votes=min_votes
             )
-        )
-        for category in Category.objects.all():
+            for _, _, mask in boards
+        ]
+        for (category, voters, _), future in zip(boards, pending, strict=True):
+            if voters == LeaderboardSnapshot.Voters.VERIFIED:
+                excluded_here = excluded_verified
+            elif category is None:
+                excluded_here = sum(excluded.values())
+            else:
+                excluded_here = excluded.get(category.pk, 0)
             snapshots.append(
-                _snapshot_build(
+                _snapshot_write(
+                    future.result(),
                     category=category,
-                    board=board_where(votes.category == category.pk),
+                    voters=voters,
                     model_ids=model_ids,
-                    excluded=excluded.get(category.pk, 0),
+                    excluded=excluded_here,
                     rounds=rounds,
                     seed=seed,
+                    min_votes=min_votes,
                     now=now,
                 )
             )
-        snapshots.append(
-            _snapshot_build(
-                category=None,
-                voters=LeaderboardSnapshot.Voters.VERIFIED,
-                board=board_where(votes.verified == 1),
-                model_ids=model_ids,
-                excluded=excluded_verified,
-                rounds=rounds,
-                seed=seed,
-                now=now,
-            )
-        )
         _snapshots_prune()
     logger.info(
         "leaderboard recomputed: %d snapshots, %d votes", len(snapshots), snapshots[0].votes_used
