@@ -1,3 +1,5 @@
+from functools import partial
+
 from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -83,6 +85,10 @@ def model_list(request):
     )
 
 
+def _rating_of(model: AIModel):
+    return arena.latest_ratings().get(model.pk)
+
+
 @public_page()
 @require_safe
 def model_detail(request, slug: str):
@@ -92,10 +98,11 @@ def model_detail(request, slug: str):
         "catalog/model_detail.html",
         {
             "model": model,
-            "rating": arena.latest_ratings().get(model.pk),
-            "responses": responses.model_responses(model),
-            "in_arena": responses.in_arena_count(model=model),
-            "related": selectors.related_models(model),
+            # Called by the template only when its fragment is not cached.
+            "rating": partial(_rating_of, model),
+            "response_groups": partial(responses.model_response_groups, model),
+            "in_arena": partial(responses.in_arena_count, model=model),
+            "related": partial(selectors.related_models, model),
             "meta": meta(
                 model.name,
                 f"{model.name} by {model.provider.name}: specifications, capabilities, and every "
