@@ -57,13 +57,11 @@ class ModelFilterForm(forms.Form):
 def model_list(request):
     form = ModelFilterForm(request.GET, selectors.filter_choices())
     filters = form.filters()
-    rated = arena.latest_ratings()
     models = selectors.model_list(filters)
     if filters.sort == "rating":
         # A few hundred light rows at most: sorting them here beats reaching into the arena.
-        models = arena.ratings_sorted(models, rated)
+        models = arena.ratings_sorted(models, arena.latest_ratings())
     page = Paginator(models, MODELS_PER_PAGE).get_page(request.GET.get("page"))
-    arena.ratings_attach(page.object_list, rated)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -73,6 +71,8 @@ def model_list(request):
             "form": form,
             "filters": filters,
             "page": page,
+            # The cards, rated; called by the template only when its fragment is not cached.
+            "cards": partial(_rated, page.object_list),
             "query": query.urlencode(),
             "meta": meta(
                 "All AI models" + (f" — page {page.number}" if page.number > 1 else ""),
@@ -83,6 +83,10 @@ def model_list(request):
             ),
         },
     )
+
+
+def _rated(models) -> list:
+    return arena.ratings_attach(models, arena.latest_ratings())
 
 
 def _rating_of(model: AIModel):

@@ -25,6 +25,16 @@ register = template.Library()
 FRAGMENT_SECONDS = 3600
 
 
+def _version(context) -> int:
+    """The content version, read once per request: a page's fragments agree on it."""
+    request = getattr(context, "request", None)
+    if request is None:
+        return content_version()
+    if not hasattr(request, "_fragment_version"):
+        request._fragment_version = content_version()
+    return request._fragment_version
+
+
 class FragmentNode(template.Node):
     def __init__(self, nodelist, name: str, keys: list):
         self.nodelist = nodelist
@@ -34,7 +44,7 @@ class FragmentNode(template.Node):
     def render(self, context):
         parts = "\x1f".join(str(key.resolve(context)) for key in self.keys)
         digest = hashlib.md5(parts.encode(), usedforsecurity=False).hexdigest()
-        key = f"fragment:{self.name}:{content_version()}:{digest}"
+        key = f"fragment:{self.name}:{_version(context)}:{digest}"
         html = cache.get(key)
         if html is None:
             html = self.nodelist.render(context)
