@@ -1,8 +1,8 @@
 from dataclasses import dataclass
-from itertools import groupby
-from operator import itemgetter
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 
 from django.core.cache import cache
 from django.db.models import (
