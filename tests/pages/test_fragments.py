@@ -5,12 +5,14 @@ visit renders the cached regions without their queries, and keys keep variants a
 import datetime
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.template import Context, Template
 from django.urls import reverse
 
 from apps.arena.services import leaderboard
 from apps.challenges.models import Challenge
 from apps.challenges.services import challenges_set_published
+from apps.responses.models import Response
 from rival.cacheversion import content_version_bump
 from tests.factories import (
     AIModelFactory,
@@ -201,3 +203,14 @@ def test_a_new_or_retired_response_changes_the_comparison(client, published):
     other.is_published = False
     other.save()
     assert "A heron on a unicycle." not in html(client, url)
+
+
+def test_a_signed_in_visitor_gets_a_fresh_render(client, published):
+    url = published.model.get_absolute_url()
+    html(client, url)
+    # A write that bypasses signals (and so the content version): only a fresh render sees it.
+    Response.objects.filter(pk=published.pk).update(is_published=False)
+    assert published.challenge.title in html(client, url)
+
+    client.force_login(get_user_model().objects.create_user("curator", password="pw"))
+    assert published.challenge.title not in html(client, url)
