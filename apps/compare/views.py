@@ -190,8 +190,11 @@ def _batch_context(models, entries, start, end, category, keep):
     return context
 
 
+def _spec_rows(models) -> list:
+    return metrics.spec_rows(models, arena.latest_ratings())
+
+
 def _page_context(request, models, overview, is_pair):
-    ratings = arena.latest_ratings()
     record = arena.head_to_head(*models) if is_pair else None
     names = " vs ".join(m.short_name for m in models)
     count = len(overview.shared)
@@ -207,7 +210,8 @@ def _page_context(request, models, overview, is_pair):
         "the outputs themselves, with length, tokens, latency and cost, specs and ratings."
     )
     context = {
-        "specs": metrics.spec_rows(models, ratings),
+        # Called by the template only when its fragment is not cached.
+        "specs": partial(_spec_rows, models),
         "record": record if record and record.total else None,
         "heading": names,
         "meta": meta(title, description, ("Compare", reverse("compare:index")), (names, "")),

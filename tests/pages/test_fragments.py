@@ -214,3 +214,14 @@ def test_a_signed_in_visitor_gets_a_fresh_render(client, published):
 
     client.force_login(get_user_model().objects.create_user("curator", password="pw"))
     assert published.challenge.title not in html(client, url)
+
+
+def test_a_new_snapshot_changes_the_ratings_in_a_comparison(client, published):
+    other = ResponseFactory(challenge=published.challenge)
+    url = pair_url(published, other)
+    assert html(client, url).count("no rating yet") == 2
+
+    votes_between(published, other, "aaaab")
+    leaderboard.leaderboard_recompute(rounds=10)
+
+    assert "no rating yet" not in html(client, url)
