@@ -126,7 +126,8 @@ def creator_list(request):
         request,
         "catalog/creator_list.html",
         {
-            "creators": selectors.creators(),
+            # Called by the template only when its fragment is not cached.
+            "creators": selectors.creator_cards,
             "meta": meta(
                 "AI creators",
                 "The labs behind the AI models on Rival, with how many of their models we track.",
