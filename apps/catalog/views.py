@@ -1,3 +1,5 @@
+from functools import partial
+
 from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -55,13 +57,11 @@ class ModelFilterForm(forms.Form):
 def model_list(request):
     form = ModelFilterForm(request.GET, selectors.filter_choices())
     filters = form.filters()
-    rated = arena.latest_ratings()
     models = selectors.model_list(filters)
     if filters.sort == "rating":
         # A few hundred light rows at most: sorting them here beats reaching into the arena.
-        models = arena.ratings_sorted(models, rated)
+        models = arena.ratings_sorted(models, arena.latest_ratings())
     page = Paginator(models, MODELS_PER_PAGE).get_page(request.GET.get("page"))
-    arena.ratings_attach(page.object_list, rated)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -71,6 +71,8 @@ def model_list(request):
             "form": form,
             "filters": filters,
             "page": page,
+            # The cards, rated; called by the template only when its fragment is not cached.
+            "cards": partial(_rated, page.object_list),
             "query": query.urlencode(),
             "meta": meta(
                 "All AI models" + (f" — page {page.number}" if page.number > 1 else ""),
@@ -83,6 +85,14 @@ def model_list(request):
     )
 
 
+def _rated(models) -> list:
+    return arena.ratings_attach(models, arena.latest_ratings())
+
+
+def _rating_of(model: AIModel):
+    return arena.latest_ratings().get(model.pk)
+
+
 @public_page()
 @require_safe
 def model_detail(request, slug: str):
@@ -92,10 +102,11 @@ def model_detail(request, slug: str):
         "catalog/model_detail.html",
         {
             "model": model,
-            "rating": arena.latest_ratings().get(model.pk),
-            "responses": responses.model_responses(model),
-            "in_arena": responses.in_arena_count(model=model),
-            "related": selectors.related_models(model),
+            # Called by the template only when its fragment is not cached.
+            "rating": partial(_rating_of, model),
+            "response_groups": partial(responses.model_response_groups, model),
+            "in_arena": partial(responses.in_arena_count, model=model),
+            "related": partial(selectors.related_models, model),
             "meta": meta(
                 model.name,
                 f"{model.name} by {model.provider.name}: specifications, capabilities, and every "
@@ -115,7 +126,8 @@ def creator_list(request):
         request,
         "catalog/creator_list.html",
         {
-            "creators": selectors.creators(),
+            # Called by the template only when its fragment is not cached.
+            "creators": selectors.creator_cards,
             "meta": meta(
                 "AI creators",
                 "The labs behind the AI models on Rival, with how many of their models we track.",

@@ -1,3 +1,5 @@
+from functools import partial
+
 from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -70,6 +72,14 @@ def challenge_list(request):
     )
 
 
+def _model_id(response) -> int:
+    return response.model_id
+
+
+def _rated(responses) -> list:
+    return arena.ratings_attach(responses, arena.latest_ratings(), model_id=_model_id)
+
+
 @public_page("sort", "page")
 @require_safe
 @vary_on_headers("HX-Request")
@@ -78,19 +88,19 @@ def challenge_detail(request, slug: str):
     sort = request.GET.get("sort", "")
     if sort not in response_selectors.RESPONSE_SORTS:
         sort = response_selectors.DEFAULT_RESPONSE_SORT
-    rated = arena.latest_ratings()
     responses = response_selectors.challenge_responses(challenge, sort)
     if sort == "rating":
-        responses = arena.ratings_sorted(responses, rated, model_id=lambda r: r.model_id)
+        responses = arena.ratings_sorted(responses, arena.latest_ratings(), model_id=_model_id)
     page = Paginator(responses, RESPONSES_PER_PAGE).get_page(request.GET.get("page"))
-    arena.ratings_attach(page.object_list, rated, model_id=lambda r: r.model_id)
     return render(
         request,
         partial_or_page(request, "challenges/challenge_detail.html", "responses"),
         {
             "challenge": challenge,
             "page": page,
-            "in_arena": response_selectors.in_arena_count(challenge=challenge),
+            # Called by the template only when its fragment is not cached.
+            "cards": partial(_rated, page.object_list),
+            "in_arena": partial(response_selectors.in_arena_count, challenge=challenge),
             "sort": sort,
             "sorts": [
                 (key, label) for key, (label, _) in response_selectors.RESPONSE_SORTS.items()

@@ -1,3 +1,4 @@
+from functools import partial
 from math import ceil
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from apps.compare import metrics, pairs, selectors
 from apps.compare.diff import response_diff
 from apps.compare.picker import read_picker
 from apps.compare.selectors import BATCH_SIZE, CompareInputError
+from rival.links import link
 from rival.web.pagecache import public_page
 from rival.web.seo import meta
 
@@ -141,6 +143,8 @@ def _comparison(request, models):
         return redirect(request.path + (last if last != "?" else ""))
     context = _batch_context(models, entries, 0, page * BATCH_SIZE, category, keep)
     context |= {
+        "models_key": ",".join(m.slug for m in models),
+        "page": page,
         "overview": overview,
         "is_pair": is_pair,
         "category": category,
@@ -161,17 +165,22 @@ def _query(keep: dict, **params) -> str:
     return "?" + urlencode({**keep, **{k: v for k, v in params.items() if v}}, safe=",")
 
 
-def _batch_context(models, entries, start, end, category, keep):
-    rows = selectors.rows_for(models, entries[start:end])
+def _rows(models, entries) -> list:
+    rows = selectors.rows_for(models, entries)
     slugs = [m.slug for m in models]
     for row in rows:
         row.url = (
             selectors.pair_challenge_url(slugs, row.entry.slug)
             if len(models) == 2
-            else reverse("challenges:detail", args=[row.entry.slug])
+            else link("challenges:detail", row.entry.slug)
         )
+    return rows
+
+
+def _batch_context(models, entries, start, end, category, keep):
     following = entries[end : end + 1]
-    context = {"models": models, "rows": rows, "more": None}
+    # Called by the template only when its fragment is not cached.
+    context = {"models": models, "rows": partial(_rows, models, entries[start:end]), "more": None}
     if following:
         next_batch = end // BATCH_SIZE + 1
         context["more"] = {
@@ -181,8 +190,11 @@ def _batch_context(models, entries, start, end, category, keep):
     return context
 
 
+def _spec_rows(models) -> list:
+    return metrics.spec_rows(models, arena.latest_ratings())
+
+
 def _page_context(request, models, overview, is_pair):
-    ratings = arena.latest_ratings()
     record = arena.head_to_head(*models) if is_pair else None
     names = " vs ".join(m.short_name for m in models)
     count = len(overview.shared)
@@ -198,7 +210,8 @@ def _page_context(request, models, overview, is_pair):
         "the outputs themselves, with length, tokens, latency and cost, specs and ratings."
     )
     context = {
-        "specs": metrics.spec_rows(models, ratings),
+        # Called by the template only when its fragment is not cached.
+        "specs": partial(_spec_rows, models),
         "record": record if record and record.total else None,
         "heading": names,
         "meta": meta(title, description, ("Compare", reverse("compare:index")), (names, "")),

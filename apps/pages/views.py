@@ -55,8 +55,9 @@ def home(request):
         "pages/home.html",
         {
             "counts": selectors.site_counts(),
-            "newest": responses.newest_responses(),
-            "featured": responses.featured_challenges(),
+            # Called by the template only when its fragments are not cached.
+            "newest": responses.newest_responses,
+            "featured": responses.featured_challenges,
             "leaders": list(arena.latest_rows()[:5]),
             "meta": meta(
                 "Rival — compare AI models by what they actually write",

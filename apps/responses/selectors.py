@@ -1,6 +1,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 
 from django.core.cache import cache
 from django.db.models import (
@@ -26,6 +28,7 @@ from apps.challenges.selectors import (
     challenge_list,
 )
 from apps.responses.models import Response
+from rival.links import link
 
 # Columns a response card needs (no content, no rendering): lists stay light.
 CARD_FIELDS = (
@@ -253,28 +256,52 @@ def challenge_responses(challenge: Challenge, sort: str):
     )
 
 
-def model_responses(model: AIModel):
-    """The model's visible responses, ordered for grouping by challenge category."""
-    return (
+@dataclass(frozen=True)
+class ResponseLink:
+    """One line of a model page's response list."""
+
+    url: str
+    title: str
+    output_type: str
+
+
+@dataclass(frozen=True)
+class ResponseGroup:
+    category: str | None
+    responses: list[ResponseLink]
+
+
+def model_response_groups(model: AIModel) -> list[ResponseGroup]:
+    """The model's visible responses as links grouped by challenge category (in category
+    order, then by title): one query of plain rows, no model instances, and one reverse()
+    for all the links (rival/links.py) — a busy model lists a few hundred."""
+    rows = (
         Response.objects.visible()
         .filter(model=model)
-        .select_related("challenge", "challenge__category")
-        .only(
-            "id",
-            "output_type",
-            "collected_at",
-            "challenge__slug",
-            "challenge__title",
-            "challenge__category__name",
-            "challenge__category__slug",
-            "challenge__category__position",
-        )
         .order_by(
             F("challenge__category__position").asc(nulls_last=True),
             "challenge__category__name",
             "challenge__title",
         )
+        .values_list(
+            "challenge__category__name", "challenge__slug", "challenge__title", "output_type"
+        )
     )
+    labels = dict(OutputType.choices)
+    return [
+        ResponseGroup(
+            category=category,
+            responses=[
+                ResponseLink(
+                    url=link("responses:detail", model.slug, slug),
+                    title=title,
+                    output_type=labels.get(output_type, output_type),
+                )
+                for _, slug, title, output_type in group
+            ],
+        )
+        for category, group in groupby(rows, key=itemgetter(0))
+    ]
 
 
 # --- Aggregates for charts (the Insights page and the API) -----------------------------------
