@@ -14,7 +14,8 @@ wrk runs BENCH_CONNECTIONS (16) connections for BENCH_LOAD_SECONDS (8 s) per URL
 client-observed latency (queueing included) and requests per second; the trivial view
 (/robots.txt: no query, the same middleware) is measured in both runs as the yardstick. wrk is
 installed with apt-get when missing. The results go to docs/benchmarks.md and
-docs/benchmarks.svg (BENCH_DOCS=0: print only).
+docs/benchmarks.svg (BENCH_DOCS=0: print only). BENCH_LOAD_ONLY=cached runs the cached half
+alone and prints its table (never written to the docs): a quicker check of the cache's hit path.
 """
 
 import http.client
@@ -46,7 +47,8 @@ from tests.bench.bench_pages import (
 SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "8"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 SOLO_SECONDS = int(os.environ.get("BENCH_SOLO_SECONDS_WRK", "3"))
-WRITE_DOCS = os.environ.get("BENCH_DOCS", "1") == "1"
+ONLY_CACHED = os.environ.get("BENCH_LOAD_ONLY", "") == "cached"
+WRITE_DOCS = os.environ.get("BENCH_DOCS", "1") == "1" and not ONLY_CACHED
 DOCS = ROOT / "docs" / "benchmarks.md"
 KEPT_SECTIONS = "\n## Leaderboard recompute"
 CHART = ROOT / "docs" / "benchmarks.svg"
@@ -174,6 +176,21 @@ def table(urls: dict, cached: dict, uncached: dict, solo: dict) -> list[str]:
     return lines
 
 
+def cached_table(urls: dict, cached: dict) -> list[str]:
+    trivial = cached["trivial"]["rps"]
+    lines = [
+        "| page | cached req/s | ÷ trivial | cached p50 | cached p99 | cached targets |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name in ["trivial", *urls]:
+        c = cached[name]
+        lines.append(
+            f"| {name} | {c['rps']:,.0f} | {c['rps'] / trivial:.2f} | {c['p50']:.1f} ms "
+            f"| {c['p99']:.1f} ms | {verdicts(name, c, trivial)} |"
+        )
+    return lines
+
+
 def chart(urls: dict, cached: dict, uncached: dict) -> str:
     """Horizontal bars: requests per second per page, cached and uncached."""
     names = ["trivial", *urls]
@@ -256,6 +273,10 @@ def main() -> None:
         f"({bench_pages.WORKERS} sync workers); load average {load_before}"
     )
     cached, _ = run_server(urls, cached=True)
+    if ONLY_CACHED:
+        print("\n".join(cached_table(urls, cached)))
+        print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        return
     uncached, solo = run_server(urls, cached=False)
     lines = table(urls, cached, uncached, solo)
     print("\n".join(lines))
