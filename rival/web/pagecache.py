@@ -12,7 +12,8 @@ depends on. For an anonymous GET or HEAD of such a view the middleware
 - stores only what a cookie-less request rendered without touching the session or the CSRF
   token and without setting a cookie, so nothing of one visitor reaches another;
 - answers with an ETag (a digest of the body) and Last-Modified, and 304 to a matching
-  conditional request.
+  conditional request;
+- stores the body gzipped, and sends it so to clients that accept gzip (its own ETag).
 
 It is the first middleware: a request without a session or messages cookie is answered from
 the cache before any other middleware runs (no session, CSRF, auth or header middleware: a
