@@ -12,7 +12,13 @@ depends on. For an anonymous GET or HEAD of such a view the middleware
 - stores only what a cookie-less request rendered without touching the session or the CSRF
   token and without setting a cookie, so nothing of one visitor reaches another;
 - answers with an ETag (a digest of the body) and Last-Modified, and 304 to a matching
-  conditional request.
+  conditional request;
+- stores the body gzipped, and sends it so to clients that accept gzip (its own ETag).
+
+It is the first middleware: a request without a session or messages cookie is answered from
+the cache before any other middleware runs (no session, CSRF, auth or header middleware: a
+hit costs about what a trivial view does), with every header the rest of the stack gave the
+page when it was stored. Which views are public pages is looked up once per path.
 
 Signed-in visitors always get a fresh render, and pages that are not public (the arena, the
 Lab, the admin: anything per visitor) are sent `Cache-Control: private, no-store` unless the
@@ -20,23 +26,28 @@ view set its own policy. PAGE_CACHE_SECONDS (0: off) bounds how long a page is k
 version makes it stale much sooner whenever content changes.
 """
 
+import gzip
 import hashlib
+import re
 import time
 from dataclasses import dataclass
-from email.utils import formatdate
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpResponse, QueryDict
+from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
 
 from rival.cacheversion import CONTENT_VERSION_KEY, content_version
 
 SAFE_METHODS = ("GET", "HEAD")
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 # What Django renders per-visitor state from: the session and queued messages.
 VISITOR_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
-# The headers a cached page is stored with; the outer middleware adds the rest every time.
-STORED_HEADERS = ("Content-Type", "Vary", "Content-Language")
 
 
 @dataclass(frozen=True)
@@ -57,24 +68,38 @@ def public_page(*params: str, htmx_targets: tuple[str, ...] = ()):
     return decorate
 
 
+# In every key: a change to what CachedPage holds bumps it, so a deploy never unpickles an
+# entry stored by the previous code.
+PAGE_FORMAT = 2
+
+
 @dataclass(frozen=True)
 class CachedPage:
     version: int
     status: int
+    # Every header the page left the whole middleware stack with, its caching headers included.
     headers: tuple[tuple[str, str], ...]
-    content: bytes
+    # The body, compressed once when stored: nearly every client takes it so, and Redis holds
+    # and sends a fifth of the bytes. Cached pages hold no secret (no CSRF token, no session),
+    # so compressing them next to reflected input gives BREACH nothing to find.
+    gzipped: bytes
     etag: str
-    last_modified: float
+    last_modified: int
 
 
 class AnonymousPageCacheMiddleware:
-    """Serves and stores public pages for anonymous visitors; see the module docstring."""
+    """Serves and stores public pages for anonymous visitors; see the module docstring.
+
+    First in MIDDLEWARE: a cookie-less GET or HEAD of a public page is answered from here,
+    before any other middleware runs, with the headers the stack gave the page when it was
+    stored. Everything else goes down the stack; a render that may be stored is stored here on
+    its way out, so the cached headers are the ones the stack really sent."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self._respond(request)
+        response = self._from_cache(request) or self._respond(request)
         if request.method == "HEAD" and not response.streaming:
             # The length the GET would send, without the body (gunicorn would drop it anyway,
             # logging a warning for every monitor's HEAD).
@@ -82,19 +107,34 @@ class AnonymousPageCacheMiddleware:
             response.content = b""
         return response
 
+    def _from_cache(self, request):
+        """The cached page for a request that carries no visitor state, or None."""
+        if (
+            request.method not in SAFE_METHODS
+            or not settings.PAGE_CACHE_SECONDS
+            or any(name in request.COOKIES for name in VISITOR_COOKIES)
+        ):
+            return None
+        page = _public_page(request.path_info)
+        if page is None:
+            return None
+        return _lookup(request, _key(request, page, _kept(request, page.params)))
+
     def _respond(self, request):
         response = self.get_response(request)
         key = getattr(request, "_page_cache_key", None)
         if key is None or not _storable(request, response):
-            if not getattr(request, "_page_cache_hit", False):
-                _private(response)
+            _private(response)
             return response
+        response["ETag"] = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+        response["Last-Modified"] = http_date(request._page_cache_time)
+        _revalidate(response)
         page = CachedPage(
             version=request._page_cache_version,
             status=response.status_code,
-            headers=tuple((k, response[k]) for k in STORED_HEADERS if k in response),
-            content=response.content,
-            etag=f'"{hashlib.sha256(response.content).hexdigest()[:32]}"',
+            headers=tuple(response.items()),
+            gzipped=gzip.compress(response.content, compresslevel=6, mtime=0),
+            etag=response["ETag"],
             last_modified=request._page_cache_time,
         )
         cache.set(key, page, settings.PAGE_CACHE_SECONDS)
@@ -104,23 +144,57 @@ class AnonymousPageCacheMiddleware:
         page = getattr(view_func, "public_page", None)
         if page is None or request.method not in SAFE_METHODS:
             return None
-        _keep_only(request, page.params)
+        request.GET = _kept(request, page.params)
+        request.META["QUERY_STRING"] = request.GET.urlencode()
         if not settings.PAGE_CACHE_SECONDS or _signed_in(request):
             return None
-        key = _key(request, page)
-        found = cache.get_many([CONTENT_VERSION_KEY, key])
-        version = found.get(CONTENT_VERSION_KEY) or content_version()
-        cached = found.get(key)
-        if cached is not None and cached.version == version:
-            request._page_cache_hit = True
-            return _answer(request, cached)
+        key = _key(request, page, request.GET)
+        missed = getattr(request, "_page_cache_missed", None)
+        if missed is not None and missed[0] == key:
+            # The cookie-less lookup in __call__ already missed: no second round trip.
+            version = missed[1]
+        else:
+            cached = _lookup(request, key)
+            if cached is not None:
+                return cached
+            version = request._page_cache_missed[1]
         if any(name in request.COOKIES for name in VISITOR_COOKIES):
             # Rendered for a visitor with a session: served fresh, never stored.
             return None
         request._page_cache_key = key
         request._page_cache_version = version
-        request._page_cache_time = float(int(time.time()))
+        request._page_cache_time = int(time.time())
         return None
+
+
+@lru_cache(maxsize=4096)
+def _public_page(path_info: str) -> PublicPage | None:
+    """The public-page marking of the view this path resolves to (None: not a public page).
+    Memoised: the URLconf does not change while a process runs, and resolving costs more than
+    the rest of a cache hit."""
+    try:
+        match = resolve(path_info)
+    except Resolver404:
+        return None
+    return getattr(match.func, "public_page", None)
+
+
+@receiver(setting_changed)
+def _urlconf_changed(*, setting, **kwargs) -> None:
+    if setting == "ROOT_URLCONF":
+        _public_page.cache_clear()
+
+
+def _lookup(request, key: str) -> HttpResponse | None:
+    """The stored answer for `key` if it is of the current content version: one round trip
+    for both. On a miss, remembers the key and version for storing the render."""
+    found = cache.get_many([CONTENT_VERSION_KEY, key])
+    version = found.get(CONTENT_VERSION_KEY) or content_version()
+    cached = found.get(key)
+    if cached is not None and cached.version == version:
+        return _answer(request, cached)
+    request._page_cache_missed = (key, version)
+    return None
 
 
 def _private(response) -> None:
@@ -130,16 +204,16 @@ def _private(response) -> None:
         patch_cache_control(response, private=True, no_store=True)
 
 
-def _keep_only(request, params: tuple[str, ...]) -> None:
-    """The view sees the allowed parameters only, in a fixed order."""
+def _kept(request, params: tuple[str, ...]) -> QueryDict:
+    """The allowed parameters only, in a fixed order: all the view gets to see."""
     kept = QueryDict(mutable=True)
-    for name in params:
-        values = request.GET.getlist(name)
-        if values:
-            kept.setlist(name, values)
-    request.GET = kept
-    request.GET._mutable = False
-    request.META["QUERY_STRING"] = kept.urlencode()
+    if request.META.get("QUERY_STRING"):
+        for name in params:
+            values = request.GET.getlist(name)
+            if values:
+                kept.setlist(name, values)
+    kept._mutable = False
+    return kept
 
 
 def _signed_in(request) -> bool:
@@ -148,7 +222,7 @@ def _signed_in(request) -> bool:
     return request.user.is_authenticated
 
 
-def _key(request, page: PublicPage) -> str:
+def _key(request, page: PublicPage, query: QueryDict) -> str:
     htmx = ""
     if request.META.get("HTTP_HX_REQUEST") == "true":
         target = request.META.get("HTTP_HX_TARGET", "")
@@ -159,11 +233,9 @@ def _key(request, page: PublicPage) -> str:
                 request.META.get("HTTP_HX_HISTORY_RESTORE_REQUEST", ""),
             ]
         )
-    parts = "\n".join(
-        [request.scheme, request.get_host(), request.path, request.GET.urlencode(), htmx]
-    )
+    parts = "\n".join([request.scheme, request.get_host(), request.path, query.urlencode(), htmx])
     digest = hashlib.sha256(parts.encode("utf-8", "surrogateescape")).hexdigest()
-    return f"page:{digest}"
+    return f"page:{PAGE_FORMAT}:{digest}"
 
 
 def _storable(request, response) -> bool:
@@ -177,17 +249,31 @@ def _storable(request, response) -> bool:
         and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
         and not (session is not None and session.modified)
         and "Cache-Control" not in response
+        and "Content-Encoding" not in response
     )
 
 
-def _answer(request, page: CachedPage) -> HttpResponse:
-    response = HttpResponse(page.content, status=page.status, headers=dict(page.headers))
-    response["ETag"] = page.etag
-    response["Last-Modified"] = formatdate(page.last_modified, usegmt=True)
-    # Browsers revalidate every time (a 304 costs one cache read); Vary: Cookie keeps
-    # shared caches from handing the anonymous page to a signed-in visitor.
+def _revalidate(response) -> None:
+    # Browsers revalidate every time (a 304 costs one cache read); Vary: Cookie keeps shared
+    # caches from handing the anonymous page to a signed-in visitor.
     patch_cache_control(response, max_age=0, must_revalidate=True)
-    patch_vary_headers(response, ["Cookie"])
+    patch_vary_headers(response, ["Cookie", "Accept-Encoding"])
+
+
+def _answer(request, page: CachedPage) -> HttpResponse:
+    """The stored page as this request takes it: gzipped if it accepts that (with an ETag of
+    its own, as the bytes differ), else plain."""
+    headers = dict(page.headers)
+    if ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        content = page.gzipped
+        etag = headers["ETag"] = f'{page.etag[:-1]}-gzip"'
+        headers["Content-Encoding"] = "gzip"
+        headers["Content-Length"] = str(len(content))
+    else:
+        content, etag = gzip.decompress(page.gzipped), page.etag
+    response = HttpResponse(content, status=page.status, headers=headers)
+    if "HTTP_IF_NONE_MATCH" not in request.META and "HTTP_IF_MODIFIED_SINCE" not in request.META:
+        return response
     return get_conditional_response(
-        request, etag=page.etag, last_modified=int(page.last_modified), response=response
+        request, etag=etag, last_modified=page.last_modified, response=response
     )

@@ -1,10 +1,13 @@
 """The anonymous page cache: what the next anonymous visitor sees after each write, cookies,
 conditional GET, signed-in visitors and made-up query parameters."""
 
+import gzip
+
 import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
 from apps.arena.services import leaderboard
@@ -198,3 +201,129 @@ def test_htmx_partials_are_cached_apart_from_the_page(client, published):
     assert "HX-Request" in partial["Vary"]
     assert client.get(url).content == whole.content
     assert page_keys() == 2
+
+
+def redis_commands_during(request) -> list[str]:
+    """The commands our Redis database received while `request()` ran, in order (MONITOR
+    sees the whole server; an ECHO marks the end)."""
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    db = server.connection_pool.connection_kwargs.get("db", 0)
+    marker = f"end-of-request-{id(request)}"
+    signal = redis.Redis.from_url(settings.REDIS_URL)
+    signal.ping()  # connected (and its database selected) before the monitor starts
+    commands = []
+    with server.monitor() as monitor:
+        request()
+        signal.echo(marker)
+        for command in monitor.listen():
+            if marker in command["command"]:
+                return commands
+            if command["db"] == db:
+                commands.append(command["command"].split()[0])
+    return commands
+
+
+def test_a_cached_page_costs_one_redis_round_trip(client, published):
+    url = reverse("catalog:list")
+    assert redis_commands_during(lambda: client.get(url)) == ["MGET", "SET"]
+    assert redis_commands_during(lambda: client.get(url)) == ["MGET"]
+
+
+def test_a_cached_page_carries_every_header_the_render_had(client, published):
+    url = reverse("catalog:list")
+    first = client.get(url)
+    second = client.get(url)
+    assert dict(second.headers) == dict(first.headers)
+    for name in (
+        "Content-Security-Policy",
+        "X-Frame-Options",
+        "Permissions-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+    ):
+        assert second.has_header(name), name
+
+
+def test_a_head_of_a_cached_page_has_the_length_of_the_get_and_no_body(client, published):
+    url = published.model.get_absolute_url()
+    page = client.get(url)
+    head = client.head(url)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert int(head["Content-Length"]) == len(page.content)
+    assert head["ETag"] == page["ETag"]
+
+
+def test_a_signed_in_visitors_page_never_reaches_an_anonymous_visitor(client, published):
+    url = published.model.get_absolute_url()
+    member = get_user_model().objects.create_user("member", "member@example.com", "pw")
+    client.force_login(member)
+    mine = client.get(url)
+    assert "member@example.com" in mine.content.decode()
+    assert page_keys() == 0
+
+    client.logout()
+    client.cookies.clear()
+    anonymous = client.get(url)
+    assert "member@example.com" not in anonymous.content.decode()
+    assert "Sign in" in anonymous.content.decode()
+
+
+def test_a_signed_in_visitor_never_gets_the_anonymous_copy_of_any_public_page(client, published):
+    urls = [reverse(name) for name in PUBLIC_PAGES] + [published.model.get_absolute_url()]
+    for url in urls:
+        client.get(url)
+    member = get_user_model().objects.create_user("member", "member@example.com", "pw")
+    client.force_login(member)
+    for url in urls:
+        page = client.get(url)
+        assert "member@example.com" in page.content.decode(), url
+        assert page["Cache-Control"] == "private, no-store", url
+
+
+def test_an_anonymous_session_gets_cached_pages_but_stores_none(client, published):
+    ResponseFactory(challenge=published.challenge)
+    url = reverse("catalog:list")
+    client.get(reverse("arena:arena"))  # starts the visitor's session
+    assert settings.SESSION_COOKIE_NAME in client.cookies
+
+    fresh = client.get(url)
+    assert fresh.status_code == 200
+    assert page_keys() == 0
+
+    stored = Client().get(url)
+    assert page_keys() == 1
+    with_session = client.get(url)
+    assert with_session["ETag"] == stored["ETag"]
+    assert with_session.content == stored.content
+
+
+def test_a_client_that_accepts_gzip_gets_the_page_compressed_from_the_first_visit(
+    client, published
+):
+    url = reverse("catalog:list")
+    gzip_ok = {"Accept-Encoding": "gzip, deflate, br"}
+    packed = client.get(url, headers=gzip_ok)
+    again = client.get(url, headers=gzip_ok)
+    plain = client.get(url)
+
+    assert packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == plain.content
+    assert again.content == packed.content
+    assert int(packed["Content-Length"]) == len(packed.content)
+    assert "Accept-Encoding" in packed["Vary"]
+    assert not plain.has_header("Content-Encoding")
+    assert int(plain["Content-Length"]) == len(plain.content)
+    # Different bytes, different validators: each answers only its own conditional request.
+    assert packed["ETag"] != plain["ETag"]
+    revalidated = client.get(url, headers={**gzip_ok, "If-None-Match": packed["ETag"]})
+    assert revalidated.status_code == 304
+    assert client.get(url, headers={"If-None-Match": packed["ETag"]}).status_code == 200
+
+
+def test_a_client_that_does_not_accept_gzip_gets_the_page_plain(client, published):
+    url = reverse("catalog:list")
+    client.get(url)
+    page = client.get(url, headers={"Accept-Encoding": "br"})
+    assert not page.has_header("Content-Encoding")
+    assert b"<html" in page.content
