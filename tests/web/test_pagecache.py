@@ -225,7 +225,10 @@ def redis_commands_during(request) -> list[str]:
 
 def test_a_cached_page_costs_one_redis_round_trip(client, published):
     url = reverse("catalog:list")
-    assert redis_commands_during(lambda: client.get(url)) == ["MGET", "SET"]
+    # A miss looks the page up once, renders (its fragments read and fill their own
+    # entries) and stores the page; the hit that follows is the one lookup alone.
+    miss = redis_commands_during(lambda: client.get(url))
+    assert miss[0] == "MGET" and miss[-1] == "SET" and miss.count("MGET") == 1
     assert redis_commands_during(lambda: client.get(url)) == ["MGET"]
 
 
