@@ -56,6 +56,13 @@ def test_a_fragment_is_rendered_once_per_content_version():
     assert template.render(Context({"key": 1, "value": "third"})) == "third"
 
 
+def test_with_fragments_off_every_request_renders_the_region(settings):
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    template = Template('{% load fragments %}{% fragment "t" %}{{ n }}{% endfragment %}')
+    assert template.render(Context({"n": 1})) == "1"
+    assert template.render(Context({"n": 2})) == "2"
+
+
 def test_a_fragment_calls_what_it_is_given_only_when_it_renders():
     calls = []
     template = Template(

@@ -22,10 +22,6 @@ from rival.cacheversion import content_version
 
 register = template.Library()
 
-# A version lasts until the next write; this only bounds how long a superseded one lingers
-# when the cache evicts nothing.
-FRAGMENT_SECONDS = 3600
-
 
 def _signed_in(context) -> bool:
     """Signed-in visitors (a curator checking an edit) always get a fresh render, as from the
@@ -53,7 +49,10 @@ class FragmentNode(template.Node):
         self.keys = keys
 
     def render(self, context):
-        if _signed_in(context):
+        # FRAGMENT_CACHE_SECONDS only bounds how long a superseded version lingers when the
+        # cache evicts nothing (a version lasts until the next write); 0 turns fragments off.
+        seconds = settings.FRAGMENT_CACHE_SECONDS
+        if seconds <= 0 or _signed_in(context):
             return self.nodelist.render(context)
         parts = "\x1f".join(str(key.resolve(context)) for key in self.keys)
         digest = hashlib.md5(parts.encode(), usedforsecurity=False).hexdigest()
@@ -61,7 +60,7 @@ class FragmentNode(template.Node):
         html = cache.get(key)
         if html is None:
             html = self.nodelist.render(context)
-            cache.set(key, str(html), FRAGMENT_SECONDS)
+            cache.set(key, str(html), seconds)
         return mark_safe(html)  # noqa: S308 - the template's own rendered (escaped) output
 
 
