@@ -140,6 +140,14 @@ def _http_error(request, exc: HttpError):
     return problem(request, exc.status_code, str(exc))
 
 
+def _rendered(request, response: HttpResponse, data: dict) -> HttpResponse:
+    """`data`, already in its documented schema's shape, rendered as ninja renders what it
+    has validated, without validating it again: for the large replies built as plain dicts
+    (schemas.leaderboard_row). Tests hold these replies to the schema."""
+    response.content = api.renderer.render(request, data, response_status=response.status_code)
+    return response
+
+
 def _listing(request, response: HttpResponse, listing: resources.Listing) -> dict:
     next_url = None
     if listing.next_cursor:
@@ -300,8 +308,8 @@ def leaderboard(
     with Rival Score and how many votes would flip each rank. Ranks separate only models
     whose intervals do not overlap."""
     board = resources.leaderboard(category, style_control=style_control, voters=voters, sort=sort)
-    set_last_modified(response, board.computed_at)
-    return board
+    set_last_modified(response, board["computed_at"])
+    return _rendered(request, response, board)
 
 
 @api.get(

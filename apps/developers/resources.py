@@ -300,19 +300,25 @@ def _compare_row(row) -> schemas.CompareChallenge:
 
 
 VOTERS = ("all", "verified")
-# What a leaderboard row is served from. select_related would load every column of the
-# model and the snapshot with every row: the snapshot's 20×20 heat map decoded 300 times was
-# 70% of the endpoint's time, the models' descriptions most of the rest.
-ROW_FIELDS = (
-    *("rank", "rating", "lower", "upper", "votes", "win_rate", "is_provisional", "tier"),
+# What a leaderboard row is served from: plain values, never model instances. Building a
+# LeaderboardRow, its model, creator and snapshot (whose style coefficients are JSON decoded
+# again for every row) for 300 rows was most of the endpoint's time; the snapshot is read
+# once, on its own.
+ROW_VALUES = (
+    *("pk", "rank", "rating", "lower", "upper", "votes", "win_rate", "is_provisional", "tier"),
     *("style_rating", "style_lower", "style_upper", "style_rank", "style_tier"),
     *("rival_score", "consistency", "flip_votes", "flip_exact"),
     *("model__slug", "model__name", "model__provider__slug", "model__provider__name"),
-    *("snapshot__computed_at", "snapshot__style_coefficients", "snapshot__category"),
-    *("snapshot__voters", "snapshot__votes_used", "snapshot__excluded_votes"),
-    "snapshot__rounds",
 )
 BOARD_SORTS = ("rank", "score")
+
+
+def _board_rows(snapshot_id: int | None) -> list:
+    """A snapshot's rows as named tuples (ROW_VALUES), best first: one query, none for no
+    snapshot."""
+    if snapshot_id is None:
+        return []
+    return list(arena.snapshot_rows(snapshot_id).values_list(*ROW_VALUES, named=True))
 
 
 def leaderboard(
@@ -321,10 +327,11 @@ def leaderboard(
     style_control: bool = False,
     voters: str = "all",
     sort: str = "rank",
-) -> schemas.Leaderboard:
+) -> dict:
     """The newest snapshot's rows for a category (None: overall) as the leaderboard page
     shows them: plain or style-controlled, everyone's votes or verified voters' (overall
-    only), by rank or by Rival Score. Two queries."""
+    only), by rank or by Rival Score; a schemas.Leaderboard as a plain dict (see
+    schemas.leaderboard_row). Two queries (three for verified voters' board)."""
     if voters not in VOTERS:
         raise InvalidParameter("voters", f"voters must be one of: {', '.join(VOTERS)}.")
     if sort not in BOARD_SORTS:
@@ -336,28 +343,22 @@ def leaderboard(
             )
         found = None
         snapshot_id = arena.latest_snapshot_id(None, voters)
-        rows = list(arena.snapshot_rows(snapshot_id).only(*ROW_FIELDS)) if snapshot_id else []
+        snapshot = arena.snapshot_with_category(snapshot_id) if snapshot_id else None
     else:
         found = _category(category)
-        rows = list(arena.latest_rows(found).only(*ROW_FIELDS))
-        snapshot_id = None
-    if rows:
-        snapshot = rows[0].snapshot
-    elif snapshot_id is not None:
-        snapshot = arena.snapshot_with_category(snapshot_id)
-    else:
-        snapshot = arena.latest_snapshot(found) if voters == "all" else None
+        snapshot = arena.latest_snapshot(found)
+    rows = _board_rows(snapshot.pk if snapshot else None)
     view = arena_board.BoardView(style=style_control, sort=sort, voters=voters)
-    return schemas.Leaderboard(
-        category=schemas.category_ref(found),
-        voters=voters,
-        style_control=style_control,
-        sort=sort,
-        snapshot_id=snapshot.pk if snapshot else None,
-        computed_at=snapshot.computed_at if snapshot else None,
-        style_coefficients=schemas.style_coefficients(snapshot),
-        rows=[schemas.leaderboard_row(row) for row in arena_board.board_rows(rows, view)],
-    )
+    return {
+        "category": None if found is None else {"slug": found.slug, "name": found.name},
+        "voters": voters,
+        "style_control": style_control,
+        "sort": sort,
+        "snapshot_id": snapshot.pk if snapshot else None,
+        "computed_at": snapshot.computed_at if snapshot else None,
+        "style_coefficients": schemas.style_coefficients(snapshot),
+        "rows": [schemas.leaderboard_row(row) for row in arena_board.board_rows(rows, view)],
+    }
 
 
 def list_snapshots(
@@ -378,11 +379,10 @@ def get_snapshot(snapshot_id: int) -> schemas.SnapshotDetail:
     found = arena.snapshot_with_category(snapshot_id)
     if found is None:
         raise NotFound(f"No snapshot {snapshot_id}.")
-    rows = [schemas.leaderboard_row(row) for row in arena.snapshot_rows(found.pk).only(*ROW_FIELDS)]
     return schemas.SnapshotDetail(
         **schemas.snapshot(found).model_dump(),
         style_coefficients=schemas.style_coefficients(found),
-        rows=rows,
+        rows=[schemas.leaderboard_row(row) for row in _board_rows(found.pk)],
     )
 
 
