@@ -5,17 +5,19 @@ Every function runs a fixed number of queries, whatever the data size. Bad input
 InvalidParameter (an unknown slug raises NotFound), which each transport reports its own way.
 """
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef
 from django.http import Http404
 from django.urls import reverse
 
 from apps.arena import leaderboard as arena_board
 from apps.arena import selectors as arena
 from apps.catalog import selectors as catalog
+from apps.catalog.models import AIModel
 from apps.challenges import selectors as challenges
 from apps.compare import metrics as compare_metrics
 from apps.compare import selectors as compare
@@ -133,33 +135,81 @@ def list_models(
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> Listing:
-    """Four queries: the page, capabilities, modalities, overall ratings."""
+    """Two queries: the page with its models' capability and modality slugs, then the
+    overall ratings of the models on it (none for an empty page)."""
     _check(creator=creator, status=status, capability=capability, modality=modality, q=q)
     filters = catalog.ModelFilters(
         q=q, creator=creator, capability=capability, category=modality, status=status
     )
     found = catalog.model_records(filters, updated_since=aware(updated_since))
-    # Read once, and only for a page with models on it.
-    ratings = functools.cache(arena.latest_ratings)
-    return _listing(
-        found,
-        lambda m: schemas.model(m, ratings()),
-        sort=sort,
-        sorts=MODEL_SORTS,
-        cursor=cursor,
-        limit=limit,
-        modified="updated_at",
+    page = _page(_with_tag_slugs(found), sort=sort, sorts=MODEL_SORTS, cursor=cursor, limit=limit)
+    ratings = _overall_ratings([m.pk for m in page.items])
+    return Listing(
+        [
+            schemas.model(
+                m,
+                ratings.get(m.pk),
+                capabilities=m.capability_slugs,
+                modalities=m.modality_slugs,
+            )
+            for m in page.items
+        ],
+        page.next_cursor,
+        _newest(m.updated_at for m in page.items),
     )
 
 
+def _slugs_of(through, field: str):
+    """The slugs a model's many-to-many `field` points at, in their name order, as an array
+    computed in the model's own row."""
+    return ArraySubquery(
+        through.objects.filter(aimodel_id=OuterRef("pk"))
+        .order_by(f"{field}__name")
+        .values(f"{field}__slug")
+    )
+
+
+def _with_tag_slugs(models):
+    """`models` with `capability_slugs` and `modality_slugs` in the same query. Prefetching
+    them built a Capability or Modality instance per link and a related manager per model:
+    two more queries and most of the endpoint's time."""
+    return models.prefetch_related(None).annotate(
+        capability_slugs=_slugs_of(AIModel.capabilities.through, "capability"),
+        modality_slugs=_slugs_of(AIModel.modalities.through, "modality"),
+    )
+
+
+def _overall_ratings(model_ids: list[int]) -> dict:
+    """{model id: its row of the newest overall snapshot} for these models only, as named
+    tuples with the fields schemas.rating reads: one query, none for no models."""
+    if not model_ids:
+        return {}
+    rows = (
+        arena.latest_rows(None)
+        .filter(model_id__in=model_ids)
+        .order_by()
+        .values_list(*RATING_VALUES, named=True)
+    )
+    return {row.model_id: row for row in rows}
+
+
+RATING_VALUES = ("model_id", "rank", "rating", "lower", "upper", "votes", "win_rate")
+RATING_VALUES += ("is_provisional",)
+
+
 def get_model(slug: str) -> schemas.Model:
-    """Four queries: the model, capabilities, modalities, overall ratings."""
+    """Four queries: the model, capabilities, modalities, its overall rating."""
     _check(slug=slug)
     try:
         found = catalog.model_detail(slug)
     except Http404 as error:
         raise NotFound(f"No model '{slug}'.") from error
-    return schemas.model(found, arena.latest_ratings())
+    return schemas.model(
+        found,
+        _overall_ratings([found.pk]).get(found.pk),
+        capabilities=[c.slug for c in found.capabilities.all()],
+        modalities=[m.slug for m in found.modalities.all()],
+    )
 
 
 def list_creators(*, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Listing:
@@ -248,7 +298,7 @@ def compare_models(slugs: list[str]) -> schemas.Comparison:
     models = compare.models_in_order(slugs)
     if models is None:
         raise NotFound("At least one of these models does not exist.")
-    ratings = arena.latest_ratings()
+    ratings = _overall_ratings([m.pk for m in models])
     found = compare.overview(models)
     rows = compare.rows_for(models, found.shared)
     head_to_head = None

@@ -300,7 +300,8 @@ def _bounds(rating_: float, lower: float, upper: float) -> dict:
 
 
 def rating(row) -> Rating | None:
-    """From arena's RatingRow or LeaderboardRow alike."""
+    """From any row with a LeaderboardRow's rating fields (rank, rating, lower, upper, votes,
+    win_rate, is_provisional)."""
     if row is None:
         return None
     return Rating(
@@ -312,8 +313,9 @@ def rating(row) -> Rating | None:
     )
 
 
-def model(m, ratings: dict) -> Model:
-    """`m` with capabilities and modalities prefetched; `ratings` from arena.latest_ratings."""
+def model(m, rating_row, *, capabilities: list[str], modalities: list[str]) -> Model:
+    """`m` with its provider loaded; `rating_row` its overall rating (None: unrated), with
+    the fields `rating` reads; its capabilities' and modalities' slugs."""
     return Model(
         slug=m.slug,
         name=m.name,
@@ -328,13 +330,13 @@ def model(m, ratings: dict) -> Model:
         context_length=m.context_length,
         price_input_per_mtok=_money(m.price_input_per_mtok),
         price_output_per_mtok=_money(m.price_output_per_mtok),
-        capabilities=[c.slug for c in m.capabilities.all()],
-        modalities=[c.slug for c in m.modalities.all()],
+        capabilities=capabilities,
+        modalities=modalities,
         status=m.status,
         retired_on=m.retired_on,
         retirement_reason=m.retirement_reason,
         updated_at=m.updated_at,
-        rating=rating(ratings.get(m.pk)),
+        rating=rating(rating_row),
     )
 
 
