@@ -252,9 +252,7 @@ def _challenge_records(filters):
     return (
         challenges.challenge_list(filters)
         .only(*CHALLENGE_FIELDS)
-        .annotate(
-            response_count=Case(When(arena_only=True, then=Value(0)), default=released)
-        )
+        .annotate(response_count=Case(When(arena_only=True, then=Value(0)), default=released))
     )
 
 
