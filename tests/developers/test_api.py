@@ -255,7 +255,7 @@ def test_one_ipv6_64_is_one_address(client, hub):
 
 
 QUERY_BUDGETS = {
-    "models": ("/api/v1/models?limit=100", 2),
+    "models": ("/api/v1/models?limit=100", 1),
     "model": ("/api/v1/models/alpha", 4),
     "creators": ("/api/v1/creators", 2),
     "challenges": ("/api/v1/challenges", 1),
