@@ -146,13 +146,14 @@ async def leaderboard(
     votes would flip each rank. style_control=true ranks by the style-controlled fit
     (answer length and Markdown held equal); every row carries both. voters="verified":
     verified voters' votes only (overall only). sort="score": by Rival Score."""
-    return await _call(
+    board = await _call(
         resources.leaderboard,
         category=category or None,
         style_control=style_control,
         voters=voters,
         sort=sort,
     )
+    return schemas.Leaderboard.model_validate(board)
 
 
 def transport_security() -> TransportSecuritySettings:

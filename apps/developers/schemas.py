@@ -300,7 +300,8 @@ def _bounds(rating_: float, lower: float, upper: float) -> dict:
 
 
 def rating(row) -> Rating | None:
-    """From arena's RatingRow or LeaderboardRow alike."""
+    """From any row with a LeaderboardRow's rating fields (rank, rating, lower, upper, votes,
+    win_rate, is_provisional)."""
     if row is None:
         return None
     return Rating(
@@ -312,8 +313,9 @@ def rating(row) -> Rating | None:
     )
 
 
-def model(m, ratings: dict) -> Model:
-    """`m` with capabilities and modalities prefetched; `ratings` from arena.latest_ratings."""
+def model(m, rating_row, *, capabilities: list[str], modalities: list[str]) -> Model:
+    """`m` with its provider loaded; `rating_row` its overall rating (None: unrated), with
+    the fields `rating` reads; its capabilities' and modalities' slugs."""
     return Model(
         slug=m.slug,
         name=m.name,
@@ -328,13 +330,13 @@ def model(m, ratings: dict) -> Model:
         context_length=m.context_length,
         price_input_per_mtok=_money(m.price_input_per_mtok),
         price_output_per_mtok=_money(m.price_output_per_mtok),
-        capabilities=[c.slug for c in m.capabilities.all()],
-        modalities=[c.slug for c in m.modalities.all()],
+        capabilities=capabilities,
+        modalities=modalities,
         status=m.status,
         retired_on=m.retired_on,
         retirement_reason=m.retirement_reason,
         updated_at=m.updated_at,
-        rating=rating(ratings.get(m.pk)),
+        rating=rating(rating_row),
     )
 
 
@@ -416,49 +418,61 @@ def response(r) -> Response:
     )
 
 
-def _standing(rank, tier, rating_, lower, upper) -> Standing:
-    return Standing(rank=rank, tier=tier, **_bounds(rating_, lower, upper))
+# The leaderboard's rows are built as plain dicts in their schema's field order, not as
+# models: 300 rows of five nested models each were most of the endpoint's time, and the API
+# renders these dicts as they are (api.py, `_rendered`); tests check them against the schema.
+
+
+def _standing(rank, tier, rating_, lower, upper) -> dict:
+    """A Standing."""
+    return {"rank": rank, "tier": tier, **_bounds(rating_, lower, upper)}
 
 
 def _maybe(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def leaderboard_row(shown) -> LeaderboardRow:
-    """`shown`: a LeaderboardRow, or the board's view of one (arena.leaderboard.BoardRow),
-    whose rank, tier, rating and bounds are the plain or the style-controlled ones."""
+def leaderboard_row(shown) -> dict:
+    """A LeaderboardRow from `shown`: a row of resources.ROW_VALUES (model and creator as
+    `model__slug`…), or the board's view of one (arena.leaderboard.BoardRow), whose rank,
+    tier, rating and bounds are the plain or the style-controlled ones."""
     row = getattr(shown, "row", shown)
     style = None
     if row.style_rating is not None and row.style_lower is not None:
         style = _standing(
             row.style_rank, row.style_tier, row.style_rating, row.style_lower, row.style_upper
         )
-    return LeaderboardRow(
-        model=model_ref(row.model),
-        rank=shown.rank,
+    return {
+        "rank": shown.rank,
         **_bounds(shown.rating, shown.lower, shown.upper),
-        votes=row.votes,
-        win_rate=round(row.win_rate, 4),
-        provisional=row.is_provisional,
-        tier=shown.tier,
-        plain=_standing(row.rank, row.tier, row.rating, row.lower, row.upper),
-        style_controlled=style,
-        rival_score=_maybe(row.rival_score, 1),
-        consistency=_maybe(row.consistency, 4),
-        flip_votes=row.flip_votes,
-        flip_exact=row.flip_exact,
-    )
+        "votes": row.votes,
+        "win_rate": round(row.win_rate, 4),
+        "provisional": row.is_provisional,
+        "model": {
+            "slug": row.model__slug,
+            "name": row.model__name,
+            "creator": {"slug": row.model__provider__slug, "name": row.model__provider__name},
+        },
+        "tier": shown.tier,
+        "plain": _standing(row.rank, row.tier, row.rating, row.lower, row.upper),
+        "style_controlled": style,
+        "rival_score": _maybe(row.rival_score, 1),
+        "consistency": _maybe(row.consistency, 4),
+        "flip_votes": row.flip_votes,
+        "flip_exact": row.flip_exact,
+    }
 
 
-def style_coefficients(s) -> list[StyleCoefficient]:
-    """A snapshot's stored coefficients; features without spread (no estimate) left out."""
+def style_coefficients(s) -> list[dict]:
+    """A snapshot's stored coefficients as StyleCoefficients; features without spread (no
+    estimate) left out."""
     return [
-        StyleCoefficient(
-            feature=c["feature"],
-            estimate=round(c["estimate"], 4),
-            lower=round(c["lower"], 4),
-            upper=round(c["upper"], 4),
-        )
+        {
+            "feature": c["feature"],
+            "estimate": round(c["estimate"], 4),
+            "lower": round(c["lower"], 4),
+            "upper": round(c["upper"], 4),
+        }
         for c in (s.style_coefficients if s is not None else None) or []
         if c.get("estimate") is not None and c.get("lower") is not None
     ]

@@ -15,7 +15,10 @@ it
    observed p50/p99 of both, gunicorn's own server time (access log, `%(D)s`) and the ratio
    of each to /robots.txt — a plain Django view with no query through the same middleware,
    measured on the same server in the same run. The budget (issue 12: list endpoints p50 ≤
-   20 ms) is judged on the client-observed p50 of one connection;
+   20 ms) is judged on the client-observed p50 of one connection in the first pass, where
+   API_REPLY_CACHE_SECONDS=0 makes every request run its queries and serialise (no reply is
+   stored or replayed; the API views are not public_page ones, so the page cache never sees
+   them); the second pass, replies kept, shows what a repeated request costs;
 2. exports the JSON Lines folder in a child process, then every dataset file in another,
    sampling the child's resident memory (VmRSS) from the moment the export starts: streaming
    means the RSS stays flat while rows are written, far below the output size; prints time,
@@ -176,11 +179,12 @@ def bench_api(reply_cache_seconds: str) -> None:
         server_p50 = np.percentile(times, 50)
         if np.isnan(solo["p50"]):  # no hey: the server's time is all there is
             solo = {**solo, "p50": server_p50, "p99": np.percentile(times, 99)}
-        verdict = (
-            "(baseline)"
-            if name == "trivial"
-            else f"{'met' if solo['p50'] <= P50_BUDGET_MS else 'MISSED'}"
-        )
+        if name == "trivial":
+            verdict = "(baseline)"
+        elif reply_cache_seconds == "0":
+            verdict = "met" if solo["p50"] <= P50_BUDGET_MS else "MISSED"
+        else:  # a repeat answered from the reply cache: not the endpoint's own cost
+            verdict = "cache hit (not judged)"
         bad = {s: n for s, n in statuses.items() if s != "200"}
         if bad or solo["bad"] or busy["bad"]:
             verdict += f" — non-200: {bad} {solo['bad']}{busy['bad']}"

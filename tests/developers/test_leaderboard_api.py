@@ -5,6 +5,7 @@ import pytest
 
 from apps.arena.models import Vote
 from apps.arena.services import leaderboard as arena_leaderboard
+from apps.developers import schemas
 from tests.arena.test_leaderboard import length_bias  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +115,22 @@ def test_snapshot_detail_carries_both_standings_and_whose_votes(client, length_b
 
     assert detail["voters"] == "all" and len(detail["style_coefficients"]) == 4
     assert all(row["style_controlled"] is not None for row in detail["rows"])
+
+
+def test_the_board_built_without_validation_is_its_documented_schema(client, length_bias):  # noqa: F811
+    arena_leaderboard.leaderboard_recompute(rounds=20)
+
+    body = board(client, style_control="true")
+
+    parsed = schemas.Leaderboard.model_validate(body)
+    assert list(body) == list(schemas.Leaderboard.model_fields)
+    assert list(body["rows"][0]) == list(schemas.LeaderboardRow.model_fields)
+    assert parsed.model_dump(mode="json", exclude={"computed_at"}) == {
+        name: value for name, value in body.items() if name != "computed_at"
+    }
+    # Written as every other timestamp of the API (the snapshots list's).
+    history = client.get("/api/v1/leaderboard/snapshots").json()["items"]
+    assert (
+        body["computed_at"]
+        == next(s for s in history if s["id"] == body["snapshot_id"])["computed_at"]
+    )
