@@ -113,10 +113,15 @@ def timed(call, *args):
     return result, (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
 
 
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
 def queries_of(call, *args) -> tuple[object, int]:
+    """`call`'s result and its queries (transaction control, which Django logs too, left out)."""
     with CaptureQueriesContext(connection) as captured:
         result = call(*args)
-    return result, len(captured.captured_queries)
+    queries = [q for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
+    return result, len(queries)
 
 
 def run(visitor: Visitor) -> dict:
