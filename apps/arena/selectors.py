@@ -1,13 +1,24 @@
 """Reads of the arena. Other apps read ratings only through these functions."""
 
+import dataclasses
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+)
+from django.utils import timezone
 
 from apps.arena.models import (
     DEMO_VOTER,
@@ -171,26 +182,80 @@ def latest_snapshot(category: Category | None = None) -> LeaderboardSnapshot | N
     )
 
 
+# RatingRow's fields in its order, as columns of LeaderboardRow (computed_at: the snapshot's).
+_RATING_COLUMNS = [f.name for f in dataclasses.fields(RatingRow) if f.name != "computed_at"]
+# {(database, category id or None): (newest snapshot id, its {model id: RatingRow})}, one entry
+# per category in this process. A snapshot's rows are written with it in one transaction
+# (services.leaderboard.snapshots_write) and never change, and ids are never reused, so the
+# rows of a snapshot id read once are its rows for good.
+_ratings_memo: dict[tuple[str, int | None], tuple[int, dict[int, RatingRow]]] = {}
+
+
 def latest_ratings(category: Category | None = None) -> dict[int, RatingRow]:
     """{model id: RatingRow} from the newest snapshot of `category` (None: overall); one
-    query. Models without votes are absent."""
-    rows = LeaderboardRow.objects.filter(snapshot_id=_latest_snapshot_id(category)).values_list(
-        "model_id",
-        "rank",
-        "rating",
-        "lower",
-        "upper",
-        "votes",
-        "win_rate",
-        "is_provisional",
-        "snapshot__computed_at",
-        "tier",
-        "style_rating",
-        "style_rank",
-        "rival_score",
-        "flip_votes",
+    query. Models without votes are absent.
+
+    Never stale, and cheap after the first call: the query asks for the newest snapshot's id
+    always, and for its rows only when that id is not the one remembered from an earlier
+    call in this process (the database then reads no row at all), so pages that show
+    ratings do not turn 300 rows into objects on every request."""
+    return _latest_ratings(category, demo_votes=False)[0]
+
+
+def latest_ratings_and_demo_votes() -> tuple[dict[int, RatingRow], bool]:
+    """`latest_ratings()` (overall), and whether simulated votes are stored (pages then say
+    so), in the same one query: for the arena, which needs both on every request."""
+    return _latest_ratings(None, demo_votes=True)
+
+
+@functools.cache
+def _ratings_sql(vendor: str, by_category: bool, demo_votes: bool) -> str:
+    # Plain SQL, composed from the models' tables: the ORM spent more time compiling this
+    # query (a filtered join, a subquery) than the database spends running it.
+    q = connection.ops.quote_name
+    snapshots, rows = LeaderboardSnapshot._meta.db_table, LeaderboardRow._meta.db_table
+    columns = ", ".join(f"r.{q(LeaderboardRow._meta.get_field(f).column)}" for f in _RATING_COLUMNS)
+    demo = f", EXISTS (SELECT 1 FROM {q(Vote._meta.db_table)} WHERE session_key = %s)"
+    # One row (the snapshot's id null) when there is no snapshot: the flag is still read.
+    return (
+        f"SELECT s.id, s.computed_at, {columns}{demo if demo_votes else ''}"
+        f" FROM (SELECT 1 AS one) AS always LEFT JOIN {q(snapshots)} s ON s.id = ("
+        f"SELECT id FROM {q(snapshots)}"
+        f" WHERE category_id {'= %s' if by_category else 'IS NULL'} AND voters = %s"
+        " ORDER BY computed_at DESC, id DESC LIMIT 1)"
+        f" LEFT JOIN {q(rows)} r ON r.snapshot_id = s.id AND s.id <> %s"
     )
-    return {row[0]: RatingRow(*row) for row in rows}
+
+
+def _latest_ratings(
+    category: Category | None, demo_votes: bool
+) -> tuple[dict[int, RatingRow], bool]:
+    key = (connection.settings_dict["NAME"], category.pk if category is not None else None)
+    remembered_id, remembered = _ratings_memo.get(key, (0, {}))  # ids start at 1
+    params = [DEMO_VOTER] if demo_votes else []
+    params += [
+        *([category.pk] if category is not None else []),
+        LeaderboardSnapshot.Voters.ALL.value,
+    ]
+    params.append(remembered_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_ratings_sql(connection.vendor, category is not None, demo_votes), params)
+        rows = cursor.fetchall()
+    snapshot_id, computed_at = rows[0][0], rows[0][1]
+    if snapshot_id is None:
+        remembered = {}
+    elif snapshot_id != remembered_id:
+        if timezone.is_naive(computed_at):  # SQLite
+            computed_at = timezone.make_aware(computed_at, UTC)
+        remembered = {
+            row[2]: RatingRow(
+                **dict(zip(_RATING_COLUMNS, row[2:], strict=False)), computed_at=computed_at
+            )
+            for row in rows
+            if row[2] is not None
+        }
+        _ratings_memo[key] = (snapshot_id, remembered)
+    return dict(remembered), demo_votes and bool(rows[0][-1])
 
 
 def latest_style_coefficients() -> StyleCoefficients | None:
@@ -339,20 +404,6 @@ def battle_for_page(token: str, voter: str) -> Battle | None:
         Battle.objects.for_voter(voter)
         .select_related("challenge", "response_a", "response_b")
         .filter(token=token)
-        .first()
-    )
-
-
-def battle_revealed(battle: Battle):
-    """The battle with its models and creators, for the reveal after a vote."""
-    return (
-        Battle.objects.select_related(
-            "challenge",
-            "vote",
-            "response_a__model__provider",
-            "response_b__model__provider",
-        )
-        .filter(pk=battle.pk)
         .first()
     )
 

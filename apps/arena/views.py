@@ -67,14 +67,14 @@ def _category(request) -> Category | None:
     return Category.objects.filter(slug=slug).first()
 
 
-def _render_arena(request, context: dict, status: int = 200):
+def _render_arena(request, context: dict, *, demo_votes: bool, status: int = 200):
     template = "arena/arena.html#battle" if request.htmx else "arena/arena.html"
     context.setdefault("categories", selectors.ratings_categories())
-    context.setdefault("demo_votes", selectors.demo_votes_exist())
+    context["demo_votes"] = demo_votes
     return render(request, template, context, status=status)
 
 
-def _issue(request, category: Category | None):
+def _issue(request, category: Category | None, ratings=None):
     """(a new battle or None, whether the visitor is over the issue limit). Counted per IP
     group first — a cookieless script gets a new session each time, so over that limit no
     session is written either — then per arena session."""
@@ -84,7 +84,7 @@ def _issue(request, category: Category | None):
     voter = _voter(request, create=True)
     if visitors.rate_limited(f"arena:issue:session:{voter}", settings.ARENA_ISSUE_LIMIT_SESSION):
         return None, True
-    return battles.battle_issue(voter=voter, category=category), False
+    return battles.battle_issue(voter=voter, category=category, ratings=ratings), False
 
 
 @require_safe
@@ -92,17 +92,22 @@ def _issue(request, category: Category | None):
 @vary_on_headers("HX-Request")
 def arena(request):
     category = _category(request)
-    battle, limited = _issue(request, category)
+    # The ratings weigh the battle drawn; the flag is for the page: one query for both.
+    ratings, demo_votes = selectors.latest_ratings_and_demo_votes()
+    battle, limited = _issue(request, category, ratings)
     if limited:
         return _render_arena(
-            request, {"battle": None, "category": category, "limited": ISSUE_LIMITED}, status=429
+            request,
+            {"battle": None, "category": category, "limited": ISSUE_LIMITED},
+            demo_votes=demo_votes,
+            status=429,
         )
     context = {"battle": battle, "category": category}
     if not request.htmx:
         # The live battle form sits outside the swapped region: full pages only.
         context["live_open"] = selectors.live_battles_open(_user_id(request))
         context["live_form"] = LiveBattleForm()
-    return _render_arena(request, context)
+    return _render_arena(request, context, demo_votes=demo_votes)
 
 
 @require_POST
@@ -111,6 +116,8 @@ def vote(request):
     category = _category(request)
     voter = _voter(request, create=True)
     hashed_ip = visitors.request_ip_hash(request, purpose="arena")
+    # Read once: the one-sided rule weighs the vote by them, the reveal shows them.
+    ratings, demo_votes = selectors.latest_ratings_and_demo_votes()
     try:
         if visitors.rate_limited(
             f"arena:session:{voter}", settings.ARENA_RATE_LIMIT_SESSION
@@ -123,17 +130,18 @@ def vote(request):
             ip_hash=hashed_ip,
             session_started=_voter_since(request),
             user=request.user if request.user.is_authenticated else None,
+            ratings=ratings,
         )
     except VoteRefused as refused:
-        battle, _ = _issue(request, category)
+        battle, _ = _issue(request, category, ratings)
         # htmx swaps only 2xx answers; the message in the page says what happened either way.
         return _render_arena(
             request,
             {"battle": battle, "category": category, "error": refused.message},
+            demo_votes=demo_votes,
             status=200 if request.htmx else refused.status,
         )
-    battle = selectors.battle_revealed(cast.battle)
-    ratings = selectors.latest_ratings()
+    battle = cast.battle  # loaded by vote_cast with the models and creators to reveal
     return _render_arena(
         request,
         {
@@ -145,6 +153,7 @@ def vote(request):
                 for side, response in (("A", battle.response_a), ("B", battle.response_b))
             ],
         },
+        demo_votes=demo_votes,
     )
 
 

@@ -236,17 +236,45 @@ def test_vote_service_refuses_a_battle_of_another_voter(challenge_pair):
     assert not Vote.objects.exists()
 
 
-def test_arena_page_runs_a_constant_number_of_queries(client, django_assert_max_num_queries):
+def _pool_of_six_challenges() -> None:
     from tests.factories import ChallengeFactory, ResponseFactory
 
     for _ in range(6):
         challenge = ChallengeFactory()
         ResponseFactory.create_batch(5, blind=True, challenge=challenge)
+
+
+def test_arena_page_runs_a_constant_number_of_queries(client, django_assert_num_queries):
+    """A battle: session, ratings (with the demo-votes flag), pair counts, the battle written
+    and read back, the live-battle offer and the category filter. A vote: session, ratings,
+    the battle with its vote and everything the reveal shows, the rules' settings, an
+    exclusion, the session's count, the vote, the category filter — and the savepoint pair
+    of the vote's transaction, nested in the test's."""
+    _pool_of_six_challenges()
     issued_token(client)
-    with django_assert_max_num_queries(10):
+    with django_assert_num_queries(7):
         token = issued_token(client)
-    with django_assert_max_num_queries(17):
+    with django_assert_num_queries(10):
         vote(client, token, "a")
+
+
+def test_a_vote_under_every_exclusion_rule_runs_a_constant_number_of_queries(
+    client, exclusion_rules, django_assert_num_queries
+):
+    """Two more than without the rules: the network's daily count, and one read of the
+    session's and the network's votes with either model for the one-sided test."""
+    exclusion_rules.too_fast_enabled = True
+    exclusion_rules.too_fast_base_ms = 0
+    exclusion_rules.too_fast_chars_per_second = 10**9
+    exclusion_rules.ip_daily_enabled = True
+    exclusion_rules.one_sided_enabled = True
+    exclusion_rules.save()
+    _pool_of_six_challenges()
+    for _ in range(3):
+        token = issued_token(client)
+        with django_assert_num_queries(12):
+            vote(client, token, "a")
+    assert Vote.objects.filter(is_counted=True).count() == 3
 
 
 def test_long_expired_unvoted_battles_are_pruned_and_voted_ones_kept(challenge_pair):
@@ -356,3 +384,64 @@ def test_excluded_and_counted_voters_see_the_same_page(challenge_pair):
     assert _scrubbed(pages[0].content.decode(), *tokens) == _scrubbed(
         pages[1].content.decode(), *tokens
     )
+
+
+def _rated(*models_and_ratings) -> None:
+    from apps.arena.models import LeaderboardRow, LeaderboardSnapshot
+
+    snapshot = LeaderboardSnapshot.objects.create(
+        computed_at=timezone.now(), votes_used=100, excluded_votes=0, rounds=10, seed=1, min_votes=1
+    )
+    for rank, (model, rating) in enumerate(models_and_ratings, start=1):
+        LeaderboardRow.objects.create(
+            snapshot=snapshot,
+            model=model,
+            rank=rank,
+            rating=rating,
+            lower=rating - 20,
+            upper=rating + 20,
+            votes=100,
+            win_rate=0.5,
+            is_provisional=False,
+        )
+
+
+def test_the_reveal_shows_each_models_rating_from_the_newest_snapshot(client, challenge_pair):
+    first, second = (response.model for response in challenge_pair)
+    _rated((first, 1111.0), (second, 999.0))
+    vote(client, issued_token(client), "a")
+    _rated((first, 1234.0))
+
+    html = vote(client, issued_token(client), "a").content.decode()
+
+    assert "Rating <strong>1234</strong>" in html
+    assert "Not rated yet." in html
+    assert "1111" not in html
+
+
+def test_a_vote_that_gets_its_session_excluded_still_reveals_both_models(client, exclusion_rules):
+    """The eighth win in a row for one model (p ≈ 0.008 < 0.01) excludes the session; the
+    visitor's page is the same reveal as ever."""
+    from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory
+
+    exclusion_rules.one_sided_enabled = True
+    exclusion_rules.one_sided_min_battles = 8
+    exclusion_rules.one_sided_p_value = 0.01
+    exclusion_rules.save()
+    favourite = AIModelFactory()
+    client.get(reverse("arena:arena"))  # starts the visitor's arena session
+    voter = client.session["arena_voter"]
+    for _ in range(8):
+        challenge = ChallengeFactory()
+        mine = ResponseFactory(blind=True, challenge=challenge, model=favourite)
+        other = ResponseFactory(blind=True, challenge=challenge, model=AIModelFactory())
+        battle = battle_between(mine, other, voter=voter)
+        page = vote(client, battle.token, "a")
+        assert page.status_code == 200
+
+    html = page.content.decode()
+    assert "You voted" in html
+    assert favourite.name in html and other.model.name in html
+    assert Vote.objects.filter(session_key=voter).count() == 8
+    assert not Vote.objects.filter(session_key=voter, is_counted=True).exists()
+    assert Vote.objects.get(battle=battle).excluded_rule == "one_sided"

@@ -3,6 +3,7 @@
 import math
 import random
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from django.conf import settings
@@ -97,13 +98,16 @@ def _battle_responses(challenge_ids: list[int], version: int) -> dict[int, list]
     return pool
 
 
-def battle_issue(*, voter: str, category: Category | None = None) -> Battle | None:
+def battle_issue(
+    *, voter: str, category: Category | None = None, ratings: Mapping | None = None
+) -> Battle | None:
     """Issue a battle to `voter`: two responses by different models to one challenge.
 
     The pair is drawn at random among candidates from a few random challenges, weighted
     towards pairs with few votes and close ratings. Returns None when no challenge has two
     eligible responses. Candidates are cached for a few minutes (identity-term edits apply
-    at once), so a page view never scans every response.
+    at once), so a page view never scans every response. `ratings`: the latest overall
+    ratings (selectors.latest_ratings), when the caller has read them already.
     """
     rng = random.SystemRandom()
     version = cache.get_or_set(POOL_VERSION_KEY, 1, timeout=None)
@@ -122,7 +126,7 @@ def battle_issue(*, voter: str, category: Category | None = None) -> Battle | No
         challenge_id = rng.choice(challenge_ids)
         first, second = rng.sample(responses[challenge_id], 2)
         candidates.append((challenge_id, first, second))
-    ratings_now = latest_ratings()
+    ratings_now = latest_ratings() if ratings is None else ratings
     pair_votes = votes_on_pairs({tuple(sorted((a[1], b[1]))) for _, a, b in candidates})
     weights = []
     for _, (_, model_1), (_, model_2) in candidates:

@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from scipy.stats import binomtest
 
 from apps.arena.models import Battle, Exclusion, ExclusionSettings, Vote
@@ -82,14 +82,17 @@ def one_sided_score(
     return score, expected, binomtest(wins, battles, expected / battles).pvalue
 
 
-def one_sided(votes, model_ids: tuple[int, int], ratings: Mapping, whose: str, rules) -> str | None:
-    """Whether `votes` (one session's, or one network's) score battles with one of these
-    models far beyond what the ratings predict (one_sided_score)."""
+def one_sided(
+    votes: list, model_ids: tuple[int, int], ratings: Mapping, whose: str, rules
+) -> str | None:
+    """Whether `votes` — (model A id, model B id, outcome) of one session's, or one network's,
+    votes with either model — score battles with one of these models far beyond what the
+    ratings predict (one_sided_score): its public reason, or None."""
     for model_id in model_ids:
         outcomes = []
-        for model_a, model_b, outcome in votes.filter(
-            Q(model_a_id=model_id) | Q(model_b_id=model_id)
-        ).values_list("model_a_id", "model_b_id", "outcome"):
+        for model_a, model_b, outcome in votes:
+            if model_id not in (model_a, model_b):
+                continue
             seat = "a" if model_a == model_id else "b"
             opponent = model_b if seat == "a" else model_a
             got = 1.0 if outcome == seat else 0.0 if outcome in ("a", "b") else 0.5
@@ -111,17 +114,30 @@ def one_sided_found(
     """(exclusion kind, value, public reason) for the session — or else the network (IP
     group), over its last ONE_SIDED_NETWORK_DAYS — whose votes are one-sided; None if neither
     is. The network test is what catches a script that takes a fresh session every few
-    votes: its sessions are too short to test, its network is not."""
+    votes: its sessions are too short to test, its network is not. One query reads both
+    groups' votes with either model."""
     if not rules.one_sided_enabled:
         return None
-    session = Vote.objects.filter(session_key=voter)
-    if found := one_sided(session, model_ids, ratings, "session", rules):
+    session = Q(session_key=voter)
+    network = Q(ip_hash=ip_hash, created_at__gt=now - timedelta(days=ONE_SIDED_NETWORK_DAYS))
+    rows = list(
+        Vote.objects.filter(session | network if ip_hash else session)
+        .filter(Q(model_a_id__in=model_ids) | Q(model_b_id__in=model_ids))
+        .order_by()
+        .values_list(
+            "model_a_id",
+            "model_b_id",
+            "outcome",
+            ExpressionWrapper(session, output_field=BooleanField()),
+            ExpressionWrapper(network, output_field=BooleanField()),
+        )
+    )
+    mine = [row[:3] for row in rows if row[3]]
+    if found := one_sided(mine, model_ids, ratings, "session", rules):
         return Exclusion.Kind.SESSION, voter, found
     if not ip_hash:
         return None
-    network = Vote.objects.filter(
-        ip_hash=ip_hash, created_at__gt=now - timedelta(days=ONE_SIDED_NETWORK_DAYS)
-    )
-    if found := one_sided(network, model_ids, ratings, "network", rules):
+    shared = [row[:3] for row in rows if row[4]]
+    if found := one_sided(shared, model_ids, ratings, "network", rules):
         return Exclusion.Kind.IP, ip_hash, found
     return None

@@ -1,6 +1,7 @@
 """Casting votes and excluding visitors whose votes should not count."""
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.conf import settings
@@ -49,6 +50,7 @@ def vote_cast(
     ip_hash: str,
     session_started: datetime | None = None,
     user=None,
+    ratings: Mapping | None = None,
 ) -> Vote:
     """Record `voter`'s verdict on the battle `token`; raises VoteRefused and stores nothing
     for a made-up, foreign, expired or already-voted battle or a bad outcome.
@@ -60,12 +62,23 @@ def vote_cast(
     `ip_hash` is the visitor's salted address-group hash (rival.web.visitors); rate limits
     are the view's concern. The visitor's page never tells whether the vote counted. A
     signed-in `user` (who verified their address to sign in) makes it a verified voter's
-    vote."""
+    vote. The one-sided rule weighs outcomes by `ratings`, the latest overall ratings
+    (selectors.latest_ratings, read here unless the caller has them already). The returned
+    vote's battle has its challenge, category, responses, models and creators loaded, for
+    the reveal."""
     if outcome not in Vote.Outcome.values:
         raise VoteRefused("That is not one of the four choices.")
+    # One query: the battle, locked (a concurrent second vote waits here; if it then misses
+    # the first, the battle's unique vote refuses it below), the vote it may already have,
+    # and everything the rules and the reveal read.
     battle = (
         Battle.objects.select_for_update(of=("self",))
-        .select_related("response_a", "response_b", "challenge")
+        .select_related(
+            "vote",
+            "challenge__category",
+            "response_a__model__provider",
+            "response_b__model__provider",
+        )
         .filter(token=token)
         .first()
     )
@@ -74,7 +87,7 @@ def vote_cast(
             "This battle was not issued to you, so the vote was not counted. Here is a new one.",
             status=403,
         )
-    if Vote.objects.filter(battle=battle).exists():
+    if hasattr(battle, "vote"):
         raise VoteRefused(ALREADY_VOTED, 409)
     now = timezone.now()
     if battle.expires_at <= now:
@@ -90,32 +103,31 @@ def vote_cast(
     elif found := exclusions.ip_daily(ip_hash, now, rules):
         rule, reason = ExclusionRule.IP_DAILY, found
     try:
-        with transaction.atomic():
-            vote = Vote.objects.create(
-                battle=battle,
-                outcome=outcome,
-                model_a_id=battle.response_a.model_id,
-                model_b_id=battle.response_b.model_id,
-                category_id=battle.challenge.category_id,
-                challenge_id=battle.challenge_id,
-                response_a_id=battle.response_a_id,
-                response_b_id=battle.response_b_id,
-                session_key=voter,
-                ip_hash=ip_hash,
-                is_counted=not rule,
-                exclusion=exclusion,
-                user=user,
-                is_verified=user is not None,
-                excluded_rule=rule,
-                excluded_reason=reason,
-                decision_ms=decision_ms,
-                session_age_s=(
-                    max(0, int((now - session_started).total_seconds()))
-                    if session_started
-                    else None
-                ),
-                session_votes_before=Vote.objects.filter(session_key=voter).count(),
-            )
+        # No savepoint: an IntegrityError (a concurrent second vote) leaves this function, and
+        # rolls its transaction back, as a refusal; no query runs in between.
+        vote = Vote.objects.create(
+            battle=battle,
+            outcome=outcome,
+            model_a_id=battle.response_a.model_id,
+            model_b_id=battle.response_b.model_id,
+            category_id=battle.challenge.category_id,
+            challenge_id=battle.challenge_id,
+            response_a_id=battle.response_a_id,
+            response_b_id=battle.response_b_id,
+            session_key=voter,
+            ip_hash=ip_hash,
+            is_counted=not rule,
+            exclusion=exclusion,
+            user=user,
+            is_verified=user is not None,
+            excluded_rule=rule,
+            excluded_reason=reason,
+            decision_ms=decision_ms,
+            session_age_s=(
+                max(0, int((now - session_started).total_seconds())) if session_started else None
+            ),
+            session_votes_before=Vote.objects.filter(session_key=voter).count(),
+        )
     except IntegrityError as exc:
         raise VoteRefused(ALREADY_VOTED, 409) from exc
     if exclusion is None:
@@ -123,24 +135,31 @@ def vote_cast(
             voter=voter,
             ip_hash=ip_hash,
             model_ids=(vote.model_a_id, vote.model_b_id),
-            ratings=latest_ratings(),
+            ratings=latest_ratings() if ratings is None else ratings,
             now=now,
             rules=rules,
         )
         if found:
             kind, value, reason = found
             exclusion_create(kind=kind, value=value, reason=reason, rule=ExclusionRule.ONE_SIDED)
-            vote.refresh_from_db()
+            vote.refresh_from_db(fields=_EXCLUSION_FIELDS)
     _count_towards_recompute()
     return vote
 
 
+# What exclusion_create changes on a vote; refreshing only these keeps `vote.battle` loaded.
+_EXCLUSION_FIELDS = ["is_counted", "exclusion", "excluded_rule", "excluded_reason"]
+
+
 def _count_towards_recompute() -> None:
-    cache.add(VOTES_SINCE_RECOMPUTE_KEY, 0, timeout=None)
     try:
         pending = cache.incr(VOTES_SINCE_RECOMPUTE_KEY)
-    except ValueError:
-        return
+    except ValueError:  # no count yet (the first vote, or evicted): start one
+        cache.add(VOTES_SINCE_RECOMPUTE_KEY, 0, timeout=None)
+        try:
+            pending = cache.incr(VOTES_SINCE_RECOMPUTE_KEY)
+        except ValueError:
+            return
     if pending >= settings.ARENA_RECOMPUTE_AFTER_VOTES:
         cache.set(VOTES_SINCE_RECOMPUTE_KEY, 0, timeout=None)
         from apps.arena.tasks import recompute_leaderboard
