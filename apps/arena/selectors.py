@@ -184,11 +184,12 @@ def latest_snapshot(category: Category | None = None) -> LeaderboardSnapshot | N
 
 # RatingRow's fields in its order, as columns of LeaderboardRow (computed_at: the snapshot's).
 _RATING_COLUMNS = [f.name for f in dataclasses.fields(RatingRow) if f.name != "computed_at"]
-# {(database, category id or None): (newest snapshot id, its {model id: RatingRow})}, one entry
-# per category in this process. A snapshot's rows are written with it in one transaction
-# (services.leaderboard.snapshots_write) and never change, and ids are never reused, so the
-# rows of a snapshot id read once are its rows for good.
-_ratings_memo: dict[tuple[str, int | None], tuple[int, dict[int, RatingRow]]] = {}
+# {(database, category id or None): (newest snapshot id, its computed_at, its {model id:
+# RatingRow})}, one entry per category in this process. A snapshot's rows are written with it
+# in one transaction (services.leaderboard.snapshots_write) and never change, so the rows of a
+# snapshot read once are its rows for good. The id and the time together name the snapshot:
+# SQLite may give a deleted newest snapshot's id to the next one.
+_ratings_memo: dict[tuple[str, int | None], tuple[int, object, dict[int, RatingRow]]] = {}
 
 
 def latest_ratings(category: Category | None = None) -> dict[int, RatingRow]:
@@ -216,14 +217,17 @@ def _ratings_sql(vendor: str, by_category: bool, demo_votes: bool) -> str:
     snapshots, rows = LeaderboardSnapshot._meta.db_table, LeaderboardRow._meta.db_table
     columns = ", ".join(f"r.{q(LeaderboardRow._meta.get_field(f).column)}" for f in _RATING_COLUMNS)
     demo = f", EXISTS (SELECT 1 FROM {q(Vote._meta.db_table)} WHERE session_key = %s)"
+    # The rows come only when the newest snapshot is not the remembered one (then `changed`).
+    distinct = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    changed = f"(s.id <> %s OR s.computed_at {distinct} %s)"
     # One row (the snapshot's id null) when there is no snapshot: the flag is still read.
     return (
-        f"SELECT s.id, s.computed_at, {columns}{demo if demo_votes else ''}"
+        f"SELECT s.id, s.computed_at, {changed}, {columns}{demo if demo_votes else ''}"
         f" FROM (SELECT 1 AS one) AS always LEFT JOIN {q(snapshots)} s ON s.id = ("
         f"SELECT id FROM {q(snapshots)}"
         f" WHERE category_id {'= %s' if by_category else 'IS NULL'} AND voters = %s"
         " ORDER BY computed_at DESC, id DESC LIMIT 1)"
-        f" LEFT JOIN {q(rows)} r ON r.snapshot_id = s.id AND s.id <> %s"
+        f" LEFT JOIN {q(rows)} r ON r.snapshot_id = s.id AND {changed}"
     )
 
 
@@ -231,30 +235,32 @@ def _latest_ratings(
     category: Category | None, demo_votes: bool
 ) -> tuple[dict[int, RatingRow], bool]:
     key = (connection.settings_dict["NAME"], category.pk if category is not None else None)
-    remembered_id, remembered = _ratings_memo.get(key, (0, {}))  # ids start at 1
-    params = [DEMO_VOTER] if demo_votes else []
+    remembered_id, remembered_at, remembered = _ratings_memo.get(key, (0, None, {}))
+    remembered_snapshot = [remembered_id, remembered_at]
+    params = [*remembered_snapshot, *([DEMO_VOTER] if demo_votes else [])]
     params += [
         *([category.pk] if category is not None else []),
         LeaderboardSnapshot.Voters.ALL.value,
+        *remembered_snapshot,
     ]
-    params.append(remembered_id)
     with connection.cursor() as cursor:
         cursor.execute(_ratings_sql(connection.vendor, category is not None, demo_votes), params)
         rows = cursor.fetchall()
-    snapshot_id, computed_at = rows[0][0], rows[0][1]
+    snapshot_id, computed_at, changed = rows[0][:3]
     if snapshot_id is None:
         remembered = {}
-    elif snapshot_id != remembered_id:
+    elif changed:
+        stored_at = computed_at
         if timezone.is_naive(computed_at):  # SQLite
             computed_at = timezone.make_aware(computed_at, UTC)
         remembered = {
-            row[2]: RatingRow(
-                **dict(zip(_RATING_COLUMNS, row[2:], strict=False)), computed_at=computed_at
+            row[3]: RatingRow(
+                **dict(zip(_RATING_COLUMNS, row[3:], strict=False)), computed_at=computed_at
             )
             for row in rows
-            if row[2] is not None
+            if row[3] is not None
         }
-        _ratings_memo[key] = (snapshot_id, remembered)
+        _ratings_memo[key] = (snapshot_id, stored_at, remembered)
     return dict(remembered), demo_votes and bool(rows[0][-1])
 
 

@@ -31,10 +31,11 @@ def test_votes_on_pairs_counts_both_seats_counted_or_not_and_only_the_pairs_aske
     assert selectors.votes_on_pairs(set()) == {}
 
 
-def _snapshot(ratings: dict, category=None) -> LeaderboardSnapshot:
+def _snapshot(ratings: dict, category=None, pk=None) -> LeaderboardSnapshot:
     """A snapshot written as the recompute writes one: with its rows, in one transaction."""
     with transaction.atomic():
         snapshot = LeaderboardSnapshot.objects.create(
+            pk=pk,
             category=category,
             computed_at=timezone.now(),
             votes_used=100,
@@ -80,6 +81,18 @@ def test_latest_ratings_show_a_new_snapshot_at_once(db):
     assert {pk: row.rating for pk, row in selectors.latest_ratings(coding).items()} == {
         two.pk: 1300.0
     }
+
+
+def test_latest_ratings_are_not_fooled_by_a_reused_snapshot_id(db):
+    """SQLite gives the next row the id of a deleted newest one: the remembered rows of the
+    deleted snapshot must not stand in for the new snapshot's."""
+    model = AIModelFactory()
+    first = _snapshot({model: 1100.0})
+    assert selectors.latest_ratings()[model.pk].rating == 1100.0
+    reused = first.pk
+    first.delete()
+    assert _snapshot({model: 1250.0}, pk=reused).pk == reused
+    assert selectors.latest_ratings()[model.pk].rating == 1250.0
 
 
 def test_latest_ratings_are_one_query_and_a_copy_the_caller_may_change(
