@@ -139,8 +139,14 @@ def test_battle_audio_and_waveform_share_no_bytes_length_digest_name_or_url_with
         # Another duration, but the same sound at the same rate: silence, then the samples
         # within one step of the stored ones.
         assert copy_rate == rate and copy_frames > frames
-        start = int(np.flatnonzero(copy)[0]) - int(np.flatnonzero(sound)[0])
-        assert np.abs(copy[start : start + frames].astype(int) - sound).max() <= 1
+        # Aligned by the first sample that is not silence; a nudge may have moved that sample
+        # (a sine starts at 0), so the offsets one or two samples either side are tried too.
+        first = int(np.flatnonzero(copy)[0]) - int(np.flatnonzero(sound)[0])
+        gap = min(
+            np.abs(copy[start : start + frames].astype(int) - sound).max()
+            for start in range(max(0, first - 2), first + 3)
+        )
+        assert gap <= 1
         assert f"{response.audio_duration_ms // 1000} s ·" not in html
     for _, reply in replies:
         assert reply["Cache-Control"] == "private, no-store"
