@@ -4,9 +4,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import factory
+from django.db import transaction
 from django.utils import timezone
 
-from apps.arena.models import Battle, Vote
+from apps.arena.models import Battle, LeaderboardRow, LeaderboardSnapshot, Vote
 from apps.catalog.models import AIModel, Capability, Gateway, Modality, Provider
 from apps.challenges.models import Category, Challenge
 from apps.responses.models import Response
@@ -144,3 +145,36 @@ def votes_between(response_a, response_b, outcomes: str, **vote_fields) -> list[
             )
         )
     return votes
+
+
+def snapshot_rating(
+    *rated, category=None, pk=None, half_width: float = 20.0, votes: int = 100
+) -> LeaderboardSnapshot:
+    """A leaderboard snapshot of the given (model, rating) pairs, ranked in that order, written
+    as the recompute writes one: with its rows, in one transaction."""
+    with transaction.atomic():
+        snapshot = LeaderboardSnapshot.objects.create(
+            pk=pk,
+            category=category,
+            computed_at=timezone.now(),
+            votes_used=100,
+            excluded_votes=0,
+            rounds=10,
+            seed=1,
+            min_votes=1,
+        )
+        LeaderboardRow.objects.bulk_create(
+            LeaderboardRow(
+                snapshot=snapshot,
+                model=model,
+                rank=rank,
+                rating=rating,
+                lower=rating - half_width,
+                upper=rating + half_width,
+                votes=votes,
+                win_rate=0.5,
+                is_provisional=False,
+            )
+            for rank, (model, rating) in enumerate(rated, start=1)
+        )
+    return snapshot

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from apps.arena.models import Battle, ExclusionRule, Vote
 from apps.arena.services.votes import vote_cast
@@ -16,6 +15,7 @@ from tests.factories import (
     ChallengeFactory,
     ResponseFactory,
     battle_between,
+    snapshot_rating,
 )
 
 pytestmark = pytest.mark.django_db
@@ -214,24 +214,10 @@ def test_a_network_of_honest_voters_with_mixed_votes_keeps_counting(exclusion_ru
 def test_a_network_that_calls_every_battle_of_a_weak_model_a_tie_is_caught(exclusion_rules):
     """Ties count half a win in the ratings, so a tie in every battle lifts a model expected
     to lose; the test counts them too."""
-    from apps.arena.models import LeaderboardRow, LeaderboardSnapshot
 
     _one_sided_rules(exclusion_rules)
     weak, strong = AIModelFactory(), AIModelFactory()
-    snapshot = LeaderboardSnapshot.objects.create(
-        computed_at=timezone.now(), votes_used=100, excluded_votes=0, rounds=10, seed=1, min_votes=1
-    )
-    for model, rating in ((weak, 800), (strong, 1200)):
-        LeaderboardRow.objects.create(
-            snapshot=snapshot,
-            model=model,
-            rating=rating,
-            lower=rating - 20,
-            upper=rating + 20,
-            votes=100,
-            win_rate=0.5,
-            is_provisional=False,
-        )
+    snapshot_rating((weak, 800), (strong, 1200))
     network = visitors.ip_hash("2001:db8:7e:1::1", purpose="arena")
     fan = visitors.ip_hash("198.51.100.30", purpose="arena")
 

@@ -1,14 +1,12 @@
-from django.db import transaction
-from django.utils import timezone
-
 from apps.arena import selectors
-from apps.arena.models import DEMO_VOTER, Exclusion, LeaderboardRow, LeaderboardSnapshot, Vote
+from apps.arena.models import DEMO_VOTER, Exclusion, LeaderboardSnapshot, Vote
 from apps.arena.services.votes import exclusion_create
 from tests.factories import (
     AIModelFactory,
     CategoryFactory,
     ChallengeFactory,
     ResponseFactory,
+    snapshot_rating,
     votes_between,
 )
 
@@ -32,33 +30,7 @@ def test_votes_on_pairs_counts_both_seats_counted_or_not_and_only_the_pairs_aske
 
 
 def _snapshot(ratings: dict, category=None, pk=None) -> LeaderboardSnapshot:
-    """A snapshot written as the recompute writes one: with its rows, in one transaction."""
-    with transaction.atomic():
-        snapshot = LeaderboardSnapshot.objects.create(
-            pk=pk,
-            category=category,
-            computed_at=timezone.now(),
-            votes_used=100,
-            excluded_votes=0,
-            rounds=10,
-            seed=1,
-            min_votes=1,
-        )
-        LeaderboardRow.objects.bulk_create(
-            LeaderboardRow(
-                snapshot=snapshot,
-                model=model,
-                rank=rank,
-                rating=rating,
-                lower=rating - 20,
-                upper=rating + 20,
-                votes=100,
-                win_rate=0.5,
-                is_provisional=False,
-            )
-            for rank, (model, rating) in enumerate(ratings.items(), start=1)
-        )
-    return snapshot
+    return snapshot_rating(*ratings.items(), category=category, pk=pk)
 
 
 def test_latest_ratings_show_a_new_snapshot_at_once(db):

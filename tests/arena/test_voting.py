@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.arena.models import Battle, Vote
 from rival.web import visitors
-from tests.factories import battle_between
+from tests.factories import battle_between, snapshot_rating
 
 pytestmark = pytest.mark.django_db
 
@@ -387,23 +387,7 @@ def test_excluded_and_counted_voters_see_the_same_page(challenge_pair):
 
 
 def _rated(*models_and_ratings) -> None:
-    from apps.arena.models import LeaderboardRow, LeaderboardSnapshot
-
-    snapshot = LeaderboardSnapshot.objects.create(
-        computed_at=timezone.now(), votes_used=100, excluded_votes=0, rounds=10, seed=1, min_votes=1
-    )
-    for rank, (model, rating) in enumerate(models_and_ratings, start=1):
-        LeaderboardRow.objects.create(
-            snapshot=snapshot,
-            model=model,
-            rank=rank,
-            rating=rating,
-            lower=rating - 20,
-            upper=rating + 20,
-            votes=100,
-            win_rate=0.5,
-            is_provisional=False,
-        )
+    snapshot_rating(*models_and_ratings)
 
 
 def test_the_reveal_shows_each_models_rating_from_the_newest_snapshot(client, challenge_pair):

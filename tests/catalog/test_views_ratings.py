@@ -1,32 +1,15 @@
 """Arena ratings shown and sorted on the browse pages (read through arena.selectors)."""
 
 import pytest
-from django.utils import timezone
 
-from apps.arena.models import LeaderboardRow, LeaderboardSnapshot
-from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory
+from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory, snapshot_rating
 
 pytestmark = pytest.mark.django_db
 
 
 def snapshot(*rated):
     """An overall leaderboard snapshot rating the given (model, rating) pairs."""
-    snap = LeaderboardSnapshot.objects.create(
-        computed_at=timezone.now(), votes_used=100, excluded_votes=0, rounds=10, seed=1
-    )
-    for rank, (model, rating) in enumerate(rated, start=1):
-        LeaderboardRow.objects.create(
-            snapshot=snap,
-            model=model,
-            rank=rank,
-            rating=rating,
-            lower=rating - 40,
-            upper=rating + 40,
-            votes=50,
-            win_rate=0.5,
-            is_provisional=False,
-        )
-    return snap
+    return snapshot_rating(*rated, half_width=40.0, votes=50)
 
 
 def test_models_sort_by_arena_rating_with_unrated_models_last(client):
