@@ -12,7 +12,9 @@ Writes that bypass model signals (`QuerySet.update()`, `bulk_create`) call
 
 import contextlib
 import time
+from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -28,6 +30,22 @@ def content_version() -> int:
         cache.add(CONTENT_VERSION_KEY, time.time_ns() // 1000, timeout=None)
         version = cache.get(CONTENT_VERSION_KEY, 0)
     return version
+
+
+def per_content_version[T](key: str, compute: Callable[[], T], version: int | None = None) -> T:
+    """`compute()`, kept in the cache under `key` for the current content version (or the
+    given one): recomputed after any write that changes what public pages show. For derived
+    reads and page regions that depend on nothing else. FRAGMENT_CACHE_SECONDS only bounds how
+    long a superseded version lingers; 0 turns this off (every call computes)."""
+    seconds = settings.FRAGMENT_CACHE_SECONDS
+    if seconds <= 0:
+        return compute()
+    versioned = f"{key}:v{content_version() if version is None else version}"
+    value = cache.get(versioned)
+    if value is None:
+        value = compute()
+        cache.set(versioned, value, seconds)
+    return value
 
 
 def _bump() -> None:

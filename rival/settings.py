@@ -201,7 +201,8 @@ else:
 # write that changes what pages show makes them stale at once (rival/web/pagecache.py). Off
 # without Redis: the local-memory cache is not shared with the worker that writes snapshots.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600" if REDIS_URL else "0"))
-# Regions of public pages ({% fragment %}) are rendered once per content version and kept
+# Regions of public pages ({% fragment %}) and reads derived per content version (the
+# comparison overview) are computed once per content version and kept
 # this long at most (0: off, every request renders them; rival/web/templatetags/fragments.py).
 FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "3600"))
 

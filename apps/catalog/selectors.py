@@ -137,14 +137,17 @@ def creators():
         .only("id", "slug", "name", "provider_id")
         .order_by(F("release_date").desc(nulls_last=True), "name")
     )
-    return (
-        Provider.objects.annotate(
-            listed_count=Count("models", filter=~Q(models__status=AIModel.Status.RETIRED)),
-            retired_count=Count("models", filter=Q(models__status=AIModel.Status.RETIRED)),
-        )
-        .prefetch_related(Prefetch("models", queryset=listed, to_attr="listed_models"))
-        .order_by("name")
+    return _creators_counted().prefetch_related(
+        Prefetch("models", queryset=listed, to_attr="listed_models")
     )
+
+
+def _creators_counted():
+    """Every AI creator by name, with how many models it has listed and retired."""
+    return Provider.objects.annotate(
+        listed_count=Count("models", filter=~Q(models__status=AIModel.Status.RETIRED)),
+        retired_count=Count("models", filter=Q(models__status=AIModel.Status.RETIRED)),
+    ).order_by("name")
 
 
 @dataclass(frozen=True)
@@ -167,12 +170,7 @@ def creator_cards() -> list[Provider]:
     )
     for provider_id, slug, name in rows:
         listed[provider_id].append(ModelLink(link("catalog:model", slug), name))
-    providers = list(
-        Provider.objects.annotate(
-            listed_count=Count("models", filter=~Q(models__status=AIModel.Status.RETIRED)),
-            retired_count=Count("models", filter=Q(models__status=AIModel.Status.RETIRED)),
-        ).order_by("name")
-    )
+    providers = list(_creators_counted())
     for provider in providers:
         provider.listed_models = listed[provider.pk]
     return providers

@@ -7,7 +7,6 @@ Ratings and head-to-head records come only through `apps.arena.selectors`.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db.models import FETCH_PEERS, Q
 from django.urls import reverse
 
@@ -15,7 +14,7 @@ from apps.catalog.models import AIModel
 from apps.challenges.models import OutputType
 from apps.compare.metrics import METRICS, Cell, cells, response_metrics
 from apps.responses.models import Response
-from rival.cacheversion import content_version
+from rival.cacheversion import per_content_version
 from rival.links import link
 
 MIN_MODELS = 2
@@ -166,20 +165,14 @@ class Overview:
         ]
 
 
-# Bounds how long a superseded content version's overview lingers; a write replaces it.
-OVERVIEW_SECONDS = 3600
-
-
 def overview(models: list[AIModel]) -> Overview:
     """Which published challenges each model answered: one query of small rows, kept in the
     cache per content version (rival/cacheversion.py), which every response publish, retire
     or challenge edit changes."""
-    key = f"compare:overview:{content_version()}:{','.join(str(m.id) for m in models)}"
-    parts = cache.get(key)
-    if parts is None:
-        parts = _overview_parts(models)
-        cache.set(key, parts, OVERVIEW_SECONDS)
-    shared, partial, categories = parts
+    shared, partial, categories = per_content_version(
+        f"compare:overview:{','.join(str(m.id) for m in models)}",
+        lambda: _overview_parts(models),
+    )
     return Overview(models=models, shared=shared, partial=partial, categories=categories)
 
 

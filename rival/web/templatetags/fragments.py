@@ -15,10 +15,9 @@ import hashlib
 
 from django import template
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.safestring import mark_safe
 
-from rival.cacheversion import content_version
+from rival.cacheversion import content_version, per_content_version
 
 register = template.Library()
 
@@ -49,18 +48,15 @@ class FragmentNode(template.Node):
         self.keys = keys
 
     def render(self, context):
-        # FRAGMENT_CACHE_SECONDS only bounds how long a superseded version lingers when the
-        # cache evicts nothing (a version lasts until the next write); 0 turns fragments off.
-        seconds = settings.FRAGMENT_CACHE_SECONDS
-        if seconds <= 0 or _signed_in(context):
+        if settings.FRAGMENT_CACHE_SECONDS <= 0 or _signed_in(context):
             return self.nodelist.render(context)
         parts = "\x1f".join(str(key.resolve(context)) for key in self.keys)
         digest = hashlib.md5(parts.encode(), usedforsecurity=False).hexdigest()
-        key = f"fragment:{self.name}:{_version(context)}:{digest}"
-        html = cache.get(key)
-        if html is None:
-            html = self.nodelist.render(context)
-            cache.set(key, str(html), seconds)
+        html = per_content_version(
+            f"fragment:{self.name}:{digest}",
+            lambda: str(self.nodelist.render(context)),
+            version=_version(context),
+        )
         return mark_safe(html)  # noqa: S308 - the template's own rendered (escaped) output
 
 
