@@ -37,10 +37,30 @@ ISSUE_LIMITED = (
 def _voter(request, create: bool = False) -> str:
     voter = request.session.get(VOTER_SESSION_KEY, "")
     if not voter and create:
-        voter = battles.voter_new()
+        voter = _voter_keep(request, battles.voter_new())
+    return voter
+
+
+def _voter_keep(request, voter: str) -> str:
+    """Store `voter` as the session's arena id unless it is that already."""
+    if request.session.get(VOTER_SESSION_KEY) != voter:
         request.session[VOTER_SESSION_KEY] = voter
         request.session[VOTER_SINCE_SESSION_KEY] = timezone.now().isoformat()
     return voter
+
+
+def _over_limits(
+    request, hashed_ip: str, kind: str, ip_rule: str, session_rule: str
+) -> tuple[str, bool]:
+    """(the visitor's arena id, whether this request is over the `kind` limits), counted per
+    IP group first — a cookieless script gets a new session each time — then per arena
+    session, in one round trip. A new id is only proposed here: the caller keeps it
+    (_voter_keep) once the request is allowed, so over the limit no session is written."""
+    voter = _voter(request) or battles.voter_new()
+    limited = visitors.rate_limited_any(
+        (f"arena:{kind}:ip:{hashed_ip}", ip_rule), (f"arena:{kind}:session:{voter}", session_rule)
+    )
+    return voter, limited
 
 
 LIVE_LIMITED = (
@@ -75,15 +95,18 @@ def _render_arena(request, context: dict, *, demo_votes: bool, status: int = 200
 
 
 def _issue(request, category: Category | None, ratings=None):
-    """(a new battle or None, whether the visitor is over the issue limit). Counted per IP
-    group first — a cookieless script gets a new session each time, so over that limit no
-    session is written either — then per arena session."""
+    """(a new battle or None, whether the visitor is over the issue limits, _over_limits)."""
     hashed_ip = visitors.request_ip_hash(request, purpose="arena")
-    if visitors.rate_limited(f"arena:issue:ip:{hashed_ip}", settings.ARENA_ISSUE_LIMIT_IP):
+    voter, limited = _over_limits(
+        request,
+        hashed_ip,
+        "issue",
+        settings.ARENA_ISSUE_LIMIT_IP,
+        settings.ARENA_ISSUE_LIMIT_SESSION,
+    )
+    if limited:
         return None, True
-    voter = _voter(request, create=True)
-    if visitors.rate_limited(f"arena:issue:session:{voter}", settings.ARENA_ISSUE_LIMIT_SESSION):
-        return None, True
+    voter = _voter_keep(request, voter)
     return battles.battle_issue(voter=voter, category=category, ratings=ratings), False
 
 
@@ -119,9 +142,10 @@ def vote(request):
     # Read once: the one-sided rule weighs the vote by them, the reveal shows them.
     ratings, demo_votes = selectors.latest_ratings_and_demo_votes()
     try:
-        if visitors.rate_limited(
-            f"arena:session:{voter}", settings.ARENA_RATE_LIMIT_SESSION
-        ) or visitors.rate_limited(f"arena:ip:{hashed_ip}", settings.ARENA_RATE_LIMIT_IP):
+        if visitors.rate_limited_any(
+            (f"arena:session:{voter}", settings.ARENA_RATE_LIMIT_SESSION),
+            (f"arena:ip:{hashed_ip}", settings.ARENA_RATE_LIMIT_IP),
+        ):
             raise VoteRefused(RATE_LIMITED, 429)
         cast = votes.vote_cast(
             token=request.POST.get("battle", ""),
@@ -218,11 +242,12 @@ def live_new(request):
     if not form.is_valid():
         return _render_live_new(request, form, status=400)
     hashed_ip = visitors.request_ip_hash(request, purpose="arena")
-    if visitors.rate_limited(f"arena:live:ip:{hashed_ip}", settings.ARENA_LIVE_LIMIT_IP):
+    voter, limited = _over_limits(
+        request, hashed_ip, "live", settings.ARENA_LIVE_LIMIT_IP, settings.ARENA_LIVE_LIMIT_SESSION
+    )
+    if limited:
         return _render_live_new(request, form, LIVE_LIMITED, 429)
-    voter = _voter(request, create=True)
-    if visitors.rate_limited(f"arena:live:session:{voter}", settings.ARENA_LIVE_LIMIT_SESSION):
-        return _render_live_new(request, form, LIVE_LIMITED, 429)
+    voter = _voter_keep(request, voter)
     try:
         started = live.live_battle_start(
             voter=voter,

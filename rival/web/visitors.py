@@ -95,10 +95,24 @@ def request_ip_hash(request, *, purpose: str) -> str:
     return ip_hash(client_ip(request), purpose=purpose)
 
 
-def _hit(cache_key: str, window: int) -> int:
-    """Count one hit on `cache_key`, atomically, in the "limits" cache (the Redis that never
-    evicts, so filling the page cache cannot reset a count); the count so far in its window."""
-    cache = caches["limits"]
+# One hit on each counter (KEYS) in turn, each against its limit and window in seconds
+# (ARGV: limit, window, limit, window, …), stopping after the first one over its limit; the
+# counts so far. One script is one Redis command: atomic under concurrent requests, and one
+# round trip for all of a request's limits.
+HITS = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  counts[i] = count
+  if count > tonumber(ARGV[2 * i - 1]) then break end
+end
+return counts
+"""
+
+
+def _hit(cache, cache_key: str, window: int) -> int:
+    """One hit on `cache_key` in a cache that runs no script (the local-memory one)."""
     for _ in range(3):
         cache.add(cache_key, 0, timeout=window)
         try:
@@ -109,16 +123,43 @@ def _hit(cache_key: str, window: int) -> int:
     return 1
 
 
+def _hits(counters: list[tuple[str, int, int]]) -> list[int]:
+    """Count one hit on each (cache key, limit, window) in order, stopping after the first
+    one over its limit (the later ones are not counted); the counts so far. Counted in the
+    "limits" cache (the Redis that never evicts, so filling the page cache cannot reset a
+    count), atomically and in one round trip (HITS). With Redis down every count is 1
+    (rival/cache.py: limits fail open)."""
+    cache = caches["limits"]
+    if hasattr(cache, "run_script"):
+        keys = [key for key, _, _ in counters]
+        args = [value for _, limit, window in counters for value in (limit, window)]
+        return cache.run_script(HITS, keys, args, fallback=[1] * len(counters))
+    counts = []
+    for key, limit, window in counters:
+        counts.append(_hit(cache, key, window))
+        if counts[-1] > limit:
+            break
+    return counts
+
+
 def _rule(rule: str) -> tuple[int, int]:
     limit, window = (int(part) for part in rule.split("/"))
     return limit, window
 
 
 def rate_limited(key: str, rule: str) -> bool:
-    """Count one hit on `key` against a "count/seconds" rule (see _hit); True when this hit
+    """Count one hit on `key` against a "count/seconds" rule (see _hits); True when this hit
     is over the limit."""
-    limit, window = _rule(rule)
-    return _hit(f"rate:{key}", window) > limit
+    return rate_limited_any((key, rule))
+
+
+def rate_limited_any(*limits: tuple[str, str]) -> bool:
+    """Count one hit on each (key, "count/seconds" rule) in order, in one atomic round trip;
+    True when one of them is over its limit. The keys after that one are not counted: a
+    visitor refused by their address's limit spends nothing of their session's."""
+    counters = [(f"rate:{key}", *_rule(rule)) for key, rule in limits]
+    counts = _hits(counters)
+    return any(count > limit for count, (_, limit, _) in zip(counts, counters, strict=False))
 
 
 @dataclass(frozen=True)
@@ -145,5 +186,5 @@ def rate_window(key: str, rule: str) -> RateWindow:
     limit, window = _rule(rule)
     now = time.time()
     start = int(now // window) * window
-    count = _hit(f"rate:{key}:{start}", window)
+    count = _hits([(f"rate:{key}:{start}", limit, window)])[0]
     return RateWindow(limit, window, count, max(1, round(start + window - now)))

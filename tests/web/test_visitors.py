@@ -3,6 +3,7 @@
 import ipaddress
 
 import pytest
+from django.core.cache import caches
 from django.test import RequestFactory
 
 from rival.web import visitors
@@ -69,3 +70,52 @@ def test_trusted_proxies_as_a_hop_count_is_refused(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXIES", "1")
     with pytest.raises(ImproperlyConfigured, match="CIDR|networks"):
         rival_settings._networks("TRUSTED_PROXIES")
+
+
+def test_concurrent_hits_never_pass_more_than_the_limit():
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    start = Barrier(24)
+
+    def hit(n: int) -> bool:
+        start.wait()
+        return visitors.rate_limited_any(("crowd:ip", "10/60"), (f"crowd:session:{n}", "5/60"))
+
+    with ThreadPoolExecutor(24) as pool:
+        limited = list(pool.map(hit, range(24)))
+
+    assert limited.count(False) == 10
+    assert caches["limits"].get("rate:crowd:ip") == 24
+
+
+def test_a_hit_over_the_first_limit_counts_nothing_against_the_next():
+    assert not visitors.rate_limited_any(("first:ip", "1/60"), ("first:session", "5/60"))
+    assert visitors.rate_limited_any(("first:ip", "1/60"), ("first:session", "5/60"))
+
+    assert caches["limits"].get("rate:first:session") == 1
+
+
+def test_a_hit_over_a_later_limit_is_refused_too():
+    assert not visitors.rate_limited_any(("later:ip", "5/60"), ("later:session", "1/60"))
+    assert visitors.rate_limited_any(("later:ip", "5/60"), ("later:session", "1/60"))
+
+
+def test_every_count_expires_with_its_window():
+    visitors.rate_limited_any(("window:ip", "5/60"), ("window:session", "5/30"))
+    client = caches["limits"]._cache.get_client(write=True)
+    ttl = {
+        name: client.ttl(caches["limits"].make_key(f"rate:window:{name}"))
+        for name in ("ip", "session")
+    }
+
+    assert 55 <= ttl["ip"] <= 60 and 25 <= ttl["session"] <= 30
+
+
+def test_a_count_left_without_a_window_gets_one_on_its_next_hit():
+    caches["limits"].set("rate:stuck", 3, timeout=None)
+    visitors.rate_limited("stuck", "5/60")
+    client = caches["limits"]._cache.get_client(write=True)
+
+    assert caches["limits"].get("rate:stuck") == 4
+    assert 0 < client.ttl(caches["limits"].make_key("rate:stuck")) <= 60
