@@ -414,6 +414,14 @@ def battle_for_page(token: str, voter: str) -> Battle | None:
     )
 
 
+def battle_with_answers(battle_id: int) -> Battle:
+    """A battle with its challenge, category and both answers, as the arena page shows it;
+    one query."""
+    return Battle.objects.select_related("challenge__category", "response_a", "response_b").get(
+        pk=battle_id
+    )
+
+
 def ratings_categories():
     """Categories that have at least one published challenge, for filters."""
     return Category.objects.annotate(

@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
 
 from apps.arena import leaderboard as board
 from apps.arena import selectors
@@ -159,26 +160,30 @@ def vote(request):
     except VoteRefused as refused:
         battle, _ = _issue(request, category, ratings)
         # htmx swaps only 2xx answers; the message in the page says what happened either way.
-        return _render_arena(
+        answer = _render_arena(
             request,
             {"battle": battle, "category": category, "error": refused.message},
             demo_votes=demo_votes,
             status=200 if request.htmx else refused.status,
         )
-    battle = cast.battle  # loaded by vote_cast with the models and creators to reveal
-    return _render_arena(
-        request,
-        {
-            "battle": battle,
-            "category": category,
-            "vote": cast,
-            "reveal": [
-                (side, response, ratings.get(response.model_id))
-                for side, response in (("A", battle.response_a), ("B", battle.response_b))
-            ],
-        },
-        demo_votes=demo_votes,
-    )
+        # The vote form asked for the reveal in its own place: a new battle takes the arena's.
+        return reswap(retarget(answer, "#arena"), "innerHTML") if request.htmx else answer
+    # vote_cast loaded the models and creators to reveal; the answers themselves only a full
+    # page shows again (htmx swaps the reveal alone in for the vote form).
+    revealed = cast.battle
+    context = {
+        "battle": revealed,
+        "category": category,
+        "vote": cast,
+        "reveal": [
+            (side, response, ratings.get(response.model_id))
+            for side, response in (("A", revealed.response_a), ("B", revealed.response_b))
+        ],
+    }
+    if request.htmx:
+        return render(request, "arena/arena.html#reveal", context)
+    context["battle"] = selectors.battle_with_answers(revealed.pk)
+    return _render_arena(request, context, demo_votes=demo_votes)
 
 
 @require_safe

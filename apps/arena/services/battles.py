@@ -13,7 +13,7 @@ from django.db.models.lookups import IContains
 from django.utils import timezone
 
 from apps.arena.models import Battle, IdentityTerm
-from apps.arena.selectors import latest_ratings, votes_on_pairs
+from apps.arena.selectors import battle_with_answers, latest_ratings, votes_on_pairs
 from apps.catalog.models import AIModel
 from apps.challenges.models import Category
 from apps.responses.models import Response
@@ -144,9 +144,7 @@ def battle_issue(
         response_b_id=second[0],
         expires_at=timezone.now() + timedelta(seconds=settings.ARENA_BATTLE_TTL_SECONDS),
     )
-    return Battle.objects.select_related("challenge__category", "response_a", "response_b").get(
-        pk=battle.pk
-    )
+    return battle_with_answers(battle.pk)
 
 
 def battles_prune(*, older_than: timedelta = timedelta(days=1)) -> int:

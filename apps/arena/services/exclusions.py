@@ -31,14 +31,21 @@ def reading_floor_ms(battle: Battle, rules: ExclusionSettings) -> int:
         for response in (battle.response_a, battle.response_b)
         if response.output_type in READ_OUTPUT_TYPES
     )
+    return floor_for_chars(chars, rules)
+
+
+def floor_for_chars(chars: int, rules: ExclusionSettings) -> int:
+    """reading_floor_ms for answers with `chars` characters of text and code between them."""
     chars = min(chars, READING_CHARS_CAP)
     return rules.too_fast_base_ms + chars * 1000 // max(rules.too_fast_chars_per_second, 1)
 
 
-def too_fast(battle: Battle, decision_ms: int, rules: ExclusionSettings) -> str | None:
+def too_fast(read_chars: int, decision_ms: int, rules: ExclusionSettings) -> str | None:
+    """Whether a vote `decision_ms` after a battle appeared whose answers have `read_chars`
+    characters of text and code came sooner than anyone can read them (floor_for_chars)."""
     if not rules.too_fast_enabled:
         return None
-    floor = reading_floor_ms(battle, rules)
+    floor = floor_for_chars(read_chars, rules)
     if decision_ms >= floor:
         return None
     return (
@@ -47,11 +54,12 @@ def too_fast(battle: Battle, decision_ms: int, rules: ExclusionSettings) -> str 
     )
 
 
-def ip_daily(ip_hash: str, now, rules: ExclusionSettings) -> str | None:
-    if not rules.ip_daily_enabled:
+def ip_daily(network_today: int | None, rules: ExclusionSettings) -> str | None:
+    """Whether a network that cast `network_today` votes in the last 24 hours before this
+    one is past the daily limit (None: not counted, the rule is off)."""
+    if not rules.ip_daily_enabled or network_today is None:
         return None
-    earlier = Vote.objects.filter(ip_hash=ip_hash, created_at__gt=now - timedelta(days=1))
-    if earlier.count() < rules.ip_daily_limit:
+    if network_today < rules.ip_daily_limit:
         return None
     return f"More than {rules.ip_daily_limit} votes from one network within a day."
 
