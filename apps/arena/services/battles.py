@@ -1,5 +1,6 @@
 """Issuing battles: which two responses a visitor is shown, and pruning unvoted ones."""
 
+import functools
 import math
 import random
 import secrets
@@ -8,14 +9,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, TextField
 from django.db.models.lookups import IContains
 from django.utils import timezone
 
-from apps.arena.models import Battle, IdentityTerm
-from apps.arena.selectors import battle_with_answers, latest_ratings, votes_on_pairs
+from apps.arena.models import Battle, IdentityTerm, new_battle_token
+from apps.arena.selectors import latest_ratings, votes_on_pairs
+from apps.arena.services.rows import columns, instance, table
 from apps.catalog.models import AIModel
-from apps.challenges.models import Category
+from apps.challenges.models import Category, Challenge
 from apps.responses.models import Response
 
 # How many random candidate pairs a battle is chosen from, and how the choice leans:
@@ -137,14 +140,86 @@ def battle_issue(
     challenge_id, first, second = rng.choices(candidates, weights=weights)[0]
     if rng.random() < 0.5:
         first, second = second, first
-    battle = Battle.objects.create(
-        session_key=voter,
-        challenge_id=challenge_id,
-        response_a_id=first[0],
-        response_b_id=second[0],
-        expires_at=timezone.now() + timedelta(seconds=settings.ARENA_BATTLE_TTL_SECONDS),
+    return _battle_create(voter, challenge_id, first[0], second[0])
+
+
+# What the arena page shows of a battle, its challenge and category and its two answers
+# (components/response_output.html included); nothing else of their rows is read.
+_SHOWN_BATTLE = tuple(f.attname for f in Battle._meta.concrete_fields)
+_SHOWN_CHALLENGE = ("id", "slug", "title", "prompt", "origin", "category_id")
+_SHOWN_CATEGORY = ("id", "slug", "name")
+_SHOWN_ANSWER = (
+    "id",
+    "model_id",
+    "challenge_id",
+    "output_type",
+    "content",
+    "rendered_html",
+    "rendered_hash",
+    "image",
+    "image_thumb",
+    "image_width",
+    "image_height",
+    "audio",
+    "audio_duration_ms",
+    "waveform",
+)
+
+
+@functools.cache
+def _battle_sql(vendor: str) -> str:
+    """The battle written and read back with what the page shows, in one statement where
+    the database can (PostgreSQL: the INSERT's RETURNING joined); else the read by id."""
+    shown = (
+        f"SELECT {columns('b', Battle, _SHOWN_BATTLE)},"
+        f" {columns('c', Challenge, _SHOWN_CHALLENGE)}, {columns('g', Category, _SHOWN_CATEGORY)},"
+        f" {columns('ra', Response, _SHOWN_ANSWER)}, {columns('rb', Response, _SHOWN_ANSWER)}"
+        " FROM {source}"
+        f" JOIN {table(Challenge)} c ON c.id = b.challenge_id"
+        f" LEFT JOIN {table(Category)} g ON g.id = c.category_id"
+        f" JOIN {table(Response)} ra ON ra.id = b.response_a_id"
+        f" JOIN {table(Response)} rb ON rb.id = b.response_b_id"
     )
-    return battle_with_answers(battle.pk)
+    if vendor != "postgresql":
+        return shown.format(source=f"{table(Battle)} b") + " WHERE b.id = %s"
+    written = [name for name in _SHOWN_BATTLE if name != "id"]
+    quote = connection.ops.quote_name
+    return (
+        f"WITH b AS (INSERT INTO {table(Battle)}"
+        f" ({', '.join(quote(Battle._meta.get_field(n).column) for n in written)})"
+        f" VALUES ({', '.join(['%s'] * len(written))}) RETURNING *) "
+    ) + shown.format(source="b")
+
+
+def _battle_create(voter: str, challenge_id: int, response_a_id: int, response_b_id: int):
+    """Store the battle; returned with what the page shows (_battle_sql), in one query on
+    PostgreSQL."""
+    now = timezone.now()
+    values = {
+        "token": new_battle_token(),
+        "session_key": voter,
+        "challenge_id": challenge_id,
+        "response_a_id": response_a_id,
+        "response_b_id": response_b_id,
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=settings.ARENA_BATTLE_TTL_SECONDS),
+    }
+    sql = _battle_sql(connection.vendor)
+    if connection.vendor == "postgresql":
+        params = [values[name] for name in _SHOWN_BATTLE if name != "id"]
+    else:
+        params = [Battle.objects.create(**values).pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    found = iter(row)
+    battle = instance(Battle, _SHOWN_BATTLE, found)
+    battle.challenge = instance(Challenge, _SHOWN_CHALLENGE, found)
+    category = instance(Category, _SHOWN_CATEGORY, found)
+    battle.challenge.category = category if category.pk is not None else None
+    battle.response_a = instance(Response, _SHOWN_ANSWER, found)
+    battle.response_b = instance(Response, _SHOWN_ANSWER, found)
+    return battle
 
 
 def battles_prune(*, older_than: timedelta = timedelta(days=1)) -> int:

@@ -3,17 +3,17 @@
 import functools
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from apps.arena.models import Battle, Exclusion, ExclusionRule, ExclusionSettings, Vote
 from apps.arena.selectors import latest_ratings
 from apps.arena.services import exclusions
+from apps.arena.services.rows import columns, instance, table
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
 from apps.responses.models import Response
@@ -52,27 +52,18 @@ _RULES = tuple(f.attname for f in ExclusionSettings._meta.concrete_fields)
 
 @functools.cache
 def _battle_sql(vendor: str) -> str:
-    # Plain SQL, composed once from the models' tables: the ORM's compiling of this one read
-    # (seven tables, three subqueries) cost more than the database's running it.
-    q = connection.ops.quote_name
-
-    def table(model: type[Model]) -> str:
-        return q(model._meta.db_table)
-
-    def columns(alias: str, names) -> str:
-        return ", ".join(f"{alias}.{q(name)}" for name in names)
-
     read = ", ".join(f"'{t}'" for t in exclusions.READ_OUTPUT_TYPES)
     votes = table(Vote)
     return (
-        f"SELECT {columns('b', _BATTLE)},"
+        f"SELECT {columns('b', Battle, _BATTLE)},"
         f" EXISTS (SELECT 1 FROM {votes} WHERE battle_id = b.id),"
-        f" {columns('c', _CHALLENGE)}, {columns('ra', _RESPONSE)}, {columns('rb', _RESPONSE)},"
-        f" {columns('ma', _MODEL)}, {columns('mb', _MODEL)},"
-        f" {columns('pa', _CREATOR)}, {columns('pb', _CREATOR)},"
+        f" {columns('c', Challenge, _CHALLENGE)},"
+        f" {columns('ra', Response, _RESPONSE)}, {columns('rb', Response, _RESPONSE)},"
+        f" {columns('ma', AIModel, _MODEL)}, {columns('mb', AIModel, _MODEL)},"
+        f" {columns('pa', Provider, _CREATOR)}, {columns('pb', Provider, _CREATOR)},"
         f" CASE WHEN ra.output_type IN ({read}) THEN length(ra.content) ELSE 0 END"
         f" + CASE WHEN rb.output_type IN ({read}) THEN length(rb.content) ELSE 0 END,"
-        f" {columns('s', _RULES)},"
+        f" {columns('s', ExclusionSettings, _RULES)},"
         f" (SELECT id FROM {table(Exclusion)} WHERE (kind = %s AND value = %s)"
         " OR (kind = %s AND value = %s) ORDER BY id LIMIT 1),"
         f" CASE WHEN s.ip_daily_enabled THEN (SELECT count(*) FROM {votes}"
@@ -91,18 +82,6 @@ def _battle_sql(vendor: str) -> str:
         # A concurrent second vote on the battle waits here; SQLite's writers take turns anyway.
         f"{' FOR UPDATE OF b' if vendor == 'postgresql' else ''}"
     )
-
-
-def _instance(model: type[Model], names, values) -> Model:
-    """A `model` row with only `names` loaded (any other field is deferred)."""
-    given = dict(zip(names, values, strict=True))
-    # from_db takes the values in the order of the model's fields.
-    loaded = [f.attname for f in model._meta.concrete_fields if f.attname in given]
-    return model.from_db(connection.alias, loaded, [given[name] for name in loaded])
-
-
-def _aware(value: datetime) -> datetime:
-    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value  # SQLite
 
 
 def _battle_locked(token: str, voter: str, ip_hash: str, now: datetime):
@@ -125,28 +104,20 @@ def _battle_locked(token: str, voter: str, ip_hash: str, now: datetime):
     if row is None:
         return None
     values = iter(row)
-
-    def take(n: int) -> list:
-        return [next(values) for _ in range(n)]
-
-    battle = _instance(Battle, _BATTLE, take(len(_BATTLE)))
-    battle.created_at, battle.expires_at = _aware(battle.created_at), _aware(battle.expires_at)
+    battle = instance(Battle, _BATTLE, values)
     voted = bool(next(values))
-    battle.challenge = _instance(Challenge, _CHALLENGE, take(len(_CHALLENGE)))
-    battle.response_a = _instance(Response, _RESPONSE, take(len(_RESPONSE)))
-    battle.response_b = _instance(Response, _RESPONSE, take(len(_RESPONSE)))
-    battle.response_a.model = _instance(AIModel, _MODEL, take(len(_MODEL)))
-    battle.response_b.model = _instance(AIModel, _MODEL, take(len(_MODEL)))
-    battle.response_a.model.provider = _instance(Provider, _CREATOR, take(len(_CREATOR)))
-    battle.response_b.model.provider = _instance(Provider, _CREATOR, take(len(_CREATOR)))
+    battle.challenge = instance(Challenge, _CHALLENGE, values)
+    battle.response_a = instance(Response, _RESPONSE, values)
+    battle.response_b = instance(Response, _RESPONSE, values)
+    battle.response_a.model = instance(AIModel, _MODEL, values)
+    battle.response_b.model = instance(AIModel, _MODEL, values)
+    battle.response_a.model.provider = instance(Provider, _CREATOR, values)
+    battle.response_b.model.provider = instance(Provider, _CREATOR, values)
     read_chars = next(values)
-    rules_row = take(len(_RULES))
-    rules = (
-        _instance(ExclusionSettings, _RULES, rules_row)
-        if rules_row[0] is not None
-        else ExclusionSettings.current()
-    )
-    exclusion_id, network_today, session_votes = take(3)
+    rules = instance(ExclusionSettings, _RULES, values)
+    if rules.pk is None:  # no row yet: the defaults, stored
+        rules = ExclusionSettings.current()
+    exclusion_id, network_today, session_votes = (next(values) for _ in range(3))
     return battle, voted, read_chars, rules, exclusion_id, network_today, session_votes
 
 
