@@ -62,11 +62,15 @@ def battle_pool_invalidate() -> None:
         cache.set(POOL_VERSION_KEY, 2, timeout=None)
 
 
-def _battle_challenges(category: Category | None, version: int) -> list[int]:
-    """Challenges with blind responses from at least two listed models; cached briefly."""
-    key = f"arena:pool:{version}:challenges:{category.pk if category else 'all'}"
-    ids = cache.get(key)
-    if ids is None:
+def _pool_version_and_challenges(category: Category | None) -> tuple[int, list[int]]:
+    """The pool's version, and the challenges with blind responses from at least two listed
+    models; cached briefly. The list is kept with the version it was read under, so the
+    two come in one round trip and a new version (battle_pool_invalidate) drops it at once."""
+    key = f"arena:pool:challenges:{category.pk if category else 'all'}"
+    found = cache.get_many([POOL_VERSION_KEY, key])
+    version = found.get(POOL_VERSION_KEY) or cache.get_or_set(POOL_VERSION_KEY, 1, timeout=None)
+    cached_version, ids = found.get(key) or (None, None)
+    if cached_version != version:
         blind = Response.objects.blind().exclude(model__status=AIModel.Status.RETIRED)
         if category is not None:
             blind = blind.filter(challenge__category=category)
@@ -77,8 +81,8 @@ def _battle_challenges(category: Category | None, version: int) -> list[int]:
             .filter(n__gte=2)
             .values_list("challenge_id", flat=True)
         )
-        cache.set(key, ids, timeout=POOL_CHALLENGES_SECONDS)
-    return ids
+        cache.set(key, (version, ids), timeout=POOL_CHALLENGES_SECONDS)
+    return version, ids
 
 
 def _battle_responses(challenge_ids: list[int], version: int) -> dict[int, list]:
@@ -113,8 +117,7 @@ def battle_issue(
     ratings (selectors.latest_ratings), when the caller has read them already.
     """
     rng = random.SystemRandom()
-    version = cache.get_or_set(POOL_VERSION_KEY, 1, timeout=None)
-    remaining = _battle_challenges(category, version)
+    version, remaining = _pool_version_and_challenges(category)
     rng.shuffle(remaining)
     responses: dict[int, list] = {}
     while remaining and not responses:
