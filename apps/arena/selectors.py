@@ -361,7 +361,9 @@ def _pair_counts_joined(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], in
     # same count as an OR of 2 × pairs conditions, which PostgreSQL plans and runs as one
     # bitmap scan per condition, several times slower for the arena's 48 candidate pairs.
     seats = sorted({(a, b) for a, b in pairs} | {(b, a) for a, b in pairs})
-    firsts, seconds = [a for a, _ in seats], [b for _, b in seats]
+    # Array literals: the driver adapts a list one element at a time.
+    firsts = "{" + ",".join(str(int(a)) for a, _ in seats) + "}"
+    seconds = "{" + ",".join(str(int(b)) for _, b in seats) + "}"
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT v.model_a_id, v.model_b_id, count(*)"

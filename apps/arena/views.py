@@ -89,10 +89,12 @@ def _category(request) -> Category | None:
 
 
 def _render_arena(request, context: dict, *, demo_votes: bool, status: int = 200):
-    template = "arena/arena.html#battle" if request.htmx else "arena/arena.html"
+    if request.htmx:
+        return render(request, "arena/arena.html#battle", context, status=status)
+    # The category filter and the demo notice sit outside the swapped region.
     context.setdefault("categories", selectors.ratings_categories())
     context["demo_votes"] = demo_votes
-    return render(request, template, context, status=status)
+    return render(request, "arena/arena.html", context, status=status)
 
 
 def _issue(request, category: Category | None, ratings=None):
