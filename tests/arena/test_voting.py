@@ -81,6 +81,35 @@ def test_a_second_vote_on_the_same_battle_is_refused_and_stores_nothing(client, 
     assert Vote.objects.get().outcome == "a"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_votes_on_one_battle_store_one_and_refuse_the_others(challenge_pair):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    from apps.arena.services.votes import VoteRefused, vote_cast
+
+    battle = battle_between(*challenge_pair, voter="twice")
+    start = Barrier(4)
+
+    def cast(outcome: str) -> int:
+        try:
+            start.wait()
+            vote_cast(token=battle.token, voter="twice", outcome=outcome, ip_hash="h")
+            return 200
+        except VoteRefused as refused:
+            return refused.status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(cast, ["a", "b", "tie", "both_bad"]))
+
+    assert statuses == [200, 409, 409, 409]
+    assert Vote.objects.filter(battle=battle).count() == 1
+
+
 def test_a_vote_on_another_visitors_battle_is_refused(client, challenge_pair):
     token = issued_token(client)
 
