@@ -30,10 +30,12 @@ from apps.arena.models import (
     LiveBattle,
     Vote,
 )
+from apps.arena.rows import columns, instance, table
 from apps.catalog.models import AIModel, Gateway
-from apps.challenges.models import Category
+from apps.challenges.models import Category, Challenge
 from apps.lab.models import LabResult, LabRun
 from apps.lab.selectors import runnable_models
+from apps.responses.models import Response
 
 
 @dataclass(frozen=True)
@@ -416,12 +418,63 @@ def battle_for_page(token: str, voter: str) -> Battle | None:
     )
 
 
-def battle_with_answers(battle_id: int) -> Battle:
-    """A battle with its challenge, category and both answers, as the arena page shows it;
-    one query."""
-    return Battle.objects.select_related("challenge__category", "response_a", "response_b").get(
-        pk=battle_id
+# What the arena page shows of a battle, its challenge and category and its two answers
+# (components/response_output.html included); nothing else of their rows is read.
+_SHOWN_BATTLE = tuple(f.attname for f in Battle._meta.concrete_fields)
+_SHOWN_CHALLENGE = ("id", "slug", "title", "prompt", "origin", "category_id")
+_SHOWN_CATEGORY = ("id", "slug", "name")
+_SHOWN_ANSWER = (
+    "id",
+    "model_id",
+    "challenge_id",
+    "output_type",
+    "content",
+    "rendered_html",
+    "rendered_hash",
+    "image",
+    "image_thumb",
+    "image_width",
+    "image_height",
+    "audio",
+    "audio_duration_ms",
+    "waveform",
+)
+
+
+def battle_shown_sql(source: str) -> str:
+    """SELECT of what the page shows of the battle `b`, from `source` (a table or a CTE
+    named b), in plain SQL: the ORM spent more time compiling this join than the database
+    spends running it. battle_shown makes the battle of its row."""
+    return (
+        f"SELECT {columns('b', Battle, _SHOWN_BATTLE)},"
+        f" {columns('c', Challenge, _SHOWN_CHALLENGE)}, {columns('g', Category, _SHOWN_CATEGORY)},"
+        f" {columns('ra', Response, _SHOWN_ANSWER)}, {columns('rb', Response, _SHOWN_ANSWER)}"
+        f" FROM {source}"
+        f" JOIN {table(Challenge)} c ON c.id = b.challenge_id"
+        f" LEFT JOIN {table(Category)} g ON g.id = c.category_id"
+        f" JOIN {table(Response)} ra ON ra.id = b.response_a_id"
+        f" JOIN {table(Response)} rb ON rb.id = b.response_b_id"
     )
+
+
+def battle_shown(row) -> Battle:
+    """The battle of a battle_shown_sql row, with its challenge, category and answers."""
+    values = iter(row)
+    battle = instance(Battle, _SHOWN_BATTLE, values)
+    battle.challenge = instance(Challenge, _SHOWN_CHALLENGE, values)
+    category = instance(Category, _SHOWN_CATEGORY, values)
+    battle.challenge.category = category if category.pk is not None else None
+    battle.response_a = instance(Response, _SHOWN_ANSWER, values)
+    battle.response_b = instance(Response, _SHOWN_ANSWER, values)
+    return battle
+
+
+def battle_with_answers(battle_id: int) -> Battle:
+    """A battle with what the arena page shows of its challenge, category and both answers;
+    one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{battle_shown_sql(f'{table(Battle)} b')} WHERE b.id = %s", [battle_id])
+        return battle_shown(cursor.fetchone())
 
 
 def ratings_categories():

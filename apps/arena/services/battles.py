@@ -15,10 +15,16 @@ from django.db.models.lookups import IContains
 from django.utils import timezone
 
 from apps.arena.models import Battle, IdentityTerm, new_battle_token
-from apps.arena.selectors import latest_ratings, votes_on_pairs
-from apps.arena.services.rows import columns, instance, table
+from apps.arena.rows import table
+from apps.arena.selectors import (
+    battle_shown,
+    battle_shown_sql,
+    battle_with_answers,
+    latest_ratings,
+    votes_on_pairs,
+)
 from apps.catalog.models import AIModel
-from apps.challenges.models import Category, Challenge
+from apps.challenges.models import Category
 from apps.responses.models import Response
 
 # How many random candidate pairs a battle is chosen from, and how the choice leans:
@@ -146,57 +152,21 @@ def battle_issue(
     return _battle_create(voter, challenge_id, first[0], second[0])
 
 
-# What the arena page shows of a battle, its challenge and category and its two answers
-# (components/response_output.html included); nothing else of their rows is read.
-_SHOWN_BATTLE = tuple(f.attname for f in Battle._meta.concrete_fields)
-_SHOWN_CHALLENGE = ("id", "slug", "title", "prompt", "origin", "category_id")
-_SHOWN_CATEGORY = ("id", "slug", "name")
-_SHOWN_ANSWER = (
-    "id",
-    "model_id",
-    "challenge_id",
-    "output_type",
-    "content",
-    "rendered_html",
-    "rendered_hash",
-    "image",
-    "image_thumb",
-    "image_width",
-    "image_height",
-    "audio",
-    "audio_duration_ms",
-    "waveform",
-)
-
-
 @functools.cache
-def _battle_sql(vendor: str) -> str:
-    """The battle written and read back with what the page shows, in one statement where
-    the database can (PostgreSQL: the INSERT's RETURNING joined); else the read by id."""
-    shown = (
-        f"SELECT {columns('b', Battle, _SHOWN_BATTLE)},"
-        f" {columns('c', Challenge, _SHOWN_CHALLENGE)}, {columns('g', Category, _SHOWN_CATEGORY)},"
-        f" {columns('ra', Response, _SHOWN_ANSWER)}, {columns('rb', Response, _SHOWN_ANSWER)}"
-        " FROM {source}"
-        f" JOIN {table(Challenge)} c ON c.id = b.challenge_id"
-        f" LEFT JOIN {table(Category)} g ON g.id = c.category_id"
-        f" JOIN {table(Response)} ra ON ra.id = b.response_a_id"
-        f" JOIN {table(Response)} rb ON rb.id = b.response_b_id"
-    )
-    if vendor != "postgresql":
-        return shown.format(source=f"{table(Battle)} b") + " WHERE b.id = %s"
-    written = [name for name in _SHOWN_BATTLE if name != "id"]
+def _battle_sql() -> str:
+    """PostgreSQL: the battle written and read back with what the page shows in one
+    statement (the INSERT's RETURNING joined)."""
+    written = [f for f in Battle._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     return (
-        f"WITH b AS (INSERT INTO {table(Battle)}"
-        f" ({', '.join(quote(Battle._meta.get_field(n).column) for n in written)})"
+        f"WITH b AS (INSERT INTO {table(Battle)} ({', '.join(quote(f.column) for f in written)})"
         f" VALUES ({', '.join(['%s'] * len(written))}) RETURNING *) "
-    ) + shown.format(source="b")
+    ) + battle_shown_sql("b")
 
 
 def _battle_create(voter: str, challenge_id: int, response_a_id: int, response_b_id: int):
-    """Store the battle; returned with what the page shows (_battle_sql), in one query on
-    PostgreSQL."""
+    """Store the battle; returned with what the page shows (selectors.battle_shown_sql), in
+    one query on PostgreSQL."""
     now = timezone.now()
     values = {
         "token": new_battle_token(),
@@ -207,22 +177,12 @@ def _battle_create(voter: str, challenge_id: int, response_a_id: int, response_b
         "created_at": now,
         "expires_at": now + timedelta(seconds=settings.ARENA_BATTLE_TTL_SECONDS),
     }
-    sql = _battle_sql(connection.vendor)
-    if connection.vendor == "postgresql":
-        params = [values[name] for name in _SHOWN_BATTLE if name != "id"]
-    else:
-        params = [Battle.objects.create(**values).pk]
+    if connection.vendor != "postgresql":
+        return battle_with_answers(Battle.objects.create(**values).pk)
+    params = [values[f.attname] for f in Battle._meta.concrete_fields if not f.primary_key]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    found = iter(row)
-    battle = instance(Battle, _SHOWN_BATTLE, found)
-    battle.challenge = instance(Challenge, _SHOWN_CHALLENGE, found)
-    category = instance(Category, _SHOWN_CATEGORY, found)
-    battle.challenge.category = category if category.pk is not None else None
-    battle.response_a = instance(Response, _SHOWN_ANSWER, found)
-    battle.response_b = instance(Response, _SHOWN_ANSWER, found)
-    return battle
+        cursor.execute(_battle_sql(), params)
+        return battle_shown(cursor.fetchone())
 
 
 def battles_prune(*, older_than: timedelta = timedelta(days=1)) -> int:

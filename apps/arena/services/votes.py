@@ -11,9 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.arena.models import Battle, Exclusion, ExclusionRule, ExclusionSettings, Vote
+from apps.arena.rows import columns, instance, table
 from apps.arena.selectors import latest_ratings
 from apps.arena.services import exclusions
-from apps.arena.services.rows import columns, instance, table
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
 from apps.responses.models import Response

@@ -1,4 +1,4 @@
-"""Plain SQL for the arena's two hot statements (issuing a battle, reading one to vote on),
+"""Helpers for the arena's plain SQL (a battle issued and shown, a battle read to vote on),
 composed once from the models' tables, and model instances made from its rows: the ORM spent
 more time compiling those joins than the database spends running them."""
 
