@@ -118,7 +118,7 @@ class OpenAICompatibleClient:
             deadline = CallDeadline(self._deadline, since=started)
             # The body is read to its end, even past `[DONE]`, so the connection goes back to
             # the pool instead of a new one being opened for the next call.
-            for chunk in _sse_data(_lines(response.iter_bytes())):
+            for chunk in _sse_data(response.iter_bytes()):
                 deadline.check()
                 if not isinstance(chunk, dict):
                     raise ValueError(f"a stream chunk is not an object: {chunk!r:.200}")
@@ -176,47 +176,48 @@ def _status_error(response) -> GatewayError:
     )
 
 
-def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    """The lines of a UTF-8 body that arrives in chunks (split on LF; a CR before it dropped)."""
+def _sse_data(chunks: Iterator[bytes]) -> Iterator:
+    """The JSON payload of each server-sent event in a body arriving as byte chunks, up to
+    `data: [DONE]`.
+
+    Reads the body to its end, even past `[DONE]`: a response read to completion returns its
+    connection to the pool. Comments (`: OPENROUTER PROCESSING`) and other fields are skipped;
+    a payload that is not JSON raises ValueError (a malformed answer, retried).
+    """
+    data: list[bytes] = []
+    done = False
     pending = b""
     for chunk in chunks:
+        if done:
+            continue
         pending += chunk
         if b"\n" not in chunk:
             continue
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line.removesuffix(b"\r").decode()
-    if pending:
-        yield pending.removesuffix(b"\r").decode()
-
-
-def _sse_data(lines) -> Iterator:
-    """The JSON payload of each server-sent event, up to `data: [DONE]`.
-
-    Reads the lines to their end, even past `[DONE]`: a response read to completion returns
-    its connection to the pool. Comments (`: OPENROUTER PROCESSING`) and other fields are skipped;
-    a payload that is not JSON raises ValueError (a malformed answer, retried).
-    """
-    data: list[str] = []
-    done = False
-    for line in lines:
-        if done:
-            continue
-        if not line:
-            if data:
-                payload = "\n".join(data)
-                data = []
-                if payload.startswith("[DONE]"):
-                    done = True
-                    continue
-                yield json.loads(payload)
-            continue
-        if line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data and not done:
-        payload = "\n".join(data)
-        if not payload.startswith("[DONE]"):
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            line = line.removesuffix(b"\r")
+            if line:
+                if line.startswith(b"data:"):
+                    value = line[5:]
+                    data.append(value[1:] if value.startswith(b" ") else value)
+                continue
+            if not data:
+                continue
+            payload = b"\n".join(data)
+            data = []
+            if payload.startswith(b"[DONE]"):
+                done = True
+                break
+            yield json.loads(payload)
+    if done:
+        return
+    line = pending.removesuffix(b"\r")
+    if line.startswith(b"data:"):
+        value = line[5:]
+        data.append(value[1:] if value.startswith(b" ") else value)
+    if data:
+        payload = b"\n".join(data)
+        if not payload.startswith(b"[DONE]"):
             yield json.loads(payload)
 
 
