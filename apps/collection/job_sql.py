@@ -5,8 +5,8 @@ They run once per job, and a worker's throughput is bounded by its CPU: through 
 claim took three queries (the conditional UPDATE, the job with its run, model, gateway and
 challenge, the pair's published response), finishing took two more, and compiling them cost
 more CPU than the rest of the job's database work. The claim is one `UPDATE … RETURNING`
-joined to the rows the call needs, its column lists taken from the models' own metadata, so a
-new field is loaded without touching this.
+joined to the rows the call needs (two statements on SQLite), its column lists taken from the
+models' own metadata, so a new field is loaded without touching this.
 """
 
 from dataclasses import dataclass
@@ -53,10 +53,27 @@ class _Part:
 
 @dataclass(frozen=True)
 class ClaimQuery:
-    sql: str
+    update: str  # parameters: the new lease end, the job id, then `now` twice
+    select: str  # parameters: the job id (none when `combined`)
+    # PostgreSQL runs both as one statement (`WITH claimed AS (UPDATE … RETURNING *) SELECT`);
+    # SQLite, the embedded default, has no data-modifying WITH: the UPDATE, then the SELECT.
+    combined: bool
     parts: tuple[_Part, ...]
 
-    def build(self, row, connection) -> CollectionJob:
+    def claim(self, job_id: int, now, lease_until, connection) -> CollectionJob | None:
+        """Claim the job; None when no row changed (another delivery has it, or it is over)."""
+        adapt = connection.ops.adapt_datetimefield_value
+        now, lease_until = adapt(now), adapt(lease_until)
+        with connection.cursor() as cursor:
+            cursor.execute(self.update, [lease_until, job_id, now, now])
+            if not self.combined:
+                if cursor.rowcount != 1:
+                    return None
+                cursor.execute(self.select, [job_id])
+            row = cursor.fetchone()
+        return None if row is None else self._build(row, connection)
+
+    def _build(self, row, connection) -> CollectionJob:
         """The claimed job from a result row, its related rows attached (no further queries)."""
         instances, offset = [], 0
         for part in self.parts:
@@ -71,7 +88,6 @@ class ClaimQuery:
 
 @cache
 def claim_query() -> ClaimQuery:
-    """Parameters: the new lease end, the job id, then `now` twice."""
     connection = default_connection
     quote = connection.ops.quote_name
 
@@ -90,17 +106,17 @@ def claim_query() -> ClaimQuery:
     )
     columns = ", ".join(column for part in parts for column in part.select(quote))
     running, pending = CollectionJob.State.RUNNING.value, CollectionJob.State.PENDING.value
-    sql = f"""
-        WITH claimed AS (
-            UPDATE {table(CollectionJob)} SET
-                state = '{running}', attempts = attempts + 1, lease_until = %s,
-                not_before = NULL
-            WHERE id = %s AND (
-                (state = '{pending}' AND (not_before IS NULL OR not_before <= %s))
-                OR (state = '{running}' AND lease_until < %s)
-            )
-            RETURNING *
+    update = f"""
+        UPDATE {table(CollectionJob)} SET
+            state = '{running}', attempts = attempts + 1, lease_until = %s, not_before = NULL
+        WHERE id = %s AND (
+            (state = '{pending}' AND (not_before IS NULL OR not_before <= %s))
+            OR (state = '{running}' AND lease_until < %s)
         )
+    """
+    combined = connection.vendor == "postgresql"
+    source = "claimed" if combined else f"{table(CollectionJob)} claimed"
+    select = f"""
         SELECT {columns}, (
             SELECT response.id FROM {table(Response)} response
             WHERE response.{column(Response, "model")} = claimed.model_id
@@ -108,13 +124,15 @@ def claim_query() -> ClaimQuery:
                 AND response.{column(Response, "is_published")}
             LIMIT 1
         )
-        FROM claimed
+        FROM {source}
         JOIN {table(CollectionRun)} run ON run.id = claimed.run_id
         JOIN {table(AIModel)} ai_model ON ai_model.id = claimed.model_id
         LEFT JOIN {table(Gateway)} gateway ON gateway.id = ai_model.gateway_id
         JOIN {table(Challenge)} challenge ON challenge.id = claimed.challenge_id
     """
-    return ClaimQuery(sql, parts)
+    if combined:
+        return ClaimQuery(f"WITH claimed AS ({update} RETURNING *) {select}", "", True, parts)
+    return ClaimQuery(update, f"{select} WHERE claimed.id = %s", False, parts)
 
 
 @cache

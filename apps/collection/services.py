@@ -287,7 +287,8 @@ def run_finish_if_done(run_id: int) -> bool:
     after the caller's job change has committed: of two jobs finishing at once, the later
     one to check sees the other's commit, so the run never stays running with nothing left."""
     with connection.cursor() as cursor:
-        cursor.execute(run_finish_sql(), [timezone.now(), run_id])
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        cursor.execute(run_finish_sql(), [now, run_id])
         return cursor.rowcount == 1
 
 
@@ -305,13 +306,9 @@ def job_claim(job_id: int) -> CollectionJob | None:
     """
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.COLLECTION_JOB_LEASE)
-    query = claim_query()
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql, [lease_until, job_id, now, now])
-        row = cursor.fetchone()
-    if row is None:
+    job = claim_query().claim(job_id, now, lease_until, connection)
+    if job is None:
         return None
-    job = query.build(row, connection)
     if job.run.state != CollectionRun.State.RUNNING:
         job_cancel(job)
         return None
@@ -327,7 +324,8 @@ def job_run(job: CollectionJob) -> int:
     # Not in the response's transaction: a worker dying in between leaves the job running
     # until its lease ends, and the next delivery finds the response and finishes the job.
     with connection.cursor() as cursor:
-        cursor.execute(job_done_sql(), [response_id, timezone.now(), job.pk])
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        cursor.execute(job_done_sql(), [response_id, now, job.pk])
     run_finish_if_done(job.run_id)
     return response_id
 
