@@ -4,7 +4,9 @@ Run with `make bench` (or `uv run python -m tests.bench.bench_collection`) again
 PostgreSQL in DATABASE_URL and the Redis in REDIS_URL: a throwaway database is created and
 dropped, the fake provider runs in its own process, and one real Celery worker (threads pool)
 does the work on its own queue. Prints the wall time from starting the run to its end and the
-ratio to the ideal 1000 × 0.5 / 50 = 10 s (target ≤ 1.3).
+ratio to the ideal 1000 × 0.5 / 50 = 10 s, and the worker's CPU time per job, user and system
+(issue 16's targets with one worker process: ratio ≤ 1.1, ≤ 5 ms of worker CPU per job). On a
+shared machine steer by the CPU per job: the wall time depends on the neighbours.
 
 BENCH_JOBS, BENCH_LATENCY, BENCH_CONCURRENCY, BENCH_WORKERS (processes sharing the
 concurrency; default one per CPU, as the README recommends for deployments, since each job
@@ -173,7 +175,7 @@ def main() -> None:
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
         ratio = wall / ideal
-        print(f"  wall time {wall:.2f} s; ideal {ideal:.2f} s; ratio {ratio:.2f} (target ≤ 1.3)")
+        print(f"  wall time {wall:.2f} s; ideal {ideal:.2f} s; ratio {ratio:.2f}")
     finally:
         for proc in workers:
             proc.terminate()
