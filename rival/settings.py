@@ -226,6 +226,9 @@ CELERY_TASK_ROUTES = {"apps.lab.tasks.lab_generate": {"queue": "lab"}}
 # drops broken or aged ones around each task, as Django does around each request.
 CELERY_DB_REUSE_MAX = 10**9
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# kombu's Redis transport with one client reused for the per-message commands (rival/broker.py).
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "rival.broker:Transport"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Auth, i18n, static ---------------------------------------------------------------------

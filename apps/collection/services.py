@@ -6,12 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge, OutputType
+from apps.collection.job_sql import claim_query, job_done_sql, run_finish_sql
 from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
 from apps.gateways.base import Completion, GatewayError, PermanentGatewayError
 from apps.gateways.calls import complete, completion_request_for
@@ -76,7 +77,7 @@ def _store(model: AIModel, challenge: Challenge, request, completion: Completion
             settings={**request.sent_settings(), "gateway": model.gateway.name},
             cost_usd=cost.quantize(Decimal("0.000001")) if cost is not None else None,
             **completion.response_fields(),
-            # response_collect looked just before the call; the constraint covers the rest.
+            # job_claim looked just before the call; the constraint covers the rest.
             check_existing=False,
             media=completion.media,
         )
@@ -85,26 +86,14 @@ def _store(model: AIModel, challenge: Challenge, request, completion: Completion
         raise PermanentGatewayError(f"Refused the {challenge.output_type}: {exc}.") from exc
 
 
-def response_collect(
-    *, model: AIModel, challenge: Challenge, job: "CollectionJob | None" = None
-) -> tuple[Response, bool]:
-    """Ask the model's gateway for an answer to the challenge and store it.
+def response_collect(*, model: AIModel, challenge: Challenge) -> Response:
+    """Ask the model's gateway for an answer to the challenge and store it, published.
 
-    Idempotent: a pair that already has a published response is not sent again. Oversized
-    prompts and missing keys are refused before any call. Raises GatewayError subclasses;
-    nothing is stored when the call fails, so a half-received answer is never saved. With a
-    job, the job is marked done in the same transaction as the response is stored.
+    The caller has looked for a published response just before (job_claim does); the unique
+    constraint turns one stored in between into a no-op returning it. Oversized prompts and
+    missing keys are refused before any call. Raises GatewayError subclasses; nothing is
+    stored when the call fails, so a half-received answer is never saved.
     """
-    existing_pk = (
-        Response.objects.filter(model=model, challenge=challenge, is_published=True)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if existing_pk is not None:
-        existing = Response.objects.get(pk=existing_pk)
-        if job is not None:
-            _job_done(job, existing)
-        return existing, False
     if model.gateway is None:
         raise PermanentGatewayError(f"{model.slug} has no gateway configured.")
     check_prompt(challenge)
@@ -115,13 +104,8 @@ def response_collect(
         wait=settings.COLLECTION_SLOT_WAIT,
         lease=settings.COLLECTION_JOB_LEASE,
     )
-    with transaction.atomic():
-        response, created = _store(model, challenge, request, completion)
-        if job is not None:
-            _job_done(job, response)
-    if job is None:
-        logger.info("collected model=%s challenge=%s", model.slug, challenge.slug)
-    return response, created
+    response, _ = _store(model, challenge, request, completion)
+    return response
 
 
 # --- Runs -----------------------------------------------------------------------------------
@@ -299,14 +283,13 @@ def run_cancel(run: CollectionRun) -> int:
 
 
 def run_finish_if_done(run_id: int) -> bool:
-    """Mark the run finished once no job is pending or running."""
-    if CollectionJob.objects.filter(run_id=run_id, state__in=OPEN_JOB_STATES).exists():
-        return False
-    return bool(
-        CollectionRun.objects.filter(pk=run_id, state=CollectionRun.State.RUNNING).update(
-            state=CollectionRun.State.FINISHED, finished_at=timezone.now()
-        )
-    )
+    """Mark the run finished once no job is pending or running. One conditional UPDATE, run
+    after the caller's job change has committed: of two jobs finishing at once, the later
+    one to check sees the other's commit, so the run never stays running with nothing left."""
+    with connection.cursor() as cursor:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        cursor.execute(run_finish_sql(), [now, run_id])
+        return cursor.rowcount == 1
 
 
 # --- Jobs -----------------------------------------------------------------------------------
@@ -316,43 +299,35 @@ def job_claim(job_id: int) -> CollectionJob | None:
     """Take a job for this worker, or None when another delivery has it or it is over.
 
     A conditional UPDATE: a pending job whose retry time has come, or a running one whose
-    lease expired (its worker died). Exactly one concurrent caller wins.
+    lease expired (its worker died). Exactly one concurrent caller wins. The job comes back
+    with its run, model, gateway and challenge loaded and, in `published_response_id`, the
+    pair's published response if one exists already: all in the one statement, since this
+    runs once per job and the worker's CPU, not the database, bounds its throughput.
     """
     now = timezone.now()
-    ready = Q(state=CollectionJob.State.PENDING) & (
-        Q(not_before__isnull=True) | Q(not_before__lte=now)
-    )
-    lost = Q(state=CollectionJob.State.RUNNING, lease_until__lt=now)
-    changed = CollectionJob.objects.filter(Q(pk=job_id) & (ready | lost)).update(
-        state=CollectionJob.State.RUNNING,
-        attempts=F("attempts") + 1,
-        lease_until=now + timedelta(seconds=settings.COLLECTION_JOB_LEASE),
-        not_before=None,
-    )
-    if changed != 1:
+    lease_until = now + timedelta(seconds=settings.COLLECTION_JOB_LEASE)
+    job = claim_query().claim(job_id, now, lease_until, connection)
+    if job is None:
         return None
-    job = CollectionJob.objects.select_related("run", "model__gateway", "challenge").get(pk=job_id)
     if job.run.state != CollectionRun.State.RUNNING:
         job_cancel(job)
         return None
     return job
 
 
-def job_run(job: CollectionJob) -> Response:
-    """Make the call for a claimed job and store the answer; the job is then done."""
-    response, _ = response_collect(model=job.model, challenge=job.challenge, job=job)
+def job_run(job: CollectionJob) -> int:
+    """Make the call for a claimed job and store the answer; the job is then done. Returns
+    the response id (an existing published one when job_claim found it: no call is made)."""
+    response_id = job.published_response_id
+    if response_id is None:
+        response_id = response_collect(model=job.model, challenge=job.challenge).pk
+    # Not in the response's transaction: a worker dying in between leaves the job running
+    # until its lease ends, and the next delivery finds the response and finishes the job.
+    with connection.cursor() as cursor:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        cursor.execute(job_done_sql(), [response_id, now, job.pk])
     run_finish_if_done(job.run_id)
-    return response
-
-
-def _job_done(job: CollectionJob, response: Response) -> None:
-    CollectionJob.objects.filter(pk=job.pk, state=CollectionJob.State.RUNNING).update(
-        state=CollectionJob.State.DONE,
-        response=response,
-        last_error="",
-        finished_at=timezone.now(),
-        lease_until=None,
-    )
+    return response_id
 
 
 def job_fail(job: CollectionJob, message: str) -> None:

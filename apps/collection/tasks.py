@@ -58,7 +58,7 @@ def collect_response(self, job_id: int) -> int | None:
         logger.info("job=%s not claimable (done, cancelled or held elsewhere)", job_id)
         return None
     try:
-        response = services.job_run(job)
+        response_id = services.job_run(job)
     except SlotUnavailable:
         services.job_defer(job, delay=1, refund=True)
         raise self.retry(countdown=1) from None
@@ -77,8 +77,8 @@ def collect_response(self, job_id: int) -> int | None:
             services.run_fail(job.run_id, exc.message)
         return None
     # Debug only: Celery already logs each task's success with its result (the response id).
-    logger.debug("run=%s job=%s stored response=%s", job.run_id, job.pk, response.pk)
-    return response.pk
+    logger.debug("run=%s job=%s stored response=%s", job.run_id, job.pk, response_id)
+    return response_id
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -76,6 +76,11 @@ def client_for(gateway: Gateway, *, timeout: float | None = None) -> GatewayClie
     # The cache key holds a digest of the API key, never the key.
     digest = hashlib.sha256(key.encode()).hexdigest()
     cache_key = (gateway.kind, base_url, digest, timeout, deadline)
+    # Read without the lock: every call of a busy worker's threads passes here, and the lock
+    # is only needed to build a client once.
+    client = _clients.get(cache_key)
+    if client is not None:
+        return client
     with _clients_lock:
         client = _clients.get(cache_key)
         if client is None:

@@ -1,8 +1,10 @@
 """OpenAI-compatible chat completions (OpenRouter, OpenAI, Together, Groq, vLLM, Ollama…).
 
-All outbound HTTP for this kind goes through here, with the official `openai` SDK. Answers are
-streamed to measure time to first token; usage (and OpenRouter's `cost`) come from the final
-chunk. The SDK's own retries are off: Celery retries, with backoff that honours Retry-After.
+All outbound HTTP for this kind goes through here. Chat completions — every collected text
+answer — are sent with a plain pooled HTTP client and their server-sent events read here:
+answers are streamed to measure time to first token, and usage (and OpenRouter's `cost`) come
+from the final chunk. Images, speech and the model listing use the official `openai` SDK. No
+retries here: Celery retries, with backoff that honours Retry-After.
 """
 
 import json
@@ -20,7 +22,10 @@ from apps.gateways.base import (
     GatewayError,
     OnDelta,
     TransientGatewayError,
+    error_for_status,
     map_sdk_error,
+    parse_retry_after,
+    provider_message,
 )
 from apps.gateways.limits import request_sent
 from apps.gateways.openai_media import image_from_chat, image_from_images_api, speech, usage_cost
@@ -31,6 +36,21 @@ class OpenAICompatibleClient:
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
         )
+        # Chat completions skip the SDK: per call it spends more CPU than the rest of a job
+        # (transforming the typed arguments, building options and headers), and the worker
+        # runs all its calls in one process. The pool is sized as the SDK's.
+        self._http = httpx2.Client(
+            timeout=timeout,
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+            follow_redirects=True,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Content-Type": "application/json",
+                "Accept": "text/event-stream",
+                "User-Agent": "rival",
+            },
+        )
+        self._chat_url = f"{base_url.rstrip('/')}/chat/completions"
         self._deadline = deadline
         self._images_api = True
 
@@ -79,26 +99,26 @@ class OpenAICompatibleClient:
         finish_reason = ""
         usage: dict | None = None
         request_id = ""
-        # The SDK builds, authenticates and sends the request and turns error statuses into
-        # its exceptions; we read the SSE body ourselves. Two reasons, both CPU per call: the
-        # SDK's stream stops reading at `data: [DONE]` and closes the response, so the
-        # connection is dropped instead of going back to the pool (a new TCP connection per
-        # call); and it builds a pydantic model per chunk where a dict does.
-        with self._client.chat.completions.with_streaming_response.create(
-            model=request.model_id,
-            messages=messages,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            max_tokens=request.max_tokens,
-            stream=True,
-            stream_options={"include_usage": True},
+        body = {
+            "model": request.model_id,
+            "messages": messages,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "max_tokens": request.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
             # OpenRouter adds the charged cost to usage when asked; others ignore the field.
-            extra_body={"usage": {"include": True}},
-        ) as response:
+            "usage": {"include": True},
+        }
+        with self._http.stream("POST", self._chat_url, content=json.dumps(body)) as response:
+            if response.status_code >= 400:
+                raise _status_error(response)
             # The provider has our request (headers are back): tell the rate limiter.
             request_sent()
             deadline = CallDeadline(self._deadline, since=started)
-            for chunk in _sse_data(response.iter_lines()):
+            # The body is read to its end, even past `[DONE]`, so the connection goes back to
+            # the pool instead of a new one being opened for the next call.
+            for chunk in _sse_data(response.iter_bytes()):
                 deadline.check()
                 if not isinstance(chunk, dict):
                     raise ValueError(f"a stream chunk is not an object: {chunk!r:.200}")
@@ -141,33 +161,63 @@ class OpenAICompatibleClient:
         )
 
 
-def _sse_data(lines) -> Iterator:
-    """The JSON payload of each server-sent event, up to `data: [DONE]`.
+def _status_error(response) -> GatewayError:
+    """The error for a non-2xx answer, with the provider's own message when its body has one."""
+    response.read()
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    fallback = response.text[:500] or response.reason_phrase
+    return error_for_status(
+        response.status_code,
+        provider_message(body, fallback),
+        parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def _sse_data(chunks: Iterator[bytes]) -> Iterator:
+    """The JSON payload of each server-sent event in a body arriving as byte chunks, up to
+    `data: [DONE]`.
 
     Reads the body to its end, even past `[DONE]`: a response read to completion returns its
     connection to the pool. Comments (`: OPENROUTER PROCESSING`) and other fields are skipped;
     a payload that is not JSON raises ValueError (a malformed answer, retried).
     """
-    data: list[str] = []
+    data: list[bytes] = []
     done = False
-    for line in lines:
+    pending = b""
+    for chunk in chunks:
         if done:
             continue
-        if not line:
-            if data:
-                payload = "\n".join(data)
-                data = []
-                if payload.startswith("[DONE]"):
-                    done = True
-                    continue
-                yield json.loads(payload)
+        pending += chunk
+        if b"\n" not in chunk:
             continue
-        if line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data and not done:
-        payload = "\n".join(data)
-        if not payload.startswith("[DONE]"):
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            line = line.removesuffix(b"\r")
+            if line:
+                if line.startswith(b"data:"):
+                    value = line[5:]
+                    data.append(value[1:] if value.startswith(b" ") else value)
+                continue
+            if not data:
+                continue
+            payload = b"\n".join(data)
+            data = []
+            if payload.startswith(b"[DONE]"):
+                done = True
+                break
+            yield json.loads(payload)
+    if done:
+        return
+    line = pending.removesuffix(b"\r")
+    if line.startswith(b"data:"):
+        value = line[5:]
+        data.append(value[1:] if value.startswith(b" ") else value)
+    if data:
+        payload = b"\n".join(data)
+        if not payload.startswith(b"[DONE]"):
             yield json.loads(payload)
 
 

@@ -4,7 +4,9 @@ Run with `make bench` (or `uv run python -m tests.bench.bench_collection`) again
 PostgreSQL in DATABASE_URL and the Redis in REDIS_URL: a throwaway database is created and
 dropped, the fake provider runs in its own process, and one real Celery worker (threads pool)
 does the work on its own queue. Prints the wall time from starting the run to its end and the
-ratio to the ideal 1000 × 0.5 / 50 = 10 s (target ≤ 1.3).
+ratio to the ideal 1000 × 0.5 / 50 = 10 s, and the worker's CPU time per job, user and system
+(issue 16's targets with one worker process: ratio ≤ 1.1, ≤ 5 ms of worker CPU per job). On a
+shared machine steer by the CPU per job: the wall time depends on the neighbours.
 
 BENCH_JOBS, BENCH_LATENCY, BENCH_CONCURRENCY, BENCH_WORKERS (processes sharing the
 concurrency; default one per CPU, as the README recommends for deployments, since each job
@@ -80,13 +82,14 @@ def start_worker(concurrency: int, log_path: Path) -> subprocess.Popen:
     return proc
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU time of a process so far (Linux /proc; zeros elsewhere)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def populate(base_url: str):
@@ -151,8 +154,13 @@ def main() -> None:
                 raise RuntimeError("the run did not finish within 300 s")
             time.sleep(0.05)
         wall = time.monotonic() - started
-        cpu = {pid: cpu_seconds(pid) - before for pid, before in cpu_before.items()}
-        worker_cpu = sum(cpu[p.pid] for p in workers)
+        cpu = {
+            pid: tuple(now - then for now, then in zip(cpu_seconds(pid), before, strict=True))
+            for pid, before in cpu_before.items()
+        }
+        worker_user = sum(cpu[p.pid][0] for p in workers)
+        worker_system = sum(cpu[p.pid][1] for p in workers)
+        worker_cpu = worker_user + worker_system
         counts = CollectionRun.objects.with_counts().get(pk=run.pk)
         ideal = jobs * LATENCY / CONCURRENCY
         print(
@@ -161,12 +169,13 @@ def main() -> None:
         )
         print(f"  done {counts.n_done}, failed {counts.n_failed}")
         print(
-            f"  CPU: worker(s) {worker_cpu:.1f} s ({worker_cpu / jobs * 1000:.1f} ms/job), "
-            f"fake provider {cpu[fake.pid]:.1f} s; load average {os.getloadavg()[0]:.1f} "
-            f"on {os.cpu_count()} CPUs"
+            f"  CPU: worker(s) {worker_cpu:.1f} s ({worker_cpu / jobs * 1000:.1f} ms/job: "
+            f"user {worker_user / jobs * 1000:.1f}, system {worker_system / jobs * 1000:.1f}), "
+            f"fake provider {sum(cpu[fake.pid]):.1f} s; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
         ratio = wall / ideal
-        print(f"  wall time {wall:.2f} s; ideal {ideal:.2f} s; ratio {ratio:.2f} (target ≤ 1.3)")
+        print(f"  wall time {wall:.2f} s; ideal {ideal:.2f} s; ratio {ratio:.2f}")
     finally:
         for proc in workers:
             proc.terminate()

@@ -39,3 +39,24 @@ def test_running_a_job_twice_stores_one_response():
     assert Response.objects.filter(model=model, challenge=challenge).count() == 1
     job.refresh_from_db()
     assert job.state == CollectionJob.State.DONE and job.attempts == 1
+
+
+def test_a_job_costs_six_queries_and_finishes_its_run(
+    db, fake_provider, make_gateway, django_assert_max_num_queries
+):
+    # The worker's CPU bounds collection throughput, and each query costs some (README,
+    # "Worker pool: threads"): claim with everything the call needs, store, mark done, finish.
+    model = AIModelFactory(gateway=make_gateway(fake_provider()))
+    run = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[ChallengeFactory()])
+    job = run.jobs.get()
+
+    with django_assert_max_num_queries(6):
+        response_id = collect_response.apply(args=[job.pk]).get()
+
+    response = Response.objects.get(pk=response_id)
+    assert response.model == model and response.content
+    job.refresh_from_db()
+    assert job.state == CollectionJob.State.DONE and job.response_id == response_id
+    assert job.lease_until is None and job.finished_at is not None
+    run.refresh_from_db()
+    assert run.state == CollectionRun.State.FINISHED and run.finished_at is not None

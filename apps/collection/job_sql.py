@@ -1,0 +1,163 @@
+"""The statements every collection job runs, written out as SQL once per process (used by
+services.job_claim and services.job_run).
+
+They run once per job, and a worker's throughput is bounded by its CPU: through the ORM the
+claim took three queries (the conditional UPDATE, the job with its run, model, gateway and
+challenge, the pair's published response), finishing took two more, and compiling them cost
+more CPU than the rest of the job's database work. The claim is one `UPDATE … RETURNING`
+joined to the rows the call needs (two statements on SQLite), its column lists taken from the
+models' own metadata, so a new field is loaded without touching this.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connection as default_connection
+from django.db.models import Model
+
+from apps.catalog.models import AIModel, Gateway
+from apps.challenges.models import Challenge
+from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
+from apps.responses.models import Response
+
+
+@dataclass(frozen=True)
+class _Part:
+    model: type[Model]
+    alias: str
+    fields: list
+    converters: list
+
+    @classmethod
+    def of(cls, model: type[Model], alias: str, connection) -> "_Part":
+        fields = list(model._meta.concrete_fields)
+        converters = []
+        for field in fields:
+            col = field.get_col(alias)
+            found = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
+            converters.append((col, found))
+        return cls(model, alias, fields, converters)
+
+    def select(self, quote) -> list[str]:
+        return [f"{self.alias}.{quote(f.column)}" for f in self.fields]
+
+    def build(self, values, connection) -> Model | None:
+        if all(value is None for value in values):
+            return None  # the left join found no row (a model without a gateway)
+        values = list(values)
+        for index, (col, converters) in enumerate(self.converters):
+            for converter in converters:
+                values[index] = converter(values[index], col, connection)
+        return self.model.from_db(connection.alias, [f.attname for f in self.fields], values)
+
+
+@dataclass(frozen=True)
+class ClaimQuery:
+    update: str  # parameters: the new lease end, the job id, then `now` twice
+    select: str  # parameters: the job id (none when `combined`)
+    # PostgreSQL runs both as one statement (`WITH claimed AS (UPDATE … RETURNING *) SELECT`);
+    # SQLite, the embedded default, has no data-modifying WITH: the UPDATE, then the SELECT.
+    combined: bool
+    parts: tuple[_Part, ...]
+
+    def claim(self, job_id: int, now, lease_until, connection) -> CollectionJob | None:
+        """Claim the job; None when no row changed (another delivery has it, or it is over)."""
+        adapt = connection.ops.adapt_datetimefield_value
+        now, lease_until = adapt(now), adapt(lease_until)
+        with connection.cursor() as cursor:
+            cursor.execute(self.update, [lease_until, job_id, now, now])
+            if not self.combined:
+                if cursor.rowcount != 1:
+                    return None
+                cursor.execute(self.select, [job_id])
+            row = cursor.fetchone()
+        return None if row is None else self._build(row, connection)
+
+    def _build(self, row, connection) -> CollectionJob:
+        """The claimed job from a result row, its related rows attached (no further queries)."""
+        instances, offset = [], 0
+        for part in self.parts:
+            instances.append(part.build(row[offset : offset + len(part.fields)], connection))
+            offset += len(part.fields)
+        job, run, ai_model, gateway, challenge = instances
+        ai_model.gateway = gateway
+        job.run, job.model, job.challenge = run, ai_model, challenge
+        job.published_response_id = row[offset]
+        return job
+
+
+@cache
+def claim_query() -> ClaimQuery:
+    connection = default_connection
+    quote = connection.ops.quote_name
+
+    def table(model):
+        return quote(model._meta.db_table)
+
+    def column(model, name):
+        return quote(model._meta.get_field(name).column)
+
+    parts = (
+        _Part.of(CollectionJob, "claimed", connection),
+        _Part.of(CollectionRun, "run", connection),
+        _Part.of(AIModel, "ai_model", connection),
+        _Part.of(Gateway, "gateway", connection),
+        _Part.of(Challenge, "challenge", connection),
+    )
+    columns = ", ".join(column for part in parts for column in part.select(quote))
+    running, pending = CollectionJob.State.RUNNING.value, CollectionJob.State.PENDING.value
+    update = f"""
+        UPDATE {table(CollectionJob)} SET
+            state = '{running}', attempts = attempts + 1, lease_until = %s, not_before = NULL
+        WHERE id = %s AND (
+            (state = '{pending}' AND (not_before IS NULL OR not_before <= %s))
+            OR (state = '{running}' AND lease_until < %s)
+        )
+    """
+    combined = connection.vendor == "postgresql"
+    source = "claimed" if combined else f"{table(CollectionJob)} claimed"
+    select = f"""
+        SELECT {columns}, (
+            SELECT response.id FROM {table(Response)} response
+            WHERE response.{column(Response, "model")} = claimed.model_id
+                AND response.{column(Response, "challenge")} = claimed.challenge_id
+                AND response.{column(Response, "is_published")}
+            LIMIT 1
+        )
+        FROM {source}
+        JOIN {table(CollectionRun)} run ON run.id = claimed.run_id
+        JOIN {table(AIModel)} ai_model ON ai_model.id = claimed.model_id
+        LEFT JOIN {table(Gateway)} gateway ON gateway.id = ai_model.gateway_id
+        JOIN {table(Challenge)} challenge ON challenge.id = claimed.challenge_id
+    """
+    if combined:
+        return ClaimQuery(f"WITH claimed AS ({update} RETURNING *) {select}", "", True, parts)
+    return ClaimQuery(update, f"{select} WHERE claimed.id = %s", False, parts)
+
+
+@cache
+def job_done_sql() -> str:
+    """Parameters: the response id, `now`, the job id. Only a running job becomes done."""
+    table = default_connection.ops.quote_name(CollectionJob._meta.db_table)
+    done, running = CollectionJob.State.DONE.value, CollectionJob.State.RUNNING.value
+    return f"""
+        UPDATE {table} SET state = '{done}', response_id = %s, last_error = '',
+            finished_at = %s, lease_until = NULL
+        WHERE id = %s AND state = '{running}'
+    """
+
+
+@cache
+def run_finish_sql() -> str:
+    """Parameters: `now`, the run id. A running run with no open job becomes finished."""
+    quote = default_connection.ops.quote_name
+    runs = quote(CollectionRun._meta.db_table)
+    jobs = quote(CollectionJob._meta.db_table)
+    running, finished = CollectionRun.State.RUNNING.value, CollectionRun.State.FINISHED.value
+    open_states = ", ".join(f"'{state}'" for state in OPEN_JOB_STATES)
+    return f"""
+        UPDATE {runs} SET state = '{finished}', finished_at = %s
+        WHERE id = %s AND state = '{running}' AND NOT EXISTS (
+            SELECT 1 FROM {jobs} job WHERE job.run_id = {runs}.id AND job.state IN ({open_states})
+        )
+    """
