@@ -34,6 +34,7 @@ from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Category
 from apps.lab.models import LabResult, LabRun
 from apps.lab.selectors import runnable_models
+from rival.links import link
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,42 @@ def latest_rows(category: Category | None = None):
         .select_related("model", "model__provider", "snapshot")
         .order_by(BOARD_ORDER, "-rating", "model__name")
     )
+
+
+@dataclass(frozen=True)
+class BoardLeader:
+    """One of the first rows of the overall board, as the home page's teaser shows it."""
+
+    url: str
+    name: str
+    rank: int | None
+    rating: float
+    lower: float
+    upper: float
+    votes: int
+    is_provisional: bool
+    computed_at: datetime
+
+
+def board_leaders(limit: int = 5) -> list[BoardLeader]:
+    """The first `limit` rows of the newest overall snapshot, in `latest_rows()`'s order, as
+    plain values with the model's link: one query of the shown columns, no model instances."""
+    rows = (
+        LeaderboardRow.objects.filter(snapshot_id=_latest_snapshot_id(None))
+        .order_by(BOARD_ORDER, "-rating", "model__name")
+        .values_list(
+            "model__slug",
+            "model__name",
+            "rank",
+            "rating",
+            "lower",
+            "upper",
+            "votes",
+            "is_provisional",
+            "snapshot__computed_at",
+        )[:limit]
+    )
+    return [BoardLeader(link("catalog:model", slug), *rest) for slug, *rest in rows]
 
 
 def latest_snapshot_id(

@@ -60,6 +60,8 @@ def challenge_list(request):
         {
             "form": form,
             "page": page,
+            # The cards, counted; called by the template only when its fragment is not cached.
+            "cards": partial(response_selectors.challenge_card_list, page.object_list),
             "query": query.urlencode(),
             "meta": meta(
                 "Challenges" + (f" — page {page.number}" if page.number > 1 else ""),

@@ -6,7 +6,8 @@ pytestmark = pytest.mark.django_db
 
 
 def titles(page) -> list[str]:
-    return [challenge.title for challenge in page.context["page"].object_list]
+    # The page's cards, as its template gets them (a callable, for the cached region).
+    return [challenge.title for challenge in page.context["cards"]()]
 
 
 def test_challenges_page_lists_published_challenges_with_response_counts(client):
