@@ -335,19 +335,36 @@ def ratings_sorted(objects: Iterable, ratings: dict, model_id: Callable = lambda
     return sorted(objects, key=lambda o: (o.rating is None, -(o.rating.rating if o.rating else 0)))
 
 
+@functools.cache
+def _head_to_head_sql() -> str:
+    # Plain SQL, composed from the model's table and columns: the ORM spent longer compiling
+    # four filtered counts than the database spends answering them from the pair's index.
+    q = connection.ops.quote_name
+    meta = Vote._meta
+    a, b = (q(meta.get_field(name).column) for name in ("model_a", "model_b"))
+    outcome, counted = q(meta.get_field("outcome").column), q(meta.get_field("is_counted").column)
+
+    def count(condition: str) -> str:
+        return f"COUNT(CASE WHEN {condition} THEN 1 END)"
+
+    is_ = {value: f"{outcome} = '{value}'" for value in Vote.Outcome.values}
+    seat_a, seat_b, tie, both_bad = (is_[o] for o in ("a", "b", "tie", "both_bad"))
+    won_by_first = f"({a} = %(a)s AND {seat_a}) OR ({a} = %(b)s AND {seat_b})"
+    won_by_second = f"({a} = %(a)s AND {seat_b}) OR ({a} = %(b)s AND {seat_a})"
+    return (
+        f"SELECT {count(won_by_first)}, {count(won_by_second)}, {count(tie)}, {count(both_bad)}"
+        f" FROM {q(meta.db_table)} WHERE {counted}"
+        f" AND (({a} = %(a)s AND {b} = %(b)s) OR ({a} = %(b)s AND {b} = %(a)s))"
+    )
+
+
 def head_to_head(model_a: AIModel | int, model_b: AIModel | int) -> HeadToHead:
     """Counted votes between two models in either seat, from `model_a`'s side; one query."""
     a = getattr(model_a, "pk", model_a)
     b = getattr(model_b, "pk", model_b)
-    as_a = Q(model_a_id=a, model_b_id=b)
-    as_b = Q(model_a_id=b, model_b_id=a)
-    counts = Vote.objects.filter(as_a | as_b, is_counted=True).aggregate(
-        wins_a=Count("pk", filter=(as_a & Q(outcome="a")) | (as_b & Q(outcome="b"))),
-        wins_b=Count("pk", filter=(as_a & Q(outcome="b")) | (as_b & Q(outcome="a"))),
-        ties=Count("pk", filter=Q(outcome="tie")),
-        both_bad=Count("pk", filter=Q(outcome="both_bad")),
-    )
-    return HeadToHead(**counts)
+    with connection.cursor() as cursor:
+        cursor.execute(_head_to_head_sql(), {"a": a, "b": b})
+        return HeadToHead(*cursor.fetchone())
 
 
 def head_to_head_all(model: AIModel | int, category: Category | None = None) -> dict:
