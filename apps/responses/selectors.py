@@ -6,7 +6,6 @@ from operator import itemgetter
 
 from django.core.cache import cache
 from django.db.models import (
-    FETCH_PEERS,
     Avg,
     Case,
     Count,
@@ -30,6 +29,7 @@ from apps.challenges.selectors import (
     ChallengeFilters,
     challenge_list,
 )
+from apps.responses.cards import ChallengeResponseCard
 from apps.responses.models import Response
 from rival.links import link
 
@@ -345,35 +345,30 @@ def featured_challenges(limit: int = 6) -> list[ChallengeCard]:
     return challenge_card_list(rows)
 
 
+# The columns of a challenge page's response card (apps/responses/cards.py), length and
+# excerpt annotated.
+RESPONSE_CARD_COLUMNS = ("id", "model_id", "model__slug", "model__name", "output_type")
+RESPONSE_CARD_COLUMNS += ("collected_at", "image", "image_thumb", "image_width", "image_height")
+RESPONSE_CARD_COLUMNS += ("audio", "waveform", "length", "excerpt")
+
+
 def challenge_responses(challenge: Challenge, sort: str):
-    """Response cards for a challenge: an excerpt instead of the full content, so a page of
-    cards stays light whatever the models wrote."""
+    """A challenge's visible responses as rows of RESPONSE_CARD_COLUMNS, an excerpt instead of
+    the full content so a page of cards stays light whatever the models wrote; ordered by the
+    sort, unevaluated and ready to paginate. `challenge_response_cards` makes them cards."""
     ordering = RESPONSE_SORTS.get(sort, RESPONSE_SORTS[DEFAULT_RESPONSE_SORT])[1]
     return (
         Response.objects.visible()
         .filter(challenge=challenge)
-        .select_related("model", "model__provider")
-        .only(
-            "id",
-            "model_id",
-            "output_type",
-            "collected_at",
-            "image",
-            "image_width",
-            "image_height",
-            "image_thumb",
-            "audio",
-            "waveform",
-            "tokens_out",
-            "model__slug",
-            "model__name",
-            "model__status",
-            "model__provider__name",
-        )
         .annotate(length=Length("content"), excerpt=Left("content", EXCERPT_CHARS))
         .order_by(*ordering, "id")
-        .fetch_mode(FETCH_PEERS)
+        .values_list(*RESPONSE_CARD_COLUMNS)
     )
+
+
+def challenge_response_cards(rows, challenge: Challenge) -> list[ChallengeResponseCard]:
+    """Rows of `challenge_responses(challenge, …)` as cards: no query beyond the rows'."""
+    return [ChallengeResponseCard(*row, challenge_slug=challenge.slug) for row in rows]
 
 
 @dataclass(frozen=True)

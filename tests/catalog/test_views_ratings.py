@@ -42,6 +42,6 @@ def test_challenge_responses_sort_by_their_models_rating(client):
     ResponseFactory(challenge=challenge, model=AIModelFactory(name="C unrated"))
     snapshot((high.model, 1100.0), (low.model, 1000.0))
     page = client.get(challenge.get_absolute_url() + "?sort=rating")
-    names = [r.model.name for r in page.context["page"].object_list]
+    names = [card.model_name for card in page.context["cards"]()]
     assert names == ["B high", "A low", "C unrated"]
     assert "Rating 1100" in page.content.decode()
