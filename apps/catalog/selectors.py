@@ -16,25 +16,9 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 
+from apps.catalog.cards import MODEL_CARD_COLUMNS, ModelCard
 from apps.catalog.models import AIModel, Capability, Modality, Provider
 from rival.links import link
-
-MODEL_CARD_FIELDS = (
-    "id",
-    "slug",
-    "name",
-    "status",
-    "release_date",
-    "size_class",
-    "context_length",
-    "price_input_per_mtok",
-    "price_output_per_mtok",
-    "parameters_total",
-    "parameters_active",
-    "retired_on",
-    "provider__slug",
-    "provider__name",
-)
 
 # Sort keys offered on /models/: key → (label, ordering). Nulls go last whichever way.
 MODEL_SORTS = {
@@ -73,12 +57,10 @@ def filter_choices() -> dict:
     }
 
 
-def model_list(filters: ModelFilters):
-    """Models matching the filters, as an unevaluated queryset ready to paginate.
-
-    Without a status filter the graveyard is left out; `status=retired` shows it.
-    """
-    models = AIModel.objects.with_provider().only(*MODEL_CARD_FIELDS)
+def _models_matching(filters: ModelFilters):
+    """Models matching the filters, ordered by the chosen sort (unevaluated). Without a status
+    filter the graveyard is left out; `status=retired` shows it."""
+    models = AIModel.objects.with_provider()
     models = models.filter(status=filters.status) if filters.status else models.listed()
     if filters.q:
         models = models.filter(Q(name__icontains=filters.q) | Q(slug__icontains=filters.q))
@@ -91,14 +73,30 @@ def model_list(filters: ModelFilters):
     if filters.size:
         models = models.filter(size_class=filters.size)
     ordering = MODEL_SORTS.get(filters.sort, MODEL_SORTS[DEFAULT_MODEL_SORT])[1]
-    # A template touching a column left out of only() costs one query per page, not per row.
-    return models.order_by(*ordering, "id").fetch_mode(FETCH_PEERS)
+    return models.order_by(*ordering, "id")
+
+
+def model_list(filters: ModelFilters):
+    """Models matching the filters as rows of MODEL_CARD_COLUMNS, unevaluated and ready to
+    paginate; `model_card_list` makes a page of them cards."""
+    return _models_matching(filters).values_list(*MODEL_CARD_COLUMNS)
+
+
+def model_card_list(rows) -> list[ModelCard]:
+    """Rows of MODEL_CARD_COLUMNS (and any counts after them) as cards; no query but the rows'."""
+    return [ModelCard(*row) for row in rows]
+
+
+def model_cards(models, *counts: str) -> list[ModelCard]:
+    """`models` (a queryset) as cards, with the named count annotations (`response_count`,
+    `in_arena`, as responses.selectors.with_response_counts adds them); one query."""
+    return model_card_list(models.values_list(*MODEL_CARD_COLUMNS, *counts))
 
 
 def model_records(filters: ModelFilters, *, updated_since=None):
     """model_list's models with every column, their capabilities and modalities (two more
     queries): what the developer API and MCP server publish."""
-    models = model_list(filters).defer(None).prefetch_related("capabilities", "modalities")
+    models = _models_matching(filters).prefetch_related("capabilities", "modalities")
     if updated_since is not None:
         models = models.filter(updated_at__gte=updated_since)
     return models
@@ -181,12 +179,16 @@ def creator_detail(slug: str) -> Provider:
 
 
 def creator_models(provider: Provider):
-    return (
-        AIModel.objects.filter(provider=provider)
-        .with_provider()
-        .only(*MODEL_CARD_FIELDS)
-        .order_by(F("release_date").desc(nulls_last=True), "name")
+    """The creator's models, newest first (unevaluated: the view adds their response counts
+    from the responses app, then makes them cards with `model_cards`)."""
+    return AIModel.objects.filter(provider=provider).order_by(
+        F("release_date").desc(nulls_last=True), "name"
     )
+
+
+# What a graveyard card shows.
+GRAVE_FIELDS = ("id", "slug", "name", "release_date", "retired_on", "retirement_reason")
+GRAVE_FIELDS += ("provider__name",)
 
 
 def graveyard():
@@ -195,7 +197,7 @@ def graveyard():
     return (
         AIModel.objects.retired()
         .with_provider()
-        .only(*MODEL_CARD_FIELDS, "retirement_reason")
+        .only(*GRAVE_FIELDS)
         .order_by(F("retired_on").desc(nulls_last=True), "name")
         .fetch_mode(FETCH_PEERS)
     )

@@ -1,7 +1,7 @@
 """A response as its challenge's page lists it, with its values formatted as the card shows
 them: what the template filters did per card (excerpt, `intcomma`, `floatformat`, `date`),
-done here with the same output for a fraction of the cost — a page of thirty cards spent more
-time in those filters than in its queries.
+done here with the same output (rival/formatting.py) for a fraction of the cost — a page of
+thirty cards spent more time in those filters than in its queries.
 
 The excerpt is the model's text, untrusted: it stays a plain string, escaped by the template
 on output (DESIGN.md, "Trust and safety").
@@ -10,15 +10,14 @@ on output (DESIGN.md, "Trust and safety").
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.text import Truncator, add_truncation_text, calculate_truncate_chars_length
 
 from apps.challenges.models import OutputType
 from apps.responses.models import Response
+from rival.formatting import short_date, thousands, whole_number
 from rival.links import link
 
 EXCERPT_SHOWN_CHARS = 300
@@ -41,17 +40,6 @@ def truncated(text: str, length: int) -> str:
     if len(text) <= length:
         return text
     return add_truncation_text(text[: calculate_truncate_chars_length(length, None)])
-
-
-def whole_number(value: float) -> str:
-    """`floatformat:0` (half away from zero) of a rating: the site groups no thousands."""
-    return str(int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
-
-
-def short_date(moment: datetime) -> str:
-    """`date:"M j, Y"` in the current time zone."""
-    local = timezone.localtime(moment)
-    return f"{MONTHS_3[local.month].title()} {local.day}, {local.year}"
 
 
 @dataclass
@@ -112,7 +100,7 @@ class ChallengeResponseCard:
     @property
     def length(self) -> str:
         """`intcomma` of the length in characters."""
-        return f"{self.chars:,}"
+        return thousands(self.chars)
 
     @property
     def rating_label(self) -> str:

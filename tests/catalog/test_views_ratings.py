@@ -18,7 +18,7 @@ def test_models_sort_by_arena_rating_with_unrated_models_last(client):
     AIModelFactory(name="C unrated")
     snapshot((high, 1120.0), (low, 980.0))
     page = client.get("/models/?sort=rating")
-    assert [m.name for m in page.context["page"].object_list] == ["B high", "A low", "C unrated"]
+    assert [card.name for card in page.context["cards"]()] == ["B high", "A low", "C unrated"]
     assert "1120 <span" in page.content.decode()
 
 
