@@ -233,13 +233,21 @@ class Row:
     url: str = ""
 
 
+# What a row shows of a response (components/response_output.html and the metrics); the
+# entry already has the challenge's category.
+ROW_RESPONSE_FIELDS = ("id", "model_id", "challenge_id", "output_type", "content")
+ROW_RESPONSE_FIELDS += ("rendered_html", "rendered_hash", "image", "image_width", "image_height")
+ROW_RESPONSE_FIELDS += ("image_thumb", "audio", "audio_duration_ms", "waveform", "tokens_out")
+ROW_RESPONSE_FIELDS += ("latency_ms", "cost_usd")
+
+
 def rows_for(models: list[AIModel], entries: list[ChallengeEntry]) -> list[Row]:
     """The responses of `models` to `entries`, side by side with marked metrics: one query."""
     responses = (
         Response.objects.visible()
         .filter(model__in=models, challenge_id__in=[e.id for e in entries])
-        .select_related("challenge", "challenge__category")
-        .defer("prompt", "settings", "gateway_request_id")
+        .select_related("challenge")
+        .only(*ROW_RESPONSE_FIELDS, "challenge__title", "challenge__prompt")
         # Should a template ever touch a deferred field, one query loads it for every row.
         .fetch_mode(FETCH_PEERS)
     )
