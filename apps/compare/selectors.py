@@ -145,6 +145,15 @@ class Category:
     count: int
 
 
+@dataclass(frozen=True)
+class AnsweredEntry:
+    """A challenge only some of the compared models answered, as one of them links to it."""
+
+    url: str
+    title: str
+    category_name: str | None
+
+
 @dataclass
 class Overview:
     models: list[AIModel]
@@ -157,10 +166,22 @@ class Overview:
             return self.shared
         return [entry for entry in self.shared if entry.category_slug == category]
 
-    def partial_by_model(self) -> list[tuple[AIModel, list[ChallengeEntry]]]:
-        """For each model, the challenges it answered that not every other model did."""
+    def partial_by_model(self) -> list[tuple[AIModel, list[AnsweredEntry]]]:
+        """For each model, the challenges it answered that not every other model did, each
+        with the link to that model's response (made here: a page lists a hundred)."""
         return [
-            (model, [entry for entry in self.partial if model.id in entry.answered_by])
+            (
+                model,
+                [
+                    AnsweredEntry(
+                        link("responses:detail", model.slug, entry.slug),
+                        entry.title,
+                        entry.category_name,
+                    )
+                    for entry in self.partial
+                    if model.id in entry.answered_by
+                ],
+            )
             for model in self.models
         ]
 
