@@ -115,8 +115,7 @@ def model_detail(request, slug: str):
             "model": model,
             # Called by the template only when its fragment is not cached.
             "rating": partial(_rating_of, model),
-            "response_groups": partial(responses.model_response_groups, model),
-            "in_arena": partial(responses.in_arena_count, model=model),
+            "responses": partial(responses.model_responses, model),
             "related": partial(selectors.related_models, model),
             "meta": meta(
                 model.name,

@@ -7,6 +7,7 @@ from operator import itemgetter
 from django.core.cache import cache
 from django.db.models import (
     Avg,
+    BooleanField,
     Case,
     Count,
     F,
@@ -97,15 +98,10 @@ def responded_count(challenge_id: int) -> int:
     return Response.objects.visible().filter(challenge_id=challenge_id).count()
 
 
-def in_arena_count(*, challenge: Challenge | None = None, model: AIModel | None = None) -> int:
-    """How many responses (to this challenge, or by this model) only the arena shows yet: the
-    blind pool of docs/arena.md. One indexed count."""
-    blind = Response.objects.blind()
-    if challenge is not None:
-        blind = blind.filter(challenge=challenge)
-    if model is not None:
-        blind = blind.filter(model=model)
-    return blind.count()
+def in_arena_count(*, challenge: Challenge) -> int:
+    """How many responses to this challenge only the arena shows yet: the blind pool of
+    docs/arena.md. One indexed count. (A model page counts its own with model_responses.)"""
+    return Response.objects.blind().filter(challenge=challenge).count()
 
 
 def pool_sizes() -> tuple[int, int]:
@@ -386,24 +382,51 @@ class ResponseGroup:
     responses: list[ResponseLink]
 
 
-def model_response_groups(model: AIModel) -> list[ResponseGroup]:
+@dataclass(frozen=True)
+class ModelResponses:
+    """A model page's responses: the visible ones grouped, and how many only the arena shows."""
+
+    groups: list[ResponseGroup]
+    in_arena: int
+
+
+def model_responses(model: AIModel) -> ModelResponses:
     """The model's visible responses as links grouped by challenge category (in category
-    order, then by title): one query of plain rows, no model instances, and one reverse()
-    for all the links (rival/links.py) — a busy model lists a few hundred."""
+    order, then by title), and the count of its blind ones (docs/arena.md): one query of plain
+    rows over its published responses to published challenges, which `visible()` and
+    `blind()` split between them, each row flagged with its side; no model instances, and one
+    reverse() for all the links (rival/links.py) — a busy model lists a few hundred."""
+    shown = Case(
+        When(public_from__isnull=False, challenge__arena_only=False, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     rows = (
-        Response.objects.visible()
-        .filter(model=model)
+        Response.objects.published()
+        .filter(model=model, challenge__is_published=True)
+        .annotate(shown=shown)
         .order_by(
             F("challenge__category__position").asc(nulls_last=True),
             "challenge__category__name",
             "challenge__title",
         )
         .values_list(
-            "challenge__category__name", "challenge__slug", "challenge__title", "output_type"
+            "challenge__category__name",
+            "challenge__slug",
+            "challenge__title",
+            "output_type",
+            "shown",
         )
     )
+    visible = []
+    in_arena = 0
+    for row in rows:
+        if row[4]:
+            visible.append(row)
+        else:
+            in_arena += 1
     labels = dict(OutputType.choices)
-    return [
+    groups = [
         ResponseGroup(
             category=category,
             responses=[
@@ -412,11 +435,12 @@ def model_response_groups(model: AIModel) -> list[ResponseGroup]:
                     title=title,
                     output_type=labels.get(output_type, output_type),
                 )
-                for _, slug, title, output_type in group
+                for _, slug, title, output_type, _ in group
             ],
         )
-        for category, group in groupby(rows, key=itemgetter(0))
+        for category, group in groupby(visible, key=itemgetter(0))
     ]
+    return ModelResponses(groups=groups, in_arena=in_arena)
 
 
 # --- Aggregates for charts (the Insights page and the API) -----------------------------------
