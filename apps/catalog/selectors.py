@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db.models import (
     FETCH_PEERS,
     Case,
+    CharField,
     Count,
     F,
     IntegerField,
@@ -106,6 +107,35 @@ def model_detail(slug: str) -> AIModel:
     return get_object_or_404(
         AIModel.objects.with_provider().prefetch_related("capabilities", "modalities"), slug=slug
     )
+
+
+def model_for_page(slug: str) -> AIModel:
+    """The model and its creator, without its tags: the model page lists those in a region
+    it caches (model_tags), so a cached page does not fetch them."""
+    return get_object_or_404(AIModel.objects.with_provider(), slug=slug)
+
+
+@dataclass(frozen=True)
+class Tag:
+    slug: str
+    name: str
+
+
+def model_tags(model: AIModel) -> dict[str, list[Tag]]:
+    """The model's capabilities and categories (modalities), each list by name: one query,
+    where prefetching them costs two."""
+
+    def tagged(tags, kind: str):
+        labelled = tags.filter(models=model).annotate(kind=Value(kind, output_field=CharField()))
+        return labelled.values_list("kind", "slug", "name")
+
+    found: dict[str, list[Tag]] = {"capabilities": [], "modalities": []}
+    rows = tagged(Capability.objects, "capabilities").union(
+        tagged(Modality.objects, "modalities"), all=True
+    )
+    for kind, slug, name in rows.order_by("kind", "name"):
+        found[kind].append(Tag(slug, name))
+    return found
 
 
 def related_models(model: AIModel, limit: int = 4) -> list[AIModel]:

@@ -107,7 +107,7 @@ def _rating_of(model: AIModel):
 @public_page()
 @require_safe
 def model_detail(request, slug: str):
-    model = selectors.model_detail(slug)
+    model = selectors.model_for_page(slug)
     return render(
         request,
         "catalog/model_detail.html",
@@ -116,6 +116,7 @@ def model_detail(request, slug: str):
             # Called by the template only when its fragment is not cached.
             "rating": partial(_rating_of, model),
             "responses": partial(responses.model_responses, model),
+            "tags": partial(selectors.model_tags, model),
             "related": partial(selectors.related_models, model),
             "meta": meta(
                 model.name,
