@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db.models import (
     FETCH_PEERS,
     Case,
+    CharField,
     Count,
     F,
     IntegerField,
@@ -16,25 +17,9 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 
+from apps.catalog.cards import MODEL_CARD_COLUMNS, ModelCard
 from apps.catalog.models import AIModel, Capability, Modality, Provider
 from rival.links import link
-
-MODEL_CARD_FIELDS = (
-    "id",
-    "slug",
-    "name",
-    "status",
-    "release_date",
-    "size_class",
-    "context_length",
-    "price_input_per_mtok",
-    "price_output_per_mtok",
-    "parameters_total",
-    "parameters_active",
-    "retired_on",
-    "provider__slug",
-    "provider__name",
-)
 
 # Sort keys offered on /models/: key → (label, ordering). Nulls go last whichever way.
 MODEL_SORTS = {
@@ -73,12 +58,10 @@ def filter_choices() -> dict:
     }
 
 
-def model_list(filters: ModelFilters):
-    """Models matching the filters, as an unevaluated queryset ready to paginate.
-
-    Without a status filter the graveyard is left out; `status=retired` shows it.
-    """
-    models = AIModel.objects.with_provider().only(*MODEL_CARD_FIELDS)
+def _models_matching(filters: ModelFilters):
+    """Models matching the filters, ordered by the chosen sort (unevaluated). Without a status
+    filter the graveyard is left out; `status=retired` shows it."""
+    models = AIModel.objects.with_provider()
     models = models.filter(status=filters.status) if filters.status else models.listed()
     if filters.q:
         models = models.filter(Q(name__icontains=filters.q) | Q(slug__icontains=filters.q))
@@ -91,14 +74,30 @@ def model_list(filters: ModelFilters):
     if filters.size:
         models = models.filter(size_class=filters.size)
     ordering = MODEL_SORTS.get(filters.sort, MODEL_SORTS[DEFAULT_MODEL_SORT])[1]
-    # A template touching a column left out of only() costs one query per page, not per row.
-    return models.order_by(*ordering, "id").fetch_mode(FETCH_PEERS)
+    return models.order_by(*ordering, "id")
+
+
+def model_list(filters: ModelFilters):
+    """Models matching the filters as rows of MODEL_CARD_COLUMNS, unevaluated and ready to
+    paginate; `model_card_list` makes a page of them cards."""
+    return _models_matching(filters).values_list(*MODEL_CARD_COLUMNS)
+
+
+def model_card_list(rows) -> list[ModelCard]:
+    """Rows of MODEL_CARD_COLUMNS (and any counts after them) as cards; no query but the rows'."""
+    return [ModelCard(*row) for row in rows]
+
+
+def model_cards(models, *counts: str) -> list[ModelCard]:
+    """`models` (a queryset) as cards, with the named count annotations (`response_count`,
+    `in_arena`, as responses.selectors.with_response_counts adds them); one query."""
+    return model_card_list(models.values_list(*MODEL_CARD_COLUMNS, *counts))
 
 
 def model_records(filters: ModelFilters, *, updated_since=None):
     """model_list's models with every column, their capabilities and modalities (two more
     queries): what the developer API and MCP server publish."""
-    models = model_list(filters).defer(None).prefetch_related("capabilities", "modalities")
+    models = _models_matching(filters).prefetch_related("capabilities", "modalities")
     if updated_since is not None:
         models = models.filter(updated_at__gte=updated_since)
     return models
@@ -108,6 +107,35 @@ def model_detail(slug: str) -> AIModel:
     return get_object_or_404(
         AIModel.objects.with_provider().prefetch_related("capabilities", "modalities"), slug=slug
     )
+
+
+def model_for_page(slug: str) -> AIModel:
+    """The model and its creator, without its tags: the model page lists those in a region
+    it caches (model_tags), so a cached page does not fetch them."""
+    return get_object_or_404(AIModel.objects.with_provider(), slug=slug)
+
+
+@dataclass(frozen=True)
+class Tag:
+    slug: str
+    name: str
+
+
+def model_tags(model: AIModel) -> dict[str, list[Tag]]:
+    """The model's capabilities and categories (modalities), each list by name: one query,
+    where prefetching them costs two."""
+
+    def tagged(tags, kind: str):
+        labelled = tags.filter(models=model).annotate(kind=Value(kind, output_field=CharField()))
+        return labelled.values_list("kind", "slug", "name")
+
+    found: dict[str, list[Tag]] = {"capabilities": [], "modalities": []}
+    rows = tagged(Capability.objects, "capabilities").union(
+        tagged(Modality.objects, "modalities"), all=True
+    )
+    for kind, slug, name in rows.order_by("kind", "name"):
+        found[kind].append(Tag(slug, name))
+    return found
 
 
 def related_models(model: AIModel, limit: int = 4) -> list[AIModel]:
@@ -181,12 +209,16 @@ def creator_detail(slug: str) -> Provider:
 
 
 def creator_models(provider: Provider):
-    return (
-        AIModel.objects.filter(provider=provider)
-        .with_provider()
-        .only(*MODEL_CARD_FIELDS)
-        .order_by(F("release_date").desc(nulls_last=True), "name")
+    """The creator's models, newest first (unevaluated: the view adds their response counts
+    from the responses app, then makes them cards with `model_cards`)."""
+    return AIModel.objects.filter(provider=provider).order_by(
+        F("release_date").desc(nulls_last=True), "name"
     )
+
+
+# What a graveyard card shows.
+GRAVE_FIELDS = ("id", "slug", "name", "release_date", "retired_on", "retirement_reason")
+GRAVE_FIELDS += ("provider__name",)
 
 
 def graveyard():
@@ -195,7 +227,7 @@ def graveyard():
     return (
         AIModel.objects.retired()
         .with_provider()
-        .only(*MODEL_CARD_FIELDS, "retirement_reason")
+        .only(*GRAVE_FIELDS)
         .order_by(F("retired_on").desc(nulls_last=True), "name")
         .fetch_mode(FETCH_PEERS)
     )

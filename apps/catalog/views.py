@@ -59,9 +59,16 @@ def model_list(request):
     filters = form.filters()
     models = selectors.model_list(filters)
     if filters.sort == "rating":
-        # A few hundred light rows at most: sorting them here beats reaching into the arena.
-        models = arena.ratings_sorted(models, arena.latest_ratings())
+        # A few hundred light cards at most: sorting them here beats reaching into the arena.
+        models = arena.ratings_sorted(
+            selectors.model_card_list(models), arena.latest_ratings(), model_id=_card_id
+        )
     page = Paginator(models, MODELS_PER_PAGE).get_page(request.GET.get("page"))
+    # The cards, rated; called by the template only when its fragment is not cached.
+    if filters.sort == "rating":
+        cards = partial(list, page.object_list)
+    else:
+        cards = partial(_rated_cards, page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -71,8 +78,7 @@ def model_list(request):
             "form": form,
             "filters": filters,
             "page": page,
-            # The cards, rated; called by the template only when its fragment is not cached.
-            "cards": partial(_rated, page.object_list),
+            "cards": cards,
             "query": query.urlencode(),
             "meta": meta(
                 "All AI models" + (f" — page {page.number}" if page.number > 1 else ""),
@@ -85,8 +91,13 @@ def model_list(request):
     )
 
 
-def _rated(models) -> list:
-    return arena.ratings_attach(models, arena.latest_ratings())
+def _card_id(card) -> int:
+    return card.id
+
+
+def _rated_cards(rows) -> list:
+    cards = selectors.model_card_list(rows)
+    return arena.ratings_attach(cards, arena.latest_ratings(), model_id=_card_id)
 
 
 def _rating_of(model: AIModel):
@@ -96,7 +107,7 @@ def _rating_of(model: AIModel):
 @public_page()
 @require_safe
 def model_detail(request, slug: str):
-    model = selectors.model_detail(slug)
+    model = selectors.model_for_page(slug)
     return render(
         request,
         "catalog/model_detail.html",
@@ -104,8 +115,8 @@ def model_detail(request, slug: str):
             "model": model,
             # Called by the template only when its fragment is not cached.
             "rating": partial(_rating_of, model),
-            "response_groups": partial(responses.model_response_groups, model),
-            "in_arena": partial(responses.in_arena_count, model=model),
+            "responses": partial(responses.model_responses, model),
+            "tags": partial(selectors.model_tags, model),
             "related": partial(selectors.related_models, model),
             "meta": meta(
                 model.name,
@@ -147,7 +158,11 @@ def creator_detail(request, slug: str):
         "catalog/creator_detail.html",
         {
             "provider": provider,
-            "models": responses.with_response_counts(selectors.creator_models(provider), "model"),
+            "models": selectors.model_cards(
+                responses.with_response_counts(selectors.creator_models(provider), "model"),
+                "response_count",
+                "in_arena",
+            ),
             "meta": meta(
                 f"{provider.name} AI models",
                 f"Every {provider.name} model on Rival, with specifications and responses. "

@@ -60,6 +60,8 @@ def challenge_list(request):
         {
             "form": form,
             "page": page,
+            # The cards, counted; called by the template only when its fragment is not cached.
+            "cards": partial(response_selectors.challenge_card_list, page.object_list),
             "query": query.urlencode(),
             "meta": meta(
                 "Challenges" + (f" — page {page.number}" if page.number > 1 else ""),
@@ -72,12 +74,13 @@ def challenge_list(request):
     )
 
 
-def _model_id(response) -> int:
-    return response.model_id
+def _model_id(card) -> int:
+    return card.model_id
 
 
-def _rated(responses) -> list:
-    return arena.ratings_attach(responses, arena.latest_ratings(), model_id=_model_id)
+def _rated_cards(rows, challenge) -> list:
+    cards = response_selectors.challenge_response_cards(rows, challenge)
+    return arena.ratings_attach(cards, arena.latest_ratings(), model_id=_model_id)
 
 
 @public_page("sort", "page")
@@ -90,16 +93,25 @@ def challenge_detail(request, slug: str):
         sort = response_selectors.DEFAULT_RESPONSE_SORT
     responses = response_selectors.challenge_responses(challenge, sort)
     if sort == "rating":
-        responses = arena.ratings_sorted(responses, arena.latest_ratings(), model_id=_model_id)
+        # Ordered by ratings the database does not have: every response's card, rated.
+        responses = arena.ratings_sorted(
+            response_selectors.challenge_response_cards(responses, challenge),
+            arena.latest_ratings(),
+            model_id=_model_id,
+        )
     page = Paginator(responses, RESPONSES_PER_PAGE).get_page(request.GET.get("page"))
+    # Called by the template only when its fragment is not cached.
+    if sort == "rating":
+        cards = partial(list, page.object_list)
+    else:
+        cards = partial(_rated_cards, page.object_list, challenge)
     return render(
         request,
         partial_or_page(request, "challenges/challenge_detail.html", "responses"),
         {
             "challenge": challenge,
             "page": page,
-            # Called by the template only when its fragment is not cached.
-            "cards": partial(_rated, page.object_list),
+            "cards": cards,
             "in_arena": partial(response_selectors.in_arena_count, challenge=challenge),
             "sort": sort,
             "sorts": [

@@ -145,6 +145,15 @@ class Category:
     count: int
 
 
+@dataclass(frozen=True)
+class AnsweredEntry:
+    """A challenge only some of the compared models answered, as one of them links to it."""
+
+    url: str
+    title: str
+    category_name: str | None
+
+
 @dataclass
 class Overview:
     models: list[AIModel]
@@ -157,10 +166,22 @@ class Overview:
             return self.shared
         return [entry for entry in self.shared if entry.category_slug == category]
 
-    def partial_by_model(self) -> list[tuple[AIModel, list[ChallengeEntry]]]:
-        """For each model, the challenges it answered that not every other model did."""
+    def partial_by_model(self) -> list[tuple[AIModel, list[AnsweredEntry]]]:
+        """For each model, the challenges it answered that not every other model did, each
+        with the link to that model's response (made here: a page lists a hundred)."""
         return [
-            (model, [entry for entry in self.partial if model.id in entry.answered_by])
+            (
+                model,
+                [
+                    AnsweredEntry(
+                        link("responses:detail", model.slug, entry.slug),
+                        entry.title,
+                        entry.category_name,
+                    )
+                    for entry in self.partial
+                    if model.id in entry.answered_by
+                ],
+            )
             for model in self.models
         ]
 
@@ -233,13 +254,21 @@ class Row:
     url: str = ""
 
 
+# What a row shows of a response (components/response_output.html and the metrics); the
+# entry already has the challenge's category.
+ROW_RESPONSE_FIELDS = ("id", "model_id", "challenge_id", "output_type", "content")
+ROW_RESPONSE_FIELDS += ("rendered_html", "rendered_hash", "image", "image_width", "image_height")
+ROW_RESPONSE_FIELDS += ("image_thumb", "audio", "audio_duration_ms", "waveform", "tokens_out")
+ROW_RESPONSE_FIELDS += ("latency_ms", "cost_usd")
+
+
 def rows_for(models: list[AIModel], entries: list[ChallengeEntry]) -> list[Row]:
     """The responses of `models` to `entries`, side by side with marked metrics: one query."""
     responses = (
         Response.objects.visible()
         .filter(model__in=models, challenge_id__in=[e.id for e in entries])
-        .select_related("challenge", "challenge__category")
-        .defer("prompt", "settings", "gateway_request_id")
+        .select_related("challenge")
+        .only(*ROW_RESPONSE_FIELDS, "challenge__title", "challenge__prompt")
         # Should a template ever touch a deferred field, one query loads it for every row.
         .fetch_mode(FETCH_PEERS)
     )

@@ -6,8 +6,8 @@ from operator import itemgetter
 
 from django.core.cache import cache
 from django.db.models import (
-    FETCH_PEERS,
     Avg,
+    BooleanField,
     Case,
     Count,
     F,
@@ -30,23 +30,9 @@ from apps.challenges.selectors import (
     ChallengeFilters,
     challenge_list,
 )
+from apps.responses.cards import ChallengeResponseCard
 from apps.responses.models import Response
 from rival.links import link
-
-# Columns a response card needs (no content, no rendering): lists stay light.
-CARD_FIELDS = (
-    "id",
-    "collected_at",
-    "output_type",
-    "model__slug",
-    "model__name",
-    "model__provider__name",
-    "model__provider__slug",
-    "challenge__slug",
-    "challenge__title",
-    "challenge__category__name",
-    "challenge__category__slug",
-)
 
 
 @dataclass(frozen=True)
@@ -112,15 +98,10 @@ def responded_count(challenge_id: int) -> int:
     return Response.objects.visible().filter(challenge_id=challenge_id).count()
 
 
-def in_arena_count(*, challenge: Challenge | None = None, model: AIModel | None = None) -> int:
-    """How many responses (to this challenge, or by this model) only the arena shows yet: the
-    blind pool of docs/arena.md. One indexed count."""
-    blind = Response.objects.blind()
-    if challenge is not None:
-        blind = blind.filter(challenge=challenge)
-    if model is not None:
-        blind = blind.filter(model=model)
-    return blind.count()
+def in_arena_count(*, challenge: Challenge) -> int:
+    """How many responses to this challenge only the arena shows yet: the blind pool of
+    docs/arena.md. One indexed count. (A model page counts its own with model_responses.)"""
+    return Response.objects.blind().filter(challenge=challenge).count()
 
 
 def pool_sizes() -> tuple[int, int]:
@@ -155,14 +136,50 @@ def missing_response_context(*, model_slug: str, challenge_slug: str) -> dict:
     }
 
 
-def newest_responses(limit: int = 12):
-    """The newest visible responses, as cards (model, creator and challenge loaded)."""
-    return (
+@dataclass(frozen=True)
+class ResponseCard:
+    """A response as the home page lists it: plain values, links made."""
+
+    url: str
+    model_name: str
+    challenge_url: str
+    challenge_title: str
+    category_name: str | None
+    output_type_label: str
+    collected_at: datetime
+
+
+def newest_responses(limit: int = 12) -> list[ResponseCard]:
+    """The newest visible responses as cards: one query of the shown columns (no model
+    instances), one reverse() per kind of link (rival/links.py)."""
+    rows = (
         Response.objects.visible()
-        .with_related()
-        .only(*CARD_FIELDS)
-        .order_by("-collected_at", "-id")[:limit]
+        .order_by("-collected_at", "-id")
+        .values_list(
+            "model__slug",
+            "model__name",
+            "challenge__slug",
+            "challenge__title",
+            "challenge__category__name",
+            "output_type",
+            "collected_at",
+        )[:limit]
     )
+    labels = dict(OutputType.choices)
+    return [
+        ResponseCard(
+            url=link("responses:detail", model_slug, challenge_slug),
+            model_name=model_name,
+            challenge_url=link("challenges:detail", challenge_slug),
+            challenge_title=title,
+            category_name=category,
+            output_type_label=labels.get(output_type, output_type),
+            collected_at=collected_at,
+        )
+        for model_slug, model_name, challenge_slug, title, category, output_type, collected_at in (
+            rows
+        )
+    ]
 
 
 # --- Responses on other apps' pages ----------------------------------------------------------
@@ -203,16 +220,81 @@ def with_response_counts(queryset, field: str):
     )
 
 
+# Columns a challenge card shows (and `arena_only`, which decides its counts).
+CHALLENGE_CARD_COLUMNS = ("id", "slug", "title", "description", "output_type", "difficulty")
+CHALLENGE_CARD_COLUMNS += ("arena_only", "category__name")
+
+
+@dataclass
+class ChallengeCard:
+    """A published challenge as the list pages show it: plain values, its link, and its
+    response counts (challenge_card_list)."""
+
+    id: int
+    slug: str
+    title: str
+    description: str
+    output_type: str
+    difficulty: str
+    arena_only: bool
+    category_name: str | None
+    response_count: int | None = None
+    in_arena: int | None = None
+    url: str = ""
+
+    @property
+    def output_type_label(self) -> str:
+        return OutputType(self.output_type).label
+
+    @property
+    def difficulty_label(self) -> str:
+        return Challenge.Difficulty(self.difficulty).label if self.difficulty else ""
+
+
+def _card_counts() -> dict:
+    """Annotations of a published challenge's `response_count` (what public pages show) and
+    `in_arena` (what only the arena shows yet, docs/arena.md), as `visible()` and `blind()`
+    split its published responses, counted from the indexes alone (see challenge_records)."""
+    published = Response.objects.filter(challenge=OuterRef("pk"), is_published=True)
+    total = _published_count(published)
+    unreleased = _published_count(published.filter(public_from__isnull=True))
+    return {
+        "response_count": Case(When(arena_only=True, then=Value(0)), default=total - unreleased),
+        "in_arena": Case(When(arena_only=True, then=total), default=unreleased),
+    }
+
+
 def challenge_cards(filters: ChallengeFilters):
-    """Published challenges matching the filters with their response counts (public and in
-    the arena: with_response_counts), ordered by the chosen sort, unevaluated and ready to
-    paginate."""
-    ordering = CHALLENGE_SORTS.get(filters.sort, CHALLENGE_SORTS[DEFAULT_CHALLENGE_SORT])[1]
-    return (
-        with_response_counts(challenge_list(filters), "challenge")
-        .order_by(*ordering, "id")
-        .fetch_mode(FETCH_PEERS)
-    )
+    """Published challenges matching the filters as rows of CHALLENGE_CARD_COLUMNS, ordered by
+    the chosen sort, unevaluated and ready to paginate; `challenge_card_list` turns a page of
+    them into cards. Only the "most responses" sort counts the responses of every challenge
+    (to order by them; its rows carry the counts), the others count a page's challenges only."""
+    sort = filters.sort if filters.sort in CHALLENGE_SORTS else DEFAULT_CHALLENGE_SORT
+    challenges = challenge_list(filters)
+    columns = CHALLENGE_CARD_COLUMNS
+    if sort == "responses":
+        challenges = with_response_counts(challenges, "challenge")
+        columns += ("response_count", "in_arena")
+    return challenges.order_by(*CHALLENGE_SORTS[sort][1], "id").values_list(*columns)
+
+
+def challenge_card_list(rows) -> list[ChallengeCard]:
+    """Rows of CHALLENGE_CARD_COLUMNS (published challenges), with or without their counts, as
+    ChallengeCards with their links and counts; one query counts those not counted yet."""
+    cards = [ChallengeCard(*row) for row in rows]
+    uncounted = {card.id: card for card in cards if card.response_count is None}
+    if uncounted:
+        counted = (
+            Challenge.objects.filter(pk__in=list(uncounted))
+            .order_by()
+            .values_list("pk")
+            .annotate(**_card_counts())
+        )
+        for pk, response_count, in_arena in counted:
+            uncounted[pk].response_count, uncounted[pk].in_arena = response_count, in_arena
+    for card in cards:
+        card.url = link("challenges:detail", card.slug)
+    return cards
 
 
 # The columns the developer API and MCP server publish of a challenge (the prompt too).
@@ -245,42 +327,44 @@ def challenge_records(filters: ChallengeFilters):
     )
 
 
-def featured_challenges(limit: int = 6) -> list[Challenge]:
-    """Featured challenges first, then the newest, each with its response count."""
-    return list(
-        challenge_cards(ChallengeFilters()).order_by("-featured", "-created_at", "id")[:limit]
+def featured_challenges(limit: int = 6) -> list[ChallengeCard]:
+    """Featured challenges first, then the newest, each with its response counts; one query
+    (the counts for these challenges only)."""
+    ordering = ("-featured", "-created_at", "id")
+    published = challenge_list(ChallengeFilters())
+    rows = (
+        published.filter(pk__in=published.order_by(*ordering).values("pk")[:limit])
+        .order_by(*ordering)
+        .annotate(**_card_counts())
+        .values_list(*CHALLENGE_CARD_COLUMNS, "response_count", "in_arena")
     )
+    return challenge_card_list(rows)
+
+
+# The columns of a challenge page's response card (apps/responses/cards.py), length and
+# excerpt annotated.
+RESPONSE_CARD_COLUMNS = ("id", "model_id", "model__slug", "model__name", "output_type")
+RESPONSE_CARD_COLUMNS += ("collected_at", "image", "image_thumb", "image_width", "image_height")
+RESPONSE_CARD_COLUMNS += ("audio", "waveform", "length", "excerpt")
 
 
 def challenge_responses(challenge: Challenge, sort: str):
-    """Response cards for a challenge: an excerpt instead of the full content, so a page of
-    cards stays light whatever the models wrote."""
+    """A challenge's visible responses as rows of RESPONSE_CARD_COLUMNS, an excerpt instead of
+    the full content so a page of cards stays light whatever the models wrote; ordered by the
+    sort, unevaluated and ready to paginate. `challenge_response_cards` makes them cards."""
     ordering = RESPONSE_SORTS.get(sort, RESPONSE_SORTS[DEFAULT_RESPONSE_SORT])[1]
     return (
         Response.objects.visible()
         .filter(challenge=challenge)
-        .select_related("model", "model__provider")
-        .only(
-            "id",
-            "model_id",
-            "output_type",
-            "collected_at",
-            "image",
-            "image_width",
-            "image_height",
-            "image_thumb",
-            "audio",
-            "waveform",
-            "tokens_out",
-            "model__slug",
-            "model__name",
-            "model__status",
-            "model__provider__name",
-        )
         .annotate(length=Length("content"), excerpt=Left("content", EXCERPT_CHARS))
         .order_by(*ordering, "id")
-        .fetch_mode(FETCH_PEERS)
+        .values_list(*RESPONSE_CARD_COLUMNS)
     )
+
+
+def challenge_response_cards(rows, challenge: Challenge) -> list[ChallengeResponseCard]:
+    """Rows of `challenge_responses(challenge, …)` as cards: no query beyond the rows'."""
+    return [ChallengeResponseCard(*row, challenge_slug=challenge.slug) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -298,24 +382,51 @@ class ResponseGroup:
     responses: list[ResponseLink]
 
 
-def model_response_groups(model: AIModel) -> list[ResponseGroup]:
+@dataclass(frozen=True)
+class ModelResponses:
+    """A model page's responses: the visible ones grouped, and how many only the arena shows."""
+
+    groups: list[ResponseGroup]
+    in_arena: int
+
+
+def model_responses(model: AIModel) -> ModelResponses:
     """The model's visible responses as links grouped by challenge category (in category
-    order, then by title): one query of plain rows, no model instances, and one reverse()
-    for all the links (rival/links.py) — a busy model lists a few hundred."""
+    order, then by title), and the count of its blind ones (docs/arena.md): one query of plain
+    rows over its published responses to published challenges, which `visible()` and
+    `blind()` split between them, each row flagged with its side; no model instances, and one
+    reverse() for all the links (rival/links.py) — a busy model lists a few hundred."""
+    shown = Case(
+        When(public_from__isnull=False, challenge__arena_only=False, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     rows = (
-        Response.objects.visible()
-        .filter(model=model)
+        Response.objects.published()
+        .filter(model=model, challenge__is_published=True)
+        .annotate(shown=shown)
         .order_by(
             F("challenge__category__position").asc(nulls_last=True),
             "challenge__category__name",
             "challenge__title",
         )
         .values_list(
-            "challenge__category__name", "challenge__slug", "challenge__title", "output_type"
+            "challenge__category__name",
+            "challenge__slug",
+            "challenge__title",
+            "output_type",
+            "shown",
         )
     )
+    visible = []
+    in_arena = 0
+    for row in rows:
+        if row[4]:
+            visible.append(row)
+        else:
+            in_arena += 1
     labels = dict(OutputType.choices)
-    return [
+    groups = [
         ResponseGroup(
             category=category,
             responses=[
@@ -324,11 +435,12 @@ def model_response_groups(model: AIModel) -> list[ResponseGroup]:
                     title=title,
                     output_type=labels.get(output_type, output_type),
                 )
-                for _, slug, title, output_type in group
+                for _, slug, title, output_type, _ in group
             ],
         )
-        for category, group in groupby(rows, key=itemgetter(0))
+        for category, group in groupby(visible, key=itemgetter(0))
     ]
+    return ModelResponses(groups=groups, in_arena=in_arena)
 
 
 # --- Aggregates for charts (the Insights page and the API) -----------------------------------

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def names(page) -> list[str]:
-    return [model.name for model in page.context["page"].object_list]
+    return [card.name for card in page.context["cards"]()]
 
 
 def test_models_page_lists_catalog_models_but_not_the_graveyard(client):

@@ -18,7 +18,7 @@ def test_models_sort_by_arena_rating_with_unrated_models_last(client):
     AIModelFactory(name="C unrated")
     snapshot((high, 1120.0), (low, 980.0))
     page = client.get("/models/?sort=rating")
-    assert [m.name for m in page.context["page"].object_list] == ["B high", "A low", "C unrated"]
+    assert [card.name for card in page.context["cards"]()] == ["B high", "A low", "C unrated"]
     assert "1120 <span" in page.content.decode()
 
 
@@ -42,6 +42,6 @@ def test_challenge_responses_sort_by_their_models_rating(client):
     ResponseFactory(challenge=challenge, model=AIModelFactory(name="C unrated"))
     snapshot((high.model, 1100.0), (low.model, 1000.0))
     page = client.get(challenge.get_absolute_url() + "?sort=rating")
-    names = [r.model.name for r in page.context["page"].object_list]
+    names = [card.model_name for card in page.context["cards"]()]
     assert names == ["B high", "A low", "C unrated"]
     assert "Rating 1100" in page.content.decode()

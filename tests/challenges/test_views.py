@@ -1,12 +1,21 @@
+from datetime import UTC, datetime
+
 import pytest
 
-from tests.factories import AIModelFactory, CategoryFactory, ChallengeFactory, ResponseFactory
+from tests.factories import (
+    AIModelFactory,
+    CategoryFactory,
+    ChallengeFactory,
+    ResponseFactory,
+    snapshot_rating,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def titles(page) -> list[str]:
-    return [challenge.title for challenge in page.context["page"].object_list]
+    # The page's cards, as its template gets them (a callable, for the cached region).
+    return [challenge.title for challenge in page.context["cards"]()]
 
 
 def test_challenges_page_lists_published_challenges_with_response_counts(client):
@@ -77,7 +86,7 @@ def test_challenge_responses_sort_by_length(client):
     ResponseFactory(challenge=challenge, model=AIModelFactory(name="Short"), content="x")
     ResponseFactory(challenge=challenge, model=AIModelFactory(name="Long"), content="x" * 500)
     page = client.get(challenge.get_absolute_url() + "?sort=longest")
-    assert [r.model.name for r in page.context["page"].object_list] == ["Long", "Short"]
+    assert [card.model_name for card in page.context["cards"]()] == ["Long", "Short"]
     assert client.get(challenge.get_absolute_url() + "?sort=bogus").status_code == 200
 
 
@@ -104,3 +113,38 @@ def test_text_previews_show_plain_text_not_markdown_marks(client):
     )
     html = client.get(challenge.get_absolute_url()).content.decode()
     assert "Answer No, see the docs." in html
+
+
+@pytest.mark.parametrize(
+    ("content", "shown"),
+    [
+        (
+            "<b>bold</b> " * 200,
+            ">" + "&lt;b&gt;bold&lt;/b&gt; " * 24 + "&lt;b&gt;bold&lt;/b&gt;…</p>",
+        ),
+        ("e\u0301" * 400, ">" + "\u00e9" * 210 + "</p>"),
+        ("\u00e9" * 400, ">" + "\u00e9" * 299 + "…</p>"),
+        ("short", ">short</p>"),
+    ],
+)
+def test_text_previews_are_escaped_and_cut_at_300_characters(client, content, shown):
+    challenge = ChallengeFactory()
+    ResponseFactory(challenge=challenge, content=content)
+    html = client.get(challenge.get_absolute_url()).content.decode()
+    assert shown in html
+    assert "<b>" not in html
+
+
+def test_response_cards_show_length_date_and_rounded_rating(client):
+    challenge = ChallengeFactory()
+    response = ResponseFactory(
+        challenge=challenge,
+        content="x" * 1234,
+        collected_at=datetime(2025, 9, 3, 23, 30, tzinfo=UTC),
+    )
+    snapshot_rating((response.model, 1234.5))
+    html = client.get(challenge.get_absolute_url()).content.decode()
+    assert (
+        'Rating 1235 · 1,234 characters · <time datetime="2025-09-03T23:30:00+00:00">Sep 3, 2025'
+        in html
+    )

@@ -21,8 +21,9 @@ PAGES = {
     "models filtered": (lambda: "/models/?capability=reasoning&size=large&sort=context", 6),
     "models page 2": (lambda: "/models/?page=2&sort=price", 6),
     "models by rating": (lambda: "/models/?sort=rating&page=2", 6),
-    # Model and challenge pages count the responses still in the arena: one query each.
-    "model": (lambda: _model().get_absolute_url(), 7),
+    # The challenge page counts the responses still in the arena in a query of its own; the
+    # model page counts its own with its response list, and reads its tags in one query.
+    "model": (lambda: _model().get_absolute_url(), 5),
     "response": (lambda: _response().get_absolute_url(), 6),
     "creators": (lambda: "/creators/", 2),
     "creator": (lambda: _model().provider.get_absolute_url(), 2),

@@ -1,5 +1,6 @@
 from django import template
 
+from apps.catalog.cards import parameter_count, price_per_mtok
 from apps.compare.selectors import compare_url as compare_models_url
 from apps.compare.selectors import pair_challenge_url
 
@@ -17,21 +18,10 @@ def compare_url(slug_a: str, slug_b: str, challenge_slug: str = "") -> str:
 @register.filter
 def params(value) -> str:
     """Parameter counts as people write them: 122B, 7.5B, 400M."""
-    if value in (None, ""):
-        return ""
-    value = int(value)
-    for divisor, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M")):
-        if value >= divisor:
-            number = value / divisor
-            text = f"{number:.1f}".rstrip("0").rstrip(".")
-            return f"{text}{unit}"
-    return str(value)
+    return parameter_count(value)
 
 
 @register.filter
 def price(value) -> str:
     """USD per million tokens: $3, $0.15, $0.075."""
-    if value is None:
-        return ""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return f"${text}"
+    return price_per_mtok(value)

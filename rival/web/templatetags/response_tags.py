@@ -59,14 +59,3 @@ def loads_external_resources(content: str) -> bool:
     """True when framed HTML/SVG asks for scripts, styles or media from the network, which the
     sandbox's policy blocks, so the page may look incomplete."""
     return bool(_EXTERNAL.search(content or ""))
-
-
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_MARKS = re.compile(r"(\*\*|__|`{1,3}|^#{1,6}\s+|^>\s?|^\s*[-*+]\s+)", re.MULTILINE)
-
-
-@register.filter
-def plain_excerpt(text: str) -> str:
-    """Markdown reduced to readable plain text for a card preview (autoescaped on output)."""
-    text = _MD_LINK.sub(r"\1", text or "")
-    return " ".join(_MD_MARKS.sub("", text).split())
