@@ -52,8 +52,61 @@ def pair_challenge_url(slugs: list[str], challenge_slug: str) -> str:
 # --- Which models ---------------------------------------------------------------------------
 
 
+def _loaded(meta, alias: str, fields) -> tuple[list[str], list[str], list]:
+    """For `fields` of a model read as table `alias`: the quoted columns, the attnames
+    `from_db()` takes (in the model's concrete field order, as `fields` must be) and the
+    backend's converters of each column (e.g. Decimal and datetimes on SQLite), or None."""
+    q = connection.ops.quote_name
+    converters = []
+    for f in fields:
+        col = f.get_col(meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        converters.append((found, col) if found else None)
+    return [f"{alias}.{q(f.column)}" for f in fields], [f.attname for f in fields], converters
+
+
+def _convert(values, converters) -> list:
+    values = list(values)
+    for index, found in enumerate(converters):
+        if found is not None:
+            for converter in found[0]:
+                values[index] = converter(values[index], found[1], connection)
+    return values
+
+
+@cache
+def _models_sql(vendor: str):
+    """Every column of the models and their creators (what `with_provider()` loads), composed
+    once per process: the ORM spent ~1 ms compiling this lookup on every compare page."""
+    q = connection.ops.quote_name
+    m, p = AIModel._meta, AIModel._meta.get_field("provider").related_model._meta
+    m_cols, m_names, m_conv = _loaded(m, "m", m.concrete_fields)
+    p_cols, p_names, p_conv = _loaded(p, "p", p.concrete_fields)
+    sql = (
+        f"SELECT {', '.join(m_cols + p_cols)} FROM {q(m.db_table)} m"
+        f" JOIN {q(p.db_table)} p ON m.{q(m.get_field('provider').column)}"
+        f" = p.{q(p.pk.column)} WHERE m.{q(m.get_field('slug').column)} IN "
+    )
+    return sql, m_names, p_names, m_conv + p_conv, p.model
+
+
 def models_by_slug(slugs) -> dict[str, AIModel]:
-    return {m.slug: m for m in AIModel.objects.with_provider().filter(slug__in=set(slugs))}
+    """The models with these slugs, each with its creator loaded: one query."""
+    slugs = list(set(slugs))
+    if not slugs:
+        return {}
+    sql, m_names, p_names, converters, provider_model = _models_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql}({_placeholders(slugs)})", slugs)
+        rows = cursor.fetchall()
+    db, split = connection.alias, len(m_names)
+    found = {}
+    for row in rows:
+        row = _convert(row, converters)
+        model = AIModel.from_db(db, m_names, row[:split])
+        model.provider = provider_model.from_db(db, p_names, row[split:])
+        found[model.slug] = model
+    return found
 
 
 def pair_models(segment: str) -> list[AIModel] | None:
@@ -304,20 +357,16 @@ ROW_RESPONSE_FIELDS += ("latency_ms", "cost_usd")
 def _rows_sql(vendor: str):
     """The rows' query (ROW_RESPONSE_FIELDS and the challenge's title and prompt), with what
     turns its plain values into model instances: (sql, params, response field names,
-    challenge field names, converters by column index)."""
+    challenge field names, converters of each column or None when none has any)."""
     q = connection.ops.quote_name
     r, c = Response._meta, Challenge._meta
     wanted = set(ROW_RESPONSE_FIELDS)
     # from_db() takes the loaded fields' values in the model's concrete field order.
     r_fields = [f for f in r.concrete_fields if f.attname in wanted or f.name in wanted]
     c_fields = [f for f in c.concrete_fields if f.name in ("id", "title", "prompt")]
-    columns = [f"r.{q(f.column)}" for f in r_fields] + [f"c.{q(f.column)}" for f in c_fields]
-    converters = {}
-    for index, f in enumerate(r_fields + c_fields):
-        col = f.get_col(r.db_table if index < len(r_fields) else c.db_table)
-        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        if found:
-            converters[index] = (found, col)
+    r_cols, r_names, r_conv = _loaded(r, "r", r_fields)
+    c_cols, c_names, c_conv = _loaded(c, "c", c_fields)
+    columns = r_cols + c_cols
     where, params = _visible_responses_sql(vendor)
     collected = f"r.{q(r.get_field('collected_at').column)}"
     sql = (
@@ -326,13 +375,8 @@ def _rows_sql(vendor: str):
         f" AND r.{q(r.get_field('challenge').column)} IN (<challenges>)"
         f" ORDER BY {collected} DESC"
     )
-    return (
-        sql,
-        params,
-        [f.attname for f in r_fields],
-        [f.attname for f in c_fields],
-        converters,
-    )
+    converters = r_conv + c_conv
+    return sql, params, r_names, c_names, converters if any(converters) else None
 
 
 def _row_responses(models: list[AIModel], entries: list[ChallengeEntry]) -> list[Response]:
@@ -352,10 +396,7 @@ def _row_responses(models: list[AIModel], entries: list[ChallengeEntry]) -> list
     challenges: dict[int, Challenge] = {}
     for row in rows:
         if converters:
-            row = list(row)
-            for index, (found, col) in converters.items():
-                for converter in found:
-                    row[index] = converter(row[index], col, connection)
+            row = _convert(row, converters)
         response = Response.from_db(db, r_names, row[:split])
         challenge = challenges.get(row[split])
         if challenge is None:
