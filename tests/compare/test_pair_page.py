@@ -90,6 +90,45 @@ def test_unpublished_challenges_and_responses_are_not_compared(client):
     assert "0 shared challenges compared" in html
 
 
+def test_arena_only_challenges_and_unreleased_answers_are_not_compared(client):
+    alpha, bravo = pair()
+    arena_only = ChallengeFactory(title="Arena-only challenge", arena_only=True)
+    unreleased = ChallengeFactory(title="Not released yet")
+    for model in (alpha, bravo):
+        ResponseFactory(model=model, challenge=arena_only)
+    ResponseFactory(model=alpha, challenge=unreleased)
+    ResponseFactory(model=bravo, challenge=unreleased, blind=True)
+
+    html = client.get("/compare/alpha-vs-bravo/").content.decode()
+
+    assert "Arena-only challenge" not in html
+    shared_part, one_sided_part = html.split('id="partial-title"')
+    assert "Not released yet" not in shared_part
+    assert "Not released yet" in one_sided_part
+    assert "0 shared challenges compared, 1 answered by only one of them" in html
+
+
+def test_titles_categories_and_metrics_are_escaped_in_rows_and_one_sided_list(client):
+    alpha, bravo = pair()
+    hostile = CategoryFactory(slug="hostile", name="<i>Cat</i> & co")
+    both = ChallengeFactory(title="<b>Both</b> & more", category=hostile)
+    for model in (alpha, bravo):
+        ResponseFactory(model=model, challenge=both, content="<script>x()</script> words")
+    one = ChallengeFactory(title="<img src=x onerror=y()>", category=hostile)
+    ResponseFactory(model=alpha, challenge=one)
+
+    html = client.get("/compare/alpha-vs-bravo/").content.decode()
+
+    shared_part, one_sided_part = html.split('id="partial-title"')
+    assert "&lt;b&gt;Both&lt;/b&gt; &amp; more" in shared_part
+    assert "&lt;i&gt;Cat&lt;/i&gt; &amp; co · " in shared_part
+    assert "<dt>Length</dt>" in shared_part
+    assert "&lt;img src=x onerror=y()&gt;</a>" in one_sided_part
+    assert '<span class="muted">&lt;i&gt;Cat&lt;/i&gt; &amp; co</span>' in one_sided_part
+    for raw in ("<b>Both", "<i>Cat", "<img src=x", "<script>x()"):
+        assert raw not in html
+
+
 def test_specs_mark_the_better_value_in_words(client):
     AIModelFactory(
         slug="alpha",
