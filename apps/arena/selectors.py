@@ -30,13 +30,13 @@ from apps.arena.models import (
     LiveBattle,
     Vote,
 )
-from apps.arena.rows import columns, instance, table
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Category, Challenge
 from apps.lab.models import LabResult, LabRun
 from apps.lab.selectors import runnable_models
 from apps.responses.models import Response
 from rival.links import link
+from rival.sqlrows import Columns, table
 
 
 @dataclass(frozen=True)
@@ -474,7 +474,6 @@ def battle_for_page(token: str, voter: str) -> Battle | None:
 
 # What the arena page shows of a battle, its challenge and category and its two answers
 # (components/response_output.html included); nothing else of their rows is read.
-_SHOWN_BATTLE = tuple(f.attname for f in Battle._meta.concrete_fields)
 _SHOWN_CHALLENGE = ("id", "slug", "title", "prompt", "origin", "category_id")
 _SHOWN_CATEGORY = ("id", "slug", "name")
 _SHOWN_ANSWER = (
@@ -495,14 +494,25 @@ _SHOWN_ANSWER = (
 )
 
 
+@functools.cache
+def _shown() -> dict[str, Columns]:
+    """The columns the arena page reads, per table alias (the battle: all of them)."""
+    return {
+        "b": Columns.of(Battle, "b"),
+        "c": Columns.of(Challenge, "c", _SHOWN_CHALLENGE),
+        "g": Columns.of(Category, "g", _SHOWN_CATEGORY),
+        "ra": Columns.of(Response, "ra", _SHOWN_ANSWER),
+        "rb": Columns.of(Response, "rb", _SHOWN_ANSWER),
+    }
+
+
 def battle_shown_sql(source: str) -> str:
     """SELECT of what the page shows of the battle `b`, from `source` (a table or a CTE
     named b), in plain SQL: the ORM spent more time compiling this join than the database
     spends running it. battle_shown makes the battle of its row."""
+    shown = _shown()
     return (
-        f"SELECT {columns('b', Battle, _SHOWN_BATTLE)},"
-        f" {columns('c', Challenge, _SHOWN_CHALLENGE)}, {columns('g', Category, _SHOWN_CATEGORY)},"
-        f" {columns('ra', Response, _SHOWN_ANSWER)}, {columns('rb', Response, _SHOWN_ANSWER)}"
+        f"SELECT {', '.join(part.select for part in shown.values())}"
         f" FROM {source}"
         f" JOIN {table(Challenge)} c ON c.id = b.challenge_id"
         f" LEFT JOIN {table(Category)} g ON g.id = c.category_id"
@@ -513,13 +523,13 @@ def battle_shown_sql(source: str) -> str:
 
 def battle_shown(row) -> Battle:
     """The battle of a battle_shown_sql row, with its challenge, category and answers."""
-    values = iter(row)
-    battle = instance(Battle, _SHOWN_BATTLE, values)
-    battle.challenge = instance(Challenge, _SHOWN_CHALLENGE, values)
-    category = instance(Category, _SHOWN_CATEGORY, values)
+    values, shown = iter(row), _shown()
+    battle = shown["b"].take(values)
+    battle.challenge = shown["c"].take(values)
+    category = shown["g"].take(values)
     battle.challenge.category = category if category.pk is not None else None
-    battle.response_a = instance(Response, _SHOWN_ANSWER, values)
-    battle.response_b = instance(Response, _SHOWN_ANSWER, values)
+    battle.response_a = shown["ra"].take(values)
+    battle.response_b = shown["rb"].take(values)
     return battle
 
 

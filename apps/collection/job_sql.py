@@ -13,42 +13,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import connection as default_connection
-from django.db.models import Model
 
 from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge
 from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
 from apps.responses.models import Response
-
-
-@dataclass(frozen=True)
-class _Part:
-    model: type[Model]
-    alias: str
-    fields: list
-    converters: list
-
-    @classmethod
-    def of(cls, model: type[Model], alias: str, connection) -> "_Part":
-        fields = list(model._meta.concrete_fields)
-        converters = []
-        for field in fields:
-            col = field.get_col(alias)
-            found = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
-            converters.append((col, found))
-        return cls(model, alias, fields, converters)
-
-    def select(self, quote) -> list[str]:
-        return [f"{self.alias}.{quote(f.column)}" for f in self.fields]
-
-    def build(self, values, connection) -> Model | None:
-        if all(value is None for value in values):
-            return None  # the left join found no row (a model without a gateway)
-        values = list(values)
-        for index, (col, converters) in enumerate(self.converters):
-            for converter in converters:
-                values[index] = converter(values[index], col, connection)
-        return self.model.from_db(connection.alias, [f.attname for f in self.fields], values)
+from rival.sqlrows import Columns, column, table
 
 
 @dataclass(frozen=True)
@@ -58,7 +28,7 @@ class ClaimQuery:
     # PostgreSQL runs both as one statement (`WITH claimed AS (UPDATE … RETURNING *) SELECT`);
     # SQLite, the embedded default, has no data-modifying WITH: the UPDATE, then the SELECT.
     combined: bool
-    parts: tuple[_Part, ...]
+    parts: tuple[Columns, ...]
 
     def claim(self, job_id: int, now, lease_until, connection) -> CollectionJob | None:
         """Claim the job; None when no row changed (another delivery has it, or it is over)."""
@@ -71,14 +41,16 @@ class ClaimQuery:
                     return None
                 cursor.execute(self.select, [job_id])
             row = cursor.fetchone()
-        return None if row is None else self._build(row, connection)
+        return None if row is None else self._build(row)
 
-    def _build(self, row, connection) -> CollectionJob:
+    def _build(self, row) -> CollectionJob:
         """The claimed job from a result row, its related rows attached (no further queries)."""
         instances, offset = [], 0
         for part in self.parts:
-            instances.append(part.build(row[offset : offset + len(part.fields)], connection))
-            offset += len(part.fields)
+            values = row[offset : offset + len(part)]
+            # A left join that found no row (a model without a gateway): None.
+            instances.append(None if all(v is None for v in values) else part.build(values))
+            offset += len(part)
         job, run, ai_model, gateway, challenge = instances
         ai_model.gateway = gateway
         job.run, job.model, job.challenge = run, ai_model, challenge
@@ -88,23 +60,14 @@ class ClaimQuery:
 
 @cache
 def claim_query() -> ClaimQuery:
-    connection = default_connection
-    quote = connection.ops.quote_name
-
-    def table(model):
-        return quote(model._meta.db_table)
-
-    def column(model, name):
-        return quote(model._meta.get_field(name).column)
-
     parts = (
-        _Part.of(CollectionJob, "claimed", connection),
-        _Part.of(CollectionRun, "run", connection),
-        _Part.of(AIModel, "ai_model", connection),
-        _Part.of(Gateway, "gateway", connection),
-        _Part.of(Challenge, "challenge", connection),
+        Columns.of(CollectionJob, "claimed"),
+        Columns.of(CollectionRun, "run"),
+        Columns.of(AIModel, "ai_model"),
+        Columns.of(Gateway, "gateway"),
+        Columns.of(Challenge, "challenge"),
     )
-    columns = ", ".join(column for part in parts for column in part.select(quote))
+    columns = ", ".join(part.select for part in parts)
     running, pending = CollectionJob.State.RUNNING.value, CollectionJob.State.PENDING.value
     update = f"""
         UPDATE {table(CollectionJob)} SET
@@ -114,7 +77,7 @@ def claim_query() -> ClaimQuery:
             OR (state = '{running}' AND lease_until < %s)
         )
     """
-    combined = connection.vendor == "postgresql"
+    combined = default_connection.vendor == "postgresql"
     source = "claimed" if combined else f"{table(CollectionJob)} claimed"
     select = f"""
         SELECT {columns}, (
@@ -138,10 +101,10 @@ def claim_query() -> ClaimQuery:
 @cache
 def job_done_sql() -> str:
     """Parameters: the response id, `now`, the job id. Only a running job becomes done."""
-    table = default_connection.ops.quote_name(CollectionJob._meta.db_table)
+    jobs = table(CollectionJob)
     done, running = CollectionJob.State.DONE.value, CollectionJob.State.RUNNING.value
     return f"""
-        UPDATE {table} SET state = '{done}', response_id = %s, last_error = '',
+        UPDATE {jobs} SET state = '{done}', response_id = %s, last_error = '',
             finished_at = %s, lease_until = NULL
         WHERE id = %s AND state = '{running}'
     """
@@ -150,9 +113,7 @@ def job_done_sql() -> str:
 @cache
 def run_finish_sql() -> str:
     """Parameters: `now`, the run id. A running run with no open job becomes finished."""
-    quote = default_connection.ops.quote_name
-    runs = quote(CollectionRun._meta.db_table)
-    jobs = quote(CollectionJob._meta.db_table)
+    runs, jobs = table(CollectionRun), table(CollectionJob)
     running, finished = CollectionRun.State.RUNNING.value, CollectionRun.State.FINISHED.value
     open_states = ", ".join(f"'{state}'" for state in OPEN_JOB_STATES)
     return f"""

@@ -19,6 +19,7 @@ from apps.compare.metrics import METRICS, Cell, cells, response_metrics
 from apps.responses.models import Response
 from rival.cacheversion import per_content_version
 from rival.links import link
+from rival.sqlrows import Columns, column, table
 
 MIN_MODELS = 2
 MAX_MODELS = 4
@@ -52,42 +53,18 @@ def pair_challenge_url(slugs: list[str], challenge_slug: str) -> str:
 # --- Which models ---------------------------------------------------------------------------
 
 
-def _loaded(meta, alias: str, fields) -> tuple[list[str], list[str], list]:
-    """For `fields` of a model read as table `alias`: the quoted columns, the attnames
-    `from_db()` takes (in the model's concrete field order, as `fields` must be) and the
-    backend's converters of each column (e.g. Decimal and datetimes on SQLite), or None."""
-    q = connection.ops.quote_name
-    converters = []
-    for f in fields:
-        col = f.get_col(meta.db_table)
-        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        converters.append((found, col) if found else None)
-    return [f"{alias}.{q(f.column)}" for f in fields], [f.attname for f in fields], converters
-
-
-def _convert(values, converters) -> list:
-    values = list(values)
-    for index, found in enumerate(converters):
-        if found is not None:
-            for converter in found[0]:
-                values[index] = converter(values[index], found[1], connection)
-    return values
-
-
 @cache
 def _models_sql(vendor: str):
     """Every column of the models and their creators (what `with_provider()` loads), composed
     once per process: the ORM spent ~1 ms compiling this lookup on every compare page."""
-    q = connection.ops.quote_name
-    m, p = AIModel._meta, AIModel._meta.get_field("provider").related_model._meta
-    m_cols, m_names, m_conv = _loaded(m, "m", m.concrete_fields)
-    p_cols, p_names, p_conv = _loaded(p, "p", p.concrete_fields)
+    provider = AIModel._meta.get_field("provider").related_model
+    models, creators = Columns.of(AIModel, "m"), Columns.of(provider, "p")
     sql = (
-        f"SELECT {', '.join(m_cols + p_cols)} FROM {q(m.db_table)} m"
-        f" JOIN {q(p.db_table)} p ON m.{q(m.get_field('provider').column)}"
-        f" = p.{q(p.pk.column)} WHERE m.{q(m.get_field('slug').column)} IN "
+        f"SELECT {models.select}, {creators.select} FROM {table(AIModel)} m"
+        f" JOIN {table(provider)} p ON m.{column(AIModel, 'provider')} = p.{column(provider, 'pk')}"
+        f" WHERE m.{column(AIModel, 'slug')} IN "
     )
-    return sql, m_names, p_names, m_conv + p_conv, p.model
+    return sql, models, creators
 
 
 def models_by_slug(slugs) -> dict[str, AIModel]:
@@ -95,16 +72,15 @@ def models_by_slug(slugs) -> dict[str, AIModel]:
     slugs = list(set(slugs))
     if not slugs:
         return {}
-    sql, m_names, p_names, converters, provider_model = _models_sql(connection.vendor)
+    sql, models, creators = _models_sql(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(f"{sql}({_placeholders(slugs)})", slugs)
         rows = cursor.fetchall()
-    db, split = connection.alias, len(m_names)
+    split = len(models)
     found = {}
     for row in rows:
-        row = _convert(row, converters)
-        model = AIModel.from_db(db, m_names, row[:split])
-        model.provider = provider_model.from_db(db, p_names, row[split:])
+        model = models.build(row[:split])
+        model.provider = creators.build(row[split:])
         found[model.slug] = model
     return found
 
@@ -259,19 +235,11 @@ def _visible_responses_sql(vendor: str, joins: str = "") -> tuple[str, list]:
     parameters; composed once per process from the models' tables and columns (the ORM spent
     longer compiling the compare queries than the database spends answering them). `vendor`
     keys the cache: the quoting is the connection's."""
-    q = connection.ops.quote_name
-    r, c = Response._meta, Challenge._meta
-
-    def rcol(name: str) -> str:
-        return f"r.{q(r.get_field(name).column)}"
-
-    def ccol(name: str) -> str:
-        return f"c.{q(c.get_field(name).column)}"
-
+    r, c = Response, Challenge
     sql = (
-        f" FROM {q(r.db_table)} r JOIN {q(c.db_table)} c ON {rcol('challenge')} = {ccol('id')}"
-        f"{joins} WHERE {rcol('is_published')} = %s AND {rcol('public_from')} IS NOT NULL"
-        f" AND {ccol('is_published')} = %s AND {ccol('arena_only')} = %s"
+        f" FROM {table(r)} r JOIN {table(c)} c ON r.{column(r, 'challenge')} = c.{column(c, 'id')}"
+        f"{joins} WHERE r.{column(r, 'is_published')} = %s AND r.{column(r, 'public_from')}"
+        f" IS NOT NULL AND c.{column(c, 'is_published')} = %s AND c.{column(c, 'arena_only')} = %s"
     )
     return sql, [True, True, False]
 
@@ -282,17 +250,13 @@ def _placeholders(values) -> str:
 
 @cache
 def _overview_sql(vendor: str) -> tuple[str, list]:
-    q = connection.ops.quote_name
-    r, c, k = Response._meta, Challenge._meta, ChallengeCategory._meta
-    columns = [f"r.{q(r.get_field(n).column)}" for n in ("challenge", "model")]
-    columns += [f"c.{q(c.get_field(n).column)}" for n in ("slug", "title", "output_type")]
-    columns += [f"k.{q(k.get_field(n).column)}" for n in ("slug", "name", "position")]
-    category = (
-        f" LEFT JOIN {q(k.db_table)} k"
-        f" ON c.{q(c.get_field('category').column)} = k.{q(k.get_field('id').column)}"
-    )
+    r, c, k = Response, Challenge, ChallengeCategory
+    columns = [f"r.{column(r, n)}" for n in ("challenge", "model")]
+    columns += [f"c.{column(c, n)}" for n in ("slug", "title", "output_type")]
+    columns += [f"k.{column(k, n)}" for n in ("slug", "name", "position")]
+    category = f" LEFT JOIN {table(k)} k ON c.{column(c, 'category')} = k.{column(k, 'id')}"
     where, params = _visible_responses_sql(vendor, category)
-    sql = f"SELECT {', '.join(columns)}{where} AND r.{q(r.get_field('model').column)} IN "
+    sql = f"SELECT {', '.join(columns)}{where} AND r.{column(r, 'model')} IN "
     return sql, params
 
 
@@ -355,28 +319,21 @@ ROW_RESPONSE_FIELDS += ("latency_ms", "cost_usd")
 
 @cache
 def _rows_sql(vendor: str):
-    """The rows' query (ROW_RESPONSE_FIELDS and the challenge's title and prompt), with what
-    turns its plain values into model instances: (sql, params, response field names,
-    challenge field names, converters of each column or None when none has any)."""
-    q = connection.ops.quote_name
-    r, c = Response._meta, Challenge._meta
+    """The rows' query (ROW_RESPONSE_FIELDS and the challenge's title and prompt), with the
+    columns that turn its plain values into model instances: (sql, params, the responses'
+    columns, the challenges')."""
     wanted = set(ROW_RESPONSE_FIELDS)
-    # from_db() takes the loaded fields' values in the model's concrete field order.
-    r_fields = [f for f in r.concrete_fields if f.attname in wanted or f.name in wanted]
-    c_fields = [f for f in c.concrete_fields if f.name in ("id", "title", "prompt")]
-    r_cols, r_names, r_conv = _loaded(r, "r", r_fields)
-    c_cols, c_names, c_conv = _loaded(c, "c", c_fields)
-    columns = r_cols + c_cols
+    r_fields = [f.attname for f in Response._meta.concrete_fields if wanted & {f.attname, f.name}]
+    responses = Columns.of(Response, "r", r_fields)
+    challenges = Columns.of(Challenge, "c", ("id", "title", "prompt"))
     where, params = _visible_responses_sql(vendor)
-    collected = f"r.{q(r.get_field('collected_at').column)}"
     sql = (
-        f"SELECT {', '.join(columns)}{where}"
-        f" AND r.{q(r.get_field('model').column)} IN (<models>)"
-        f" AND r.{q(r.get_field('challenge').column)} IN (<challenges>)"
-        f" ORDER BY {collected} DESC"
+        f"SELECT {responses.select}, {challenges.select}{where}"
+        f" AND r.{column(Response, 'model')} IN (<models>)"
+        f" AND r.{column(Response, 'challenge')} IN (<challenges>)"
+        f" ORDER BY r.{column(Response, 'collected_at')} DESC"
     )
-    converters = r_conv + c_conv
-    return sql, params, r_names, c_names, converters if any(converters) else None
+    return sql, params, responses, challenges
 
 
 def _row_responses(models: list[AIModel], entries: list[ChallengeEntry]) -> list[Response]:
@@ -384,23 +341,21 @@ def _row_responses(models: list[AIModel], entries: list[ChallengeEntry]) -> list
     title and prompt loaded: one query of plain rows."""
     if not entries:
         return []
-    sql, params, r_names, c_names, converters = _rows_sql(connection.vendor)
+    sql, params, responses_read, challenges_read = _rows_sql(connection.vendor)
     model_ids, challenge_ids = [m.id for m in models], [e.id for e in entries]
     sql = sql.replace("<models>", _placeholders(model_ids), 1)
     sql = sql.replace("<challenges>", _placeholders(challenge_ids), 1)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *model_ids, *challenge_ids])
         rows = cursor.fetchall()
-    db, split = connection.alias, len(r_names)
+    split = len(responses_read)
     responses = []
     challenges: dict[int, Challenge] = {}
     for row in rows:
-        if converters:
-            row = _convert(row, converters)
-        response = Response.from_db(db, r_names, row[:split])
+        response = responses_read.build(row[:split])
         challenge = challenges.get(row[split])
         if challenge is None:
-            challenge = challenges[row[split]] = Challenge.from_db(db, c_names, row[split:])
+            challenge = challenges[row[split]] = challenges_read.build(row[split:])
         response.challenge = challenge
         responses.append(response)
     return responses

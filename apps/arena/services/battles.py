@@ -15,7 +15,6 @@ from django.db.models.lookups import IContains
 from django.utils import timezone
 
 from apps.arena.models import Battle, IdentityTerm, new_battle_token
-from apps.arena.rows import table
 from apps.arena.selectors import (
     battle_shown,
     battle_shown_sql,
@@ -26,6 +25,7 @@ from apps.arena.selectors import (
 from apps.catalog.models import AIModel
 from apps.challenges.models import Category
 from apps.responses.models import Response
+from rival.sqlrows import table
 
 # How many random candidate pairs a battle is chosen from, and how the choice leans:
 # towards pairs with few votes and towards models whose ratings are close.

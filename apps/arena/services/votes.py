@@ -11,12 +11,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.arena.models import Battle, Exclusion, ExclusionRule, ExclusionSettings, Vote
-from apps.arena.rows import columns, instance, table
 from apps.arena.selectors import latest_ratings
 from apps.arena.services import exclusions
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
 from apps.responses.models import Response
+from rival.sqlrows import Columns, table
 
 VOTES_SINCE_RECOMPUTE_KEY = "arena:votes-since-recompute"
 ALREADY_VOTED = "You already voted on this battle; a second vote counts nothing."
@@ -47,7 +47,23 @@ _CHALLENGE = ("id", "category_id", "slug", "origin")
 _RESPONSE = ("id", "model_id", "challenge_id", "output_type")
 _MODEL = ("id", "slug", "name", "provider_id")
 _CREATOR = ("id", "slug", "name")
-_RULES = tuple(f.attname for f in ExclusionSettings._meta.concrete_fields)
+
+
+@functools.cache
+def _read() -> dict[str, Columns]:
+    """The columns the vote reads, per table alias."""
+    return {
+        "b": Columns.of(Battle, "b", _BATTLE),
+        "c": Columns.of(Challenge, "c", _CHALLENGE),
+        "ra": Columns.of(Response, "ra", _RESPONSE),
+        "rb": Columns.of(Response, "rb", _RESPONSE),
+        "m": Columns.of(AIModel, "m", _MODEL),
+        "ma": Columns.of(AIModel, "ma", _MODEL),
+        "mb": Columns.of(AIModel, "mb", _MODEL),
+        # The creators' id, slug and name, read through the models' subqueries.
+        "creator": Columns.of(Provider, "p", _CREATOR),
+        "s": Columns.of(ExclusionSettings, "s"),
+    }
 
 
 def _model_and_creator(vendor: str, alias: str, answer: str) -> str:
@@ -55,7 +71,7 @@ def _model_and_creator(vendor: str, alias: str, answer: str) -> str:
     lateral subquery, planned on its own: as four more tables of the one join, PostgreSQL
     spent a millisecond choosing their order on every vote."""
     read = (
-        f"SELECT {columns('m', AIModel, _MODEL)}, p.slug AS creator_slug,"
+        f"SELECT {_read()['m'].select}, p.slug AS creator_slug,"
         f" p.name AS creator_name FROM {table(AIModel)} m"
         f" JOIN {table(Provider)} p ON p.id = m.provider_id"
     )
@@ -66,19 +82,19 @@ def _model_and_creator(vendor: str, alias: str, answer: str) -> str:
 
 @functools.cache
 def _battle_sql(vendor: str) -> str:
-    read = ", ".join(f"'{t}'" for t in exclusions.READ_OUTPUT_TYPES)
+    texts = ", ".join(f"'{t}'" for t in exclusions.READ_OUTPUT_TYPES)
     votes = table(Vote)
+    read = _read()
     return (
-        f"SELECT {columns('b', Battle, _BATTLE)},"
+        f"SELECT {read['b'].select},"
         f" EXISTS (SELECT 1 FROM {votes} WHERE battle_id = b.id),"
-        f" {columns('c', Challenge, _CHALLENGE)},"
-        f" {columns('ra', Response, _RESPONSE)}, {columns('rb', Response, _RESPONSE)},"
-        f" {columns('ma', AIModel, _MODEL)}, {columns('mb', AIModel, _MODEL)},"
+        f" {read['c'].select}, {read['ra'].select}, {read['rb'].select},"
+        f" {read['ma'].select}, {read['mb'].select},"
         " ma.provider_id, ma.creator_slug, ma.creator_name,"
         " mb.provider_id, mb.creator_slug, mb.creator_name,"
-        f" CASE WHEN ra.output_type IN ({read}) THEN length(ra.content) ELSE 0 END"
-        f" + CASE WHEN rb.output_type IN ({read}) THEN length(rb.content) ELSE 0 END,"
-        f" {columns('s', ExclusionSettings, _RULES)},"
+        f" CASE WHEN ra.output_type IN ({texts}) THEN length(ra.content) ELSE 0 END"
+        f" + CASE WHEN rb.output_type IN ({texts}) THEN length(rb.content) ELSE 0 END,"
+        f" {read['s'].select},"
         f" (SELECT id FROM {table(Exclusion)} WHERE (kind = %s AND value = %s)"
         " OR (kind = %s AND value = %s) ORDER BY id LIMIT 1),"
         f" CASE WHEN s.ip_daily_enabled THEN (SELECT count(*) FROM {votes}"
@@ -115,18 +131,18 @@ def _battle_locked(token: str, voter: str, ip_hash: str, now: datetime):
         row = cursor.fetchone()
     if row is None:
         return None
-    values = iter(row)
-    battle = instance(Battle, _BATTLE, values)
+    values, read = iter(row), _read()
+    battle = read["b"].take(values)
     voted = bool(next(values))
-    battle.challenge = instance(Challenge, _CHALLENGE, values)
-    battle.response_a = instance(Response, _RESPONSE, values)
-    battle.response_b = instance(Response, _RESPONSE, values)
-    battle.response_a.model = instance(AIModel, _MODEL, values)
-    battle.response_b.model = instance(AIModel, _MODEL, values)
-    battle.response_a.model.provider = instance(Provider, _CREATOR, values)
-    battle.response_b.model.provider = instance(Provider, _CREATOR, values)
+    battle.challenge = read["c"].take(values)
+    battle.response_a = read["ra"].take(values)
+    battle.response_b = read["rb"].take(values)
+    battle.response_a.model = read["ma"].take(values)
+    battle.response_b.model = read["mb"].take(values)
+    battle.response_a.model.provider = read["creator"].take(values)
+    battle.response_b.model.provider = read["creator"].take(values)
     read_chars = next(values)
-    rules = instance(ExclusionSettings, _RULES, values)
+    rules = read["s"].take(values)
     if rules.pk is None:  # no row yet: the defaults, stored
         rules = ExclusionSettings.current()
     exclusion_id, network_today, session_votes = (next(values) for _ in range(3))

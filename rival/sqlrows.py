@@ -1,0 +1,91 @@
+"""Model rows read by hand-written SQL: column lists taken from the models' own metadata, and
+model instances made of the values as the ORM makes them.
+
+For the few hot statements where the ORM spent longer compiling a query than the database
+spends answering it (docs/benchmarks.md): the arena's battle and vote reads, the compare
+pages, a collection job's claim. Each composes its SQL once per process from `table`,
+`column` and `Columns.select`, so a renamed column or a new field needs no edit there.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Model
+
+
+def table(model: type[Model]) -> str:
+    """The model's table, quoted."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model: type[Model], name: str) -> str:
+    """The column of the model's field `name` (a name, an attname, or "pk"), quoted."""
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return connection.ops.quote_name(field.column)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Fields of a model read as table `alias`: the SELECT list (in the order the fields were
+    named) and model instances of their values (other fields deferred), the values passed
+    through the backend's converters as the ORM's would be (SQLite's datetimes made aware,
+    its decimals, JSON…)."""
+
+    model: type[Model]
+    alias: str
+    fields: tuple  # in the SELECT's order
+    # Per field, (its column expression, the backend's and the field's converters); None
+    # when neither has any, as for most fields on PostgreSQL.
+    converters: tuple
+    # `from_db()` wants the values in the model's concrete field order.
+    attnames: tuple[str, ...]
+    order: tuple[int, ...]
+
+    @classmethod
+    def of(cls, model: type[Model], alias: str, names: Sequence[str] | None = None) -> "Columns":
+        """`names` (names or attnames) in that order; None: every concrete field."""
+        if names is None:
+            fields = list(model._meta.concrete_fields)
+        else:
+            fields = [model._meta.get_field(name) for name in names]
+            if any(not field.concrete for field in fields):
+                raise ValueError(f"{model.__name__}: only concrete fields have columns")
+        converters = []
+        for field in fields:
+            col = field.get_col(alias)
+            found = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
+            converters.append((col, found) if found else None)
+        concrete = [f for f in model._meta.concrete_fields if f in fields]
+        return cls(
+            model=model,
+            alias=alias,
+            fields=tuple(fields),
+            converters=tuple(converters),
+            attnames=tuple(f.attname for f in concrete),
+            order=tuple(fields.index(f) for f in concrete),
+        )
+
+    @property
+    def select(self) -> str:
+        quote = connection.ops.quote_name
+        return ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def build(self, values: Sequence) -> Model:
+        """The instance of one row's values for these columns, in the SELECT's order."""
+        values = list(values)
+        for index, found in enumerate(self.converters):
+            if found is not None:
+                col, converters = found
+                for converter in converters:
+                    values[index] = converter(values[index], col, connection)
+        return self.model.from_db(
+            connection.alias, list(self.attnames), [values[i] for i in self.order]
+        )
+
+    def take(self, values: Iterator) -> Model:
+        """The instance of the next len(self) values of a row being read in order."""
+        return self.build([next(values) for _ in self.fields])
