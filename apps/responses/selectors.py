@@ -69,12 +69,12 @@ def framed_output(pk: int) -> Response:
 
 
 def response_for_page(*, model_slug: str, challenge_slug: str) -> Response:
-    """The visible response of a model to a challenge, with its model's capabilities and
-    categories; 404 when there is none. Retired models' responses stay browsable."""
+    """The visible response of a model to a challenge, with its model, creator, challenge and
+    category; 404 when there is none. Retired models' responses stay browsable. (The model's
+    capabilities and categories are read by the page's "About" region, cached per content
+    version, so only when it renders.)"""
     return get_object_or_404(
-        Response.objects.visible()
-        .with_related()
-        .prefetch_related("model__capabilities", "model__modalities"),
+        Response.objects.visible().with_related(),
         model__slug=model_slug,
         challenge__slug=challenge_slug,
     )

@@ -16,6 +16,7 @@ from apps.responses.models import Response
 from rival.cacheversion import content_version_bump
 from tests.factories import (
     AIModelFactory,
+    CapabilityFactory,
     ChallengeFactory,
     ProviderFactory,
     ResponseFactory,
@@ -110,6 +111,22 @@ def test_a_catalog_edit_changes_the_model_page_side_panel(client, published):
     other.name = "Renamed Sibling"
     other.save()
     assert "Renamed Sibling" in html(client, url)
+
+
+def test_a_response_page_repeats_without_its_model_panel_queries_and_follows_catalog_edits(
+    client, published, django_assert_max_num_queries
+):
+    url = published.get_absolute_url()
+    first = html(client, url)
+    # The response (with its model, creator and challenge), the other answers and their count.
+    with django_assert_max_num_queries(3):
+        assert html(client, url) == first
+
+    published.model.capabilities.add(CapabilityFactory(name="Tool use"))
+    assert "Tool use" in html(client, url)
+    published.model.context_length = 777_000
+    published.model.save()
+    assert "777,000" in html(client, url)
 
 
 def test_a_new_snapshot_changes_the_ratings_on_model_and_challenge_pages(client, published):
