@@ -962,7 +962,9 @@ def flip_votes(
     owners = np.concatenate([cell_first, cell_second])
     by_owner = np.argsort(owners, kind="stable")
     owner_cells = np.concatenate([np.arange(n.size)] * 2)[by_owner]
+    owner_other = np.concatenate([cell_second, cell_first])[by_owner]
     bounds = np.searchsorted(owners[by_owner], np.arange(m + 1))
+    incidence = _incidence(counts)
 
     def effects(index: int, where) -> np.ndarray:
         column = z[:, index]
@@ -970,18 +972,22 @@ def flip_votes(
 
     for index, (upper, lower) in enumerate(pairs):
         gap = gaps[index]
-        own = np.unique(
+        # The cells of either model, in cell order; the pair's own cells are listed under
+        # both models, so the lower model's copy of them is left out.
+        of_lower = slice(bounds[lower], bounds[lower + 1])
+        own = np.sort(
             np.concatenate(
                 [
                     owner_cells[bounds[upper] : bounds[upper + 1]],
-                    owner_cells[bounds[lower] : bounds[lower + 1]],
+                    owner_cells[of_lower][owner_other[of_lower] != upper],
                 ]
             )
         )
         effect = effects(index, own)
         helpful = np.flatnonzero(effect > 0)
-        order = own[helpful[np.argsort(-effect[helpful], kind="stable")]]
-        cover = _votes_to_cover(effect[np.searchsorted(own, order)], n[order], gap)
+        ranked = helpful[np.argsort(-effect[helpful], kind="stable")]
+        order = own[ranked]
+        cover = _votes_to_cover(effect[ranked], n[order], gap)
         # A vote between two other models moves the gap by at most the spread of their z
         # (|y − σ| < 1): when the last cell used beats that, no other cell comes earlier.
         others = np.delete(z[:, index], [upper, lower])
@@ -997,7 +1003,7 @@ def flip_votes(
         estimate = cover[0]
         if index < exact and estimate <= EXACT_MAX_VOTES:
             estimate = _verified_flip(
-                counts, cells, order, estimate, theta, factor, upper, lower, alpha
+                counts, cells, order, estimate, theta, factor, upper, lower, alpha, incidence
             )
             verified[index] = estimate is not None
         result[index] = np.nan if estimate is None else estimate
@@ -1040,11 +1046,11 @@ def _refit(reduced: PairCounts, theta, factor, alpha: float, incidence) -> np.nd
 
 
 def _verified_flip(
-    counts, cells, order, estimate, theta, factor, upper, lower, alpha
+    counts, cells, order, estimate, theta, factor, upper, lower, alpha, incidence
 ) -> int | None:
-    """Smallest k along ``order`` whose removal puts ``lower`` above ``upper`` by refitting."""
+    """Smallest k along ``order`` whose removal puts ``lower`` above ``upper`` by refitting
+    (``incidence``: the counts' pairs, as ``_incidence`` builds it)."""
     available = int(cells[2][order].sum())
-    incidence = _incidence(counts)
 
     def flips(k: int) -> bool:
         reduced = _removal_counts(counts, cells, order, k)
