@@ -122,7 +122,10 @@ def battle_issue(
     at once), so a page view never scans every response. `ratings`: the latest overall
     ratings (selectors.latest_ratings), when the caller has read them already.
     """
-    rng = random.SystemRandom()
+    # Seeded from the OS once per battle, not a SystemRandom: that reads the OS for each of
+    # the ~300 numbers a draw takes. A fresh seed per battle keeps draws unpredictable and
+    # workers forked from one process from drawing alike.
+    rng = random.Random(secrets.randbits(128))
     version, remaining = _pool_version_and_challenges(category)
     rng.shuffle(remaining)
     responses: dict[int, list] = {}
