@@ -17,7 +17,7 @@ from apps.arena.services import exclusions
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
 from apps.responses.models import Response
-from rival.sqlrows import Columns, table
+from rival.sqlrows import Columns, insert, table
 
 VOTES_SINCE_RECOMPUTE_KEY = "arena:votes-since-recompute"
 ALREADY_VOTED = "You already voted on this battle; a second vote counts nothing."
@@ -239,31 +239,34 @@ def vote_cast(
         rule, reason = ExclusionRule.TOO_FAST, found
     elif found := exclusions.ip_daily(read.network_today, read.rules):
         rule, reason = ExclusionRule.IP_DAILY, found
+    session_age_s = (
+        max(0, int((now - session_started).total_seconds())) if session_started else None
+    )
     try:
         # The INSERT commits on its own (no transaction around it: one round trip less);
         # the battle's unique vote refuses a concurrent second one.
-        vote = Vote.objects.create(
-            battle=battle,
-            outcome=outcome,
-            model_a_id=battle.response_a.model_id,
-            model_b_id=battle.response_b.model_id,
-            category_id=battle.challenge.category_id,
-            challenge_id=battle.challenge_id,
-            response_a_id=battle.response_a_id,
-            response_b_id=battle.response_b_id,
-            session_key=voter,
-            ip_hash=ip_hash,
-            is_counted=not rule,
-            exclusion=exclusion,
-            user=user,
-            is_verified=user is not None,
-            excluded_rule=rule,
-            excluded_reason=reason,
-            decision_ms=decision_ms,
-            session_age_s=(
-                max(0, int((now - session_started).total_seconds())) if session_started else None
-            ),
-            session_votes_before=read.session_votes,
+        vote = insert(
+            Vote(
+                battle=battle,
+                outcome=outcome,
+                model_a_id=battle.response_a.model_id,
+                model_b_id=battle.response_b.model_id,
+                category_id=battle.challenge.category_id,
+                challenge_id=battle.challenge_id,
+                response_a_id=battle.response_a_id,
+                response_b_id=battle.response_b_id,
+                session_key=voter,
+                ip_hash=ip_hash,
+                is_counted=not rule,
+                exclusion=exclusion,
+                user=user,
+                is_verified=user is not None,
+                excluded_rule=rule,
+                excluded_reason=reason,
+                decision_ms=decision_ms,
+                session_age_s=session_age_s,
+                session_votes_before=read.session_votes,
+            )
         )
     except IntegrityError as exc:
         raise VoteRefused(ALREADY_VOTED, 409) from exc
