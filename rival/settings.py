@@ -373,6 +373,9 @@ PERMISSIONS_POLICY = {
         "xr-spatial-tracking",
     )
 }
+# Django's database sessions, read without the ORM (rival/sessions.py): every arena request
+# reads one.
+SESSION_ENGINE = "rival.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG and bool(DATABASE_URL))
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG and bool(DATABASE_URL))

@@ -1,12 +1,14 @@
-"""Model rows read by hand-written SQL: column lists taken from the models' own metadata, and
-model instances made of the values as the ORM makes them.
+"""Model rows read (and one written) by hand-written SQL: column lists taken from the models'
+own metadata, and model instances made of the values as the ORM makes them.
 
 For the few hot statements where the ORM spent longer compiling a query than the database
 spends answering it (docs/benchmarks.md): the arena's battle and vote reads, the compare
-pages, a collection job's claim. Each composes its SQL once per process from `table`,
-`column` and `Columns.select`, so a renamed column or a new field needs no edit there.
+pages, a collection job's claim, and the vote's INSERT (`insert`). Each composes its SQL once
+per process from `table`, `column` and `Columns.select`, so a renamed column or a new field
+needs no edit there.
 """
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -89,3 +91,30 @@ class Columns:
     def take(self, values: Iterator) -> Model:
         """The instance of the next len(self) values of a row being read in order."""
         return self.build([next(values) for _ in self.fields])
+
+
+@functools.cache
+def _insert_sql(model: type[Model], vendor: str) -> tuple[str, tuple]:
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {table(model)} ({', '.join(quote(f.column) for f in fields)})"
+        f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {column(model, 'pk')}"
+    )
+    return sql, fields
+
+
+def insert(instance: Model) -> Model:
+    """Store a new `instance` by one INSERT composed once per model, and give it its primary
+    key: what `save()` writes (each field's `pre_save`, `auto_now_add` included, and its
+    value prepared for the database), without the ORM's compiling of the statement. Like
+    `bulk_create`, it sends no `pre_save`/`post_save` signals and opens no transaction; a
+    constraint's IntegrityError reaches the caller."""
+    sql, fields = _insert_sql(type(instance), connection.vendor)
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 
 from apps.catalog.models import AIModel, Provider
-from rival.sqlrows import Columns, column, table
-from tests.factories import AIModelFactory
+from rival.sqlrows import Columns, column, insert, table
+from tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +55,32 @@ def test_every_field_and_the_next_values_of_a_longer_row():
 def test_a_field_that_is_not_a_column_is_refused():
     with pytest.raises(ValueError):
         Columns.of(AIModel, "m", ("id", "capabilities"))
+
+
+def test_an_inserted_instance_is_stored_as_save_would_store_it():
+    provider = ProviderFactory()
+    made = AIModel(
+        slug="charlie",
+        name="C: Charlie",
+        provider=provider,
+        price_input_per_mtok=Decimal("0.5000"),
+    )
+
+    stored = insert(made)
+
+    assert stored is made and made.pk is not None and not made._state.adding
+    again = AIModel.objects.get(pk=made.pk)
+    assert (again.slug, again.name, again.provider_id) == ("charlie", "C: Charlie", provider.pk)
+    assert again.price_input_per_mtok == Decimal("0.5000")
+    # auto_now_add and defaults are filled in as by save()
+    assert again.created_at is not None and again.created_at == made.created_at
+    assert again.status == AIModel.Status.ACTIVE
+
+
+def test_an_insert_that_breaks_a_constraint_raises_and_stores_nothing():
+    from django.db import IntegrityError, transaction
+
+    first = AIModelFactory(slug="delta")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(AIModel(slug="delta", name="Other", provider=first.provider))
+    assert AIModel.objects.filter(slug="delta").count() == 1

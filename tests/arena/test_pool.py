@@ -132,6 +132,51 @@ def test_battles_are_drawn_only_from_the_blind_pool(client):
     assert not {r.pk for r in public} & {pk for pair in shown for pk in pair}
 
 
+def _drawn(client, times: int = 6) -> set[int]:
+    for _ in range(times):
+        client.get(reverse("arena:arena"))
+    pairs = Battle.objects.values_list("response_a_id", "response_b_id")
+    return {pk for pair in pairs for pk in pair}
+
+
+def _pool_moved_on(challenge) -> list:
+    """The challenge's blind answers made public behind the pool's back (no invalidation),
+    and two new blind ones, returned; the battles so far forgotten."""
+    Response.objects.filter(challenge=challenge).update(public_from=timezone.now())
+    Battle.objects.all().delete()
+    return [ResponseFactory(blind=True, challenge=challenge) for _ in range(2)]
+
+
+def test_a_flushed_cache_never_leaves_a_worker_drawing_from_the_pool_it_remembers(client):
+    from django.core.cache import cache
+
+    challenge = ChallengeFactory()
+    [ResponseFactory(blind=True, challenge=challenge) for _ in range(2)]
+    assert _drawn(client)
+    new = _pool_moved_on(challenge)
+
+    cache.clear()
+
+    assert _drawn(client) == {r.pk for r in new}
+
+
+def test_a_remembered_pool_is_read_again_once_older_than_its_lifetime(client, monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    from apps.arena.services import battles
+
+    challenge = ChallengeFactory()
+    [ResponseFactory(blind=True, challenge=challenge) for _ in range(2)]
+    assert _drawn(client)
+    new = _pool_moved_on(challenge)
+
+    later = time.time() + battles.POOL_RESPONSES_SECONDS + 1
+    monkeypatch.setattr(battles, "time", SimpleNamespace(time=lambda: later))
+
+    assert _drawn(client) == {r.pk for r in new}
+
+
 class _Text(HTMLParser):
     def __init__(self):
         super().__init__()

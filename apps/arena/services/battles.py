@@ -4,6 +4,7 @@ import functools
 import math
 import random
 import secrets
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -60,12 +61,19 @@ POOL_CHALLENGES_SECONDS = 60
 POOL_RESPONSES_SECONDS = 300
 
 
+def _pool_version_new() -> int:
+    # Random, not 1: a version names one state of the pool for good, so the memory of this
+    # process (_battle_responses) never takes a restarted count (a flushed cache, a test's
+    # cleared one) for the version it remembers.
+    return secrets.randbits(48)
+
+
 def battle_pool_invalidate() -> None:
     """Forget the cached battle candidates (identity terms changed, responses released)."""
     try:
         cache.incr(POOL_VERSION_KEY)
     except ValueError:
-        cache.set(POOL_VERSION_KEY, 2, timeout=None)
+        cache.set(POOL_VERSION_KEY, _pool_version_new(), timeout=None)
 
 
 def _pool_version_and_challenges(category: Category | None) -> tuple[int, list[int]]:
@@ -74,7 +82,9 @@ def _pool_version_and_challenges(category: Category | None) -> tuple[int, list[i
     two come in one round trip and a new version (battle_pool_invalidate) drops it at once."""
     key = f"arena:pool:challenges:{category.pk if category else 'all'}"
     found = cache.get_many([POOL_VERSION_KEY, key])
-    version = found.get(POOL_VERSION_KEY) or cache.get_or_set(POOL_VERSION_KEY, 1, timeout=None)
+    version = found.get(POOL_VERSION_KEY) or cache.get_or_set(
+        POOL_VERSION_KEY, _pool_version_new, timeout=None
+    )
     cached_version, ids = found.get(key) or (None, None)
     if cached_version != version:
         blind = Response.objects.blind().exclude(model__status=AIModel.Status.RETIRED)
@@ -91,13 +101,34 @@ def _pool_version_and_challenges(category: Category | None) -> tuple[int, list[i
     return version, ids
 
 
+# {challenge id: (expiry as time.time(), [(response id, model id)])} of one pool version in
+# this process: the lists a worker drew from recently, so most battles read none from Redis.
+_pool_memo: dict = {"version": None, "challenges": {}}
+
+
 def _battle_responses(challenge_ids: list[int], version: int) -> dict[int, list]:
     """[(response id, model id)] of the eligible responses per challenge; cached, because
-    the identity filter reads every response's text."""
-    keys = {cid: f"arena:pool:{version}:responses:{cid}" for cid in challenge_ids}
-    found = cache.get_many(list(keys.values()))
-    pool = {cid: found[key] for cid, key in keys.items() if key in found}
+    the identity filter reads every response's text. Kept in this process's memory under the
+    pool's version (a new version forgets them at once) and in Redis for the other workers,
+    each list with the time it was read from the database, so it is dropped
+    POOL_RESPONSES_SECONDS after that wherever it is kept."""
+    now = time.time()
+    key = (connection.settings_dict["NAME"], version)
+    if _pool_memo["version"] != key:
+        _pool_memo.update(version=key, challenges={})
+    memo = _pool_memo["challenges"]
+    pool = {cid: memo[cid][1] for cid in challenge_ids if cid in memo and memo[cid][0] > now}
     missing = [cid for cid in challenge_ids if cid not in pool]
+    if not missing:
+        return pool
+    keys = {cid: f"arena:pool:{version}:eligible:{cid}" for cid in missing}
+    found = cache.get_many(list(keys.values()))
+    for cid in missing:
+        entry = found.get(keys[cid])
+        if entry is not None and entry[0] > now:
+            memo[cid] = entry
+            pool[cid] = entry[1]
+    missing = [cid for cid in missing if cid not in pool]
     if missing:
         fresh: dict[int, list] = {cid: [] for cid in missing}
         for pk, model_id, challenge_id in (
@@ -106,7 +137,10 @@ def _battle_responses(challenge_ids: list[int], version: int) -> dict[int, list]
             .values_list("pk", "model_id", "challenge_id")
         ):
             fresh[challenge_id].append((pk, model_id))
-        cache.set_many({keys[cid]: rows for cid, rows in fresh.items()}, POOL_RESPONSES_SECONDS)
+        expires = now + POOL_RESPONSES_SECONDS
+        entries = {cid: (expires, rows) for cid, rows in fresh.items()}
+        cache.set_many({keys[cid]: entry for cid, entry in entries.items()}, POOL_RESPONSES_SECONDS)
+        memo.update(entries)
         pool.update(fresh)
     return pool
 
@@ -122,7 +156,10 @@ def battle_issue(
     at once), so a page view never scans every response. `ratings`: the latest overall
     ratings (selectors.latest_ratings), when the caller has read them already.
     """
-    rng = random.SystemRandom()
+    # Seeded from the OS once per battle, not a SystemRandom: that reads the OS for each of
+    # the ~300 numbers a draw takes. A fresh seed per battle keeps draws unpredictable and
+    # workers forked from one process from drawing alike.
+    rng = random.Random(secrets.randbits(128))
     version, remaining = _pool_version_and_challenges(category)
     rng.shuffle(remaining)
     responses: dict[int, list] = {}

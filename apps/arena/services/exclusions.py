@@ -5,7 +5,7 @@ None of them deletes a vote; curators tune or switch them off in the admin
 (ExclusionSettings). The reasons go to the public exclusions log, so they name no session,
 address or model."""
 
-import functools
+import json
 import math
 from collections.abc import Mapping
 from datetime import timedelta
@@ -117,36 +117,70 @@ def one_sided(
     return None
 
 
-@functools.cache
-def _one_sided_sql(with_network: bool) -> str:
-    # Plain SQL (a fixed shape): the ORM's building and compiling of this query cost more
-    # than the database's running it, on every vote.
-    network = "(ip_hash = %s AND created_at > %s)" if with_network else "FALSE"
+def one_sided_rows_sql(vendor: str, with_network: bool, models: tuple[str, str]) -> str:
+    """A scalar subquery: the session's votes (and, `with_network`, the network's over its
+    last ONE_SIDED_NETWORK_DAYS) with either of the two `models` (SQL expressions, so the
+    read of a battle can name its answers' models), as one JSON array of [model A id, model B
+    id, outcome, mine, shared] (none: NULL, or on SQLite "[]"). Parameters: the session twice,
+    and each time with the network, its hash and cutoff (one_sided_rows_params)."""
+    network = "(v.ip_hash = %s AND v.created_at > %s)" if with_network else "FALSE"
+    row = f"v.model_a_id, v.model_b_id, v.outcome, v.session_key = %s, {network}"
+    rows = (
+        f"json_agg(json_build_array({row}))"
+        if vendor == "postgresql"
+        else f"json_group_array(json_array({row}))"
+    )
+    either = ", ".join(models)
     return (
-        "SELECT model_a_id, model_b_id, outcome, session_key = %s AS mine, {network} AS shared"
-        f" FROM {connection.ops.quote_name(Vote._meta.db_table)}"
-        " WHERE (session_key = %s OR {network})"
-        " AND (model_a_id IN (%s, %s) OR model_b_id IN (%s, %s))"
-    ).replace("{network}", network)
+        f"SELECT {rows} FROM {connection.ops.quote_name(Vote._meta.db_table)} v"
+        f" WHERE (v.session_key = %s OR {network})"
+        f" AND (v.model_a_id IN ({either}) OR v.model_b_id IN ({either}))"
+    )
+
+
+def one_sided_rows_params(*, voter: str, ip_hash: str, now) -> list:
+    network = [ip_hash, now - timedelta(days=ONE_SIDED_NETWORK_DAYS)] if ip_hash else []
+    return [voter, *network, voter, *network]
+
+
+def one_sided_rows(value) -> list:
+    """The rows of one_sided_rows_sql's value (None or a list; SQLite's: JSON text)."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def one_sided_found(
-    *, voter: str, ip_hash: str, model_ids: tuple[int, int], ratings: Mapping, now, rules
+    *,
+    voter: str,
+    ip_hash: str,
+    model_ids: tuple[int, int],
+    ratings: Mapping,
+    now,
+    rules,
+    rows: list | None = None,
 ) -> tuple[str, str, str] | None:
     """(exclusion kind, value, public reason) for the session — or else the network (IP
     group), over its last ONE_SIDED_NETWORK_DAYS — whose votes are one-sided; None if neither
     is. The network test is what catches a script that takes a fresh session every few
-    votes: its sessions are too short to test, its network is not. One query reads both
-    groups' votes with either model."""
+    votes: its sessions are too short to test, its network is not. `rows`: both groups'
+    votes with either model as one_sided_rows gives them, when the caller read them with
+    its own statement; otherwise one query reads them."""
     if not rules.one_sided_enabled:
         return None
-    network = [ip_hash, now - timedelta(days=ONE_SIDED_NETWORK_DAYS)] if ip_hash else []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _one_sided_sql(bool(ip_hash)),
-            [voter, *network, voter, *network, *model_ids, *model_ids],
-        )
-        rows = cursor.fetchall()
+    if rows is None:
+        models = ("%s", "%s")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                one_sided_rows_sql(connection.vendor, bool(ip_hash), models),
+                [
+                    *one_sided_rows_params(voter=voter, ip_hash=ip_hash, now=now),
+                    *model_ids,
+                    *model_ids,
+                ],
+            )
+            found = cursor.fetchone()
+        rows = one_sided_rows(found[0] if found else None)
     mine = [row[:3] for row in rows if row[3]]
     if found := one_sided(mine, model_ids, ratings, "session", rules):
         return Exclusion.Kind.SESSION, voter, found

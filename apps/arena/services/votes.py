@@ -3,6 +3,7 @@
 import functools
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from apps.arena.services import exclusions
 from apps.catalog.models import AIModel, Provider
 from apps.challenges.models import Challenge
 from apps.responses.models import Response
-from rival.sqlrows import Columns, table
+from rival.sqlrows import Columns, insert, table
 
 VOTES_SINCE_RECOMPUTE_KEY = "arena:votes-since-recompute"
 ALREADY_VOTED = "You already voted on this battle; a second vote counts nothing."
@@ -81,10 +82,11 @@ def _model_and_creator(vendor: str, alias: str, answer: str) -> str:
 
 
 @functools.cache
-def _battle_sql(vendor: str) -> str:
+def _battle_sql(vendor: str, with_network: bool) -> str:
     texts = ", ".join(f"'{t}'" for t in exclusions.READ_OUTPUT_TYPES)
     votes = table(Vote)
     read = _read()
+    one_sided = exclusions.one_sided_rows_sql(vendor, with_network, ("ra.model_id", "rb.model_id"))
     return (
         f"SELECT {read['b'].select},"
         f" EXISTS (SELECT 1 FROM {votes} WHERE battle_id = b.id),"
@@ -99,7 +101,8 @@ def _battle_sql(vendor: str) -> str:
         " OR (kind = %s AND value = %s) ORDER BY id LIMIT 1),"
         f" CASE WHEN s.ip_daily_enabled THEN (SELECT count(*) FROM {votes}"
         " WHERE ip_hash = %s AND created_at > %s) END,"
-        f" (SELECT count(*) FROM {votes} WHERE session_key = %s)"
+        f" (SELECT count(*) FROM {votes} WHERE session_key = %s),"
+        f" CASE WHEN s.one_sided_enabled THEN ({one_sided}) END"
         f" FROM {table(Battle)} b"
         f" JOIN {table(Challenge)} c ON c.id = b.challenge_id"
         f" JOIN {table(Response)} ra ON ra.id = b.response_a_id"
@@ -107,15 +110,27 @@ def _battle_sql(vendor: str) -> str:
         f"{_model_and_creator(vendor, 'ma', 'ra')}{_model_and_creator(vendor, 'mb', 'rb')}"
         f" LEFT JOIN {table(ExclusionSettings)} s ON s.id = 1"
         " WHERE b.token = %s"
-        # A concurrent second vote on the battle waits here; SQLite's writers take turns anyway.
-        f"{' FOR UPDATE OF b' if vendor == 'postgresql' else ''}"
     )
 
 
-def _battle_locked(token: str, voter: str, ip_hash: str, now: datetime):
-    """(battle, whether it has a vote, the characters to read, rules, exclusion id, the
-    network's votes of the day or None, the session's votes) or None for an unknown token.
-    The battle comes with its challenge, answers, models and creators for the reveal."""
+@dataclass
+class _Found:
+    """What vote_cast reads in one statement besides the battle (see _battle_read)."""
+
+    voted: bool
+    read_chars: int
+    rules: ExclusionSettings
+    exclusion_id: int | None
+    network_today: int | None
+    session_votes: int
+    # The session's and the network's votes with either model (exclusions.one_sided_rows);
+    # None when the rule was off as read, or no rules were stored yet.
+    one_sided_rows: list | None
+
+
+def _battle_read(token: str, voter: str, ip_hash: str, now: datetime):
+    """(battle, _Found) or None for an unknown token. The battle comes with its challenge,
+    answers, models and creators for the reveal."""
     params = [
         Exclusion.Kind.SESSION.value,
         voter,
@@ -124,10 +139,11 @@ def _battle_locked(token: str, voter: str, ip_hash: str, now: datetime):
         ip_hash,
         now - timedelta(days=1),
         voter,
+        *exclusions.one_sided_rows_params(voter=voter, ip_hash=ip_hash, now=now),
         token,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_battle_sql(connection.vendor), params)
+        cursor.execute(_battle_sql(connection.vendor, bool(ip_hash)), params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -143,10 +159,20 @@ def _battle_locked(token: str, voter: str, ip_hash: str, now: datetime):
     battle.response_b.model.provider = read["creator"].take(values)
     read_chars = next(values)
     rules = read["s"].take(values)
-    if rules.pk is None:  # no row yet: the defaults, stored
-        rules = ExclusionSettings.current()
-    exclusion_id, network_today, session_votes = (next(values) for _ in range(3))
-    return battle, voted, read_chars, rules, exclusion_id, network_today, session_votes
+    exclusion_id, network_today, session_votes, one_sided = (next(values) for _ in range(4))
+    if rules.pk is None:  # no row yet: the defaults, stored (the one-sided rows were not read)
+        rules, one_sided = ExclusionSettings.current(), None
+    elif rules.one_sided_enabled:
+        one_sided = exclusions.one_sided_rows(one_sided)
+    return battle, _Found(
+        voted=voted,
+        read_chars=read_chars,
+        rules=rules,
+        exclusion_id=exclusion_id,
+        network_today=network_today,
+        session_votes=session_votes,
+        one_sided_rows=one_sided,
+    )
 
 
 def _public_reason(exclusion: Exclusion) -> str:
@@ -157,7 +183,6 @@ def _public_reason(exclusion: Exclusion) -> str:
     return exclusion.reason[:200]
 
 
-@transaction.atomic
 def vote_cast(
     *,
     token: str,
@@ -182,69 +207,81 @@ def vote_cast(
     (selectors.latest_ratings, read here unless the caller has them already). The returned
     vote's battle has what the reveal names loaded: the challenge's slug and origin, the
     answers' models and their creators (other fields are deferred; the answers' text is not
-    read)."""
+    read).
+
+    Not one transaction: the vote is one INSERT that commits on its own, and the battle's
+    unique vote keeps it to one per battle (of concurrent votes one is stored, the others
+    refused with 409). An exclusion the one-sided rule then finds is written in its own
+    transaction; were that to fail, the next vote of the session or network runs the test
+    again, and an exclusion takes every earlier vote out of the count."""
     if outcome not in Vote.Outcome.values:
         raise VoteRefused("That is not one of the four choices.")
     now = timezone.now()
-    # One query: the battle, locked (a concurrent second vote waits here; if it then misses
-    # the first, the battle's unique vote refuses it below), whether it has a vote, and
-    # everything the rules and the reveal read.
-    found = _battle_locked(token, voter or "", ip_hash, now)
+    # One query: the battle, whether it has a vote, and everything the rules and the reveal
+    # read, the one-sided rule's votes included.
+    found = _battle_read(token, voter or "", ip_hash, now)
     if found is None or not secrets.compare_digest(found[0].session_key, voter or ""):
         raise VoteRefused(
             "This battle was not issued to you, so the vote was not counted. Here is a new one.",
             status=403,
         )
-    battle, voted, read_chars, rules, exclusion_id, network_today, session_votes = found
-    if voted:
+    battle, read = found
+    if read.voted:
         raise VoteRefused(ALREADY_VOTED, 409)
     if battle.expires_at <= now:
         raise VoteRefused("This battle has expired, so the vote was not counted.", 410)
     decision_ms = max(0, int((now - battle.created_at).total_seconds() * 1000))
-    exclusion = Exclusion.objects.get(pk=exclusion_id) if exclusion_id is not None else None
+    exclusion = Exclusion.objects.get(pk=read.exclusion_id) if read.exclusion_id else None
     rule, reason = "", ""
     if exclusion is not None:
         rule, reason = exclusion.rule, _public_reason(exclusion)
-    elif found := exclusions.too_fast(read_chars, decision_ms, rules):
+    elif found := exclusions.too_fast(read.read_chars, decision_ms, read.rules):
         rule, reason = ExclusionRule.TOO_FAST, found
-    elif found := exclusions.ip_daily(network_today, rules):
+    elif found := exclusions.ip_daily(read.network_today, read.rules):
         rule, reason = ExclusionRule.IP_DAILY, found
+    session_age_s = (
+        max(0, int((now - session_started).total_seconds())) if session_started else None
+    )
     try:
-        # No savepoint: an IntegrityError (a concurrent second vote) leaves this function, and
-        # rolls its transaction back, as a refusal; no query runs in between.
-        vote = Vote.objects.create(
-            battle=battle,
-            outcome=outcome,
-            model_a_id=battle.response_a.model_id,
-            model_b_id=battle.response_b.model_id,
-            category_id=battle.challenge.category_id,
-            challenge_id=battle.challenge_id,
-            response_a_id=battle.response_a_id,
-            response_b_id=battle.response_b_id,
-            session_key=voter,
-            ip_hash=ip_hash,
-            is_counted=not rule,
-            exclusion=exclusion,
-            user=user,
-            is_verified=user is not None,
-            excluded_rule=rule,
-            excluded_reason=reason,
-            decision_ms=decision_ms,
-            session_age_s=(
-                max(0, int((now - session_started).total_seconds())) if session_started else None
-            ),
-            session_votes_before=session_votes,
+        # The INSERT commits on its own (no transaction around it: one round trip less);
+        # the battle's unique vote refuses a concurrent second one.
+        vote = insert(
+            Vote(
+                battle=battle,
+                outcome=outcome,
+                model_a_id=battle.response_a.model_id,
+                model_b_id=battle.response_b.model_id,
+                category_id=battle.challenge.category_id,
+                challenge_id=battle.challenge_id,
+                response_a_id=battle.response_a_id,
+                response_b_id=battle.response_b_id,
+                session_key=voter,
+                ip_hash=ip_hash,
+                is_counted=not rule,
+                exclusion=exclusion,
+                user=user,
+                is_verified=user is not None,
+                excluded_rule=rule,
+                excluded_reason=reason,
+                decision_ms=decision_ms,
+                session_age_s=session_age_s,
+                session_votes_before=read.session_votes,
+            )
         )
     except IntegrityError as exc:
         raise VoteRefused(ALREADY_VOTED, 409) from exc
     if exclusion is None:
+        rows = read.one_sided_rows
+        if rows is not None:  # read before this vote: it joins them
+            rows = [*rows, [vote.model_a_id, vote.model_b_id, outcome, True, bool(ip_hash)]]
         found = exclusions.one_sided_found(
             voter=voter,
             ip_hash=ip_hash,
             model_ids=(vote.model_a_id, vote.model_b_id),
             ratings=latest_ratings() if ratings is None else ratings,
             now=now,
-            rules=rules,
+            rules=read.rules,
+            rows=rows,
         )
         if found:
             kind, value, reason = found
