@@ -101,9 +101,11 @@ def _pool_version_and_challenges(category: Category | None) -> tuple[int, list[i
     return version, ids
 
 
-# {challenge id: (expiry as time.time(), [(response id, model id)])} of one pool version in
-# this process: the lists a worker drew from recently, so most battles read none from Redis.
-_pool_memo: dict = {"version": None, "challenges": {}}
+# ((database, pool version), {challenge id: (expiry as time.time(), [(response id, model
+# id)])}) in this process: the lists a worker drew from recently, so most battles read none
+# from Redis. Replaced whole, never updated in place across versions, so a thread still
+# working on an older version fills that version's dict, not the new one.
+_pool_memo: list = [(None, {})]
 
 
 def _battle_responses(challenge_ids: list[int], version: int) -> dict[int, list]:
@@ -114,9 +116,10 @@ def _battle_responses(challenge_ids: list[int], version: int) -> dict[int, list]
     POOL_RESPONSES_SECONDS after that wherever it is kept."""
     now = time.time()
     key = (connection.settings_dict["NAME"], version)
-    if _pool_memo["version"] != key:
-        _pool_memo.update(version=key, challenges={})
-    memo = _pool_memo["challenges"]
+    remembered, memo = _pool_memo[0]
+    if remembered != key:
+        memo = {}
+        _pool_memo[0] = (key, memo)
     pool = {cid: memo[cid][1] for cid in challenge_ids if cid in memo and memo[cid][0] > now}
     missing = [cid for cid in challenge_ids if cid not in pool]
     if not missing:
