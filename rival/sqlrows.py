@@ -3,8 +3,9 @@ model instances made of the values as the ORM makes them.
 
 For the few hot statements where the ORM spent longer compiling a query than the database
 spends answering it (docs/benchmarks.md): the arena's battle and vote reads, the compare
-pages, a collection job's claim. Each composes its SQL once per process from `table`,
-`column` and `Columns.select`, so a renamed column or a new field needs no edit there.
+pages, a collection job's claim, a new response's insert. Each composes its SQL once per
+process from `table`, `column` and `Columns.select`, so a renamed column or a new field needs
+no edit there.
 """
 
 from collections.abc import Iterator, Sequence
