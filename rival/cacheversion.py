@@ -64,9 +64,12 @@ def _bump() -> None:
 def content_version_bump() -> None:
     """Mark every cached page as out of date: now, and again when the surrounding transaction
     commits. The second bump matters: a page rendered between the first bump and the commit
-    read the old rows, and must not stay cached under the new version."""
+    read the old rows, and must not stay cached under the new version. Outside a transaction
+    (autocommit) the write has committed already, so one bump does: it was two in a row, a
+    round trip more on every response a collection worker stores."""
     _bump()
-    transaction.on_commit(_bump, robust=True)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_bump, robust=True)
 
 
 def _changed(**kwargs) -> None:

@@ -3,15 +3,16 @@ own metadata, and model instances made of the values as the ORM makes them.
 
 For the few hot statements where the ORM spent longer compiling a query than the database
 spends answering it (docs/benchmarks.md): the arena's battle and vote reads, the compare
-pages, a collection job's claim, and the vote's INSERT (`insert`). Each composes its SQL once
-per process from `table`, `column` and `Columns.select`, so a renamed column or a new field
-needs no edit there.
+pages, a collection job's claim, the vote's and a new response's INSERT (`insert`). Each
+composes its SQL once per process from `table`, `column` and `Columns.select`, so a renamed
+column or a new field needs no edit there.
 """
 
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Model
 
@@ -96,6 +97,10 @@ class Columns:
 @functools.cache
 def _insert_sql(model: type[Model], vendor: str) -> tuple[str, tuple]:
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    if any(f.generated or f.has_db_default() for f in fields):
+        raise ImproperlyConfigured(
+            f"{model.__name__} has database-computed columns: insert() would write them."
+        )
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {table(model)} ({', '.join(quote(f.column) for f in fields)})"

@@ -7,8 +7,11 @@ from the final chunk. Images, speech and the model listing use the official `ope
 retries here: Celery retries, with backoff that honours Retry-After.
 """
 
+import contextlib
 import json
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 
 import httpx2
@@ -21,6 +24,7 @@ from apps.gateways.base import (
     CompletionRequest,
     GatewayError,
     OnDelta,
+    PermanentGatewayError,
     TransientGatewayError,
     error_for_status,
     map_sdk_error,
@@ -36,21 +40,23 @@ class OpenAICompatibleClient:
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
         )
-        # Chat completions skip the SDK: per call it spends more CPU than the rest of a job
-        # (transforming the typed arguments, building options and headers), and the worker
-        # runs all its calls in one process. The pool is sized as the SDK's.
-        self._http = httpx2.Client(
-            timeout=timeout,
+        # Chat completions skip the SDK, and httpx's Client too: per call they spent more CPU
+        # than the rest of a job (the SDK transforming typed arguments and building options;
+        # the Client its auth, redirect and cookie layers), and a worker runs all its calls in
+        # one process. The transport keeps httpx's pool (sized as the SDK's), TLS and errors;
+        # a proxy comes from the environment as the Client took it.
+        self._chat_url = httpx2.URL(f"{base_url.rstrip('/')}/chat/completions")
+        self._http = httpx2.HTTPTransport(
             limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
-            follow_redirects=True,
-            headers={
-                "Authorization": f"Bearer {api_key}",
-                "Content-Type": "application/json",
-                "Accept": "text/event-stream",
-                "User-Agent": "rival",
-            },
+            proxy=environment_proxy(str(self._chat_url)),
         )
-        self._chat_url = f"{base_url.rstrip('/')}/chat/completions"
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "User-Agent": "rival",
+        }
+        self._timeout = httpx2.Timeout(timeout).as_dict()
         self._deadline = deadline
         self._images_api = True
 
@@ -110,8 +116,17 @@ class OpenAICompatibleClient:
             # OpenRouter adds the charged cost to usage when asked; others ignore the field.
             "usage": {"include": True},
         }
-        with self._http.stream("POST", self._chat_url, content=json.dumps(body)) as response:
-            if response.status_code >= 400:
+        http_request = httpx2.Request(
+            "POST",
+            self._chat_url,
+            headers=self._headers,
+            content=json.dumps(body),
+            extensions={"timeout": self._timeout},
+        )
+        response = self._http.handle_request(http_request)
+        # Closed however the call ends: the connection goes back to the pool or is dropped.
+        with contextlib.closing(response):
+            if response.status_code >= 300:
                 raise _status_error(response)
             # The provider has our request (headers are back): tell the rate limiter.
             request_sent()
@@ -161,8 +176,26 @@ class OpenAICompatibleClient:
         )
 
 
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, with
+    NO_PROXY respected), or None."""
+    proxies = urllib.request.getproxies()
+    if not proxies or urllib.request.proxy_bypass(urllib.parse.urlsplit(url).hostname or ""):
+        return None
+    return proxies.get(urllib.parse.urlsplit(url).scheme) or proxies.get("all")
+
+
 def _status_error(response) -> GatewayError:
-    """The error for a non-2xx answer, with the provider's own message when its body has one."""
+    """The error for a non-2xx answer, with the provider's own message when its body has one.
+    Redirects are not followed (a POST would lose its body on most of them): the message says
+    where the gateway's base URL should point instead."""
+    if response.status_code < 400:
+        location = response.headers.get("location", "")
+        return PermanentGatewayError(
+            f"HTTP {response.status_code}: the provider redirects to {location or '?'}; "
+            "set the gateway's base URL to where it points.",
+            status=response.status_code,
+        )
     response.read()
     try:
         body = json.loads(response.content)

@@ -106,10 +106,7 @@ class Response(models.Model):
         return f"{self.model} → {self.challenge}"
 
     def save(self, *args, **kwargs):
-        key = rendering.content_hash(self.content, self.output_type)
-        if key != self.rendered_hash:
-            self.rendered_html = rendering.render_output(self.content, self.output_type)
-            self.rendered_hash = key
+        if self.render():
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "rendered_html", "rendered_hash"}
@@ -117,6 +114,16 @@ class Response(models.Model):
 
     def get_absolute_url(self) -> str:
         return link("responses:detail", self.model.slug, self.challenge.slug)
+
+    def render(self) -> bool:
+        """Render the output again if its content or type changed since it was last rendered;
+        returns whether it did."""
+        key = rendering.content_hash(self.content, self.output_type)
+        if key == self.rendered_hash:
+            return False
+        self.rendered_html = rendering.render_output(self.content, self.output_type)
+        self.rendered_hash = key
+        return True
 
     @property
     def safe_html(self) -> str:

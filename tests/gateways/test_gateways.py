@@ -1,6 +1,8 @@
 """Our gateway clients over real HTTP against the fake provider."""
 
+import threading
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,6 +18,7 @@ from apps.gateways.clients import (
     client_for,
     gateway_base_url,
 )
+from apps.gateways.openai_compat import environment_proxy
 from apps.responses.models import Response
 from tests.factories import AIModelFactory, ChallengeFactory
 
@@ -129,3 +132,49 @@ def test_a_job_whose_answer_trickles_past_the_deadline_stores_nothing(
 
     assert not Response.objects.exists()
     assert run.jobs.get().state != CollectionJob.State.DONE
+
+
+@pytest.fixture
+def redirecting_server():
+    """A server that answers every POST with a permanent redirect elsewhere."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 — the stdlib's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(308)
+            self.send_header("Location", "https://api.example.com/v1/chat/completions")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format, *args):  # noqa: A002 — the stdlib's signature
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_redirect_is_a_permanent_error_that_says_where_to_point(db, redirecting_server, fake_key):
+    gateway = Gateway.objects.create(
+        name="moved", kind=Gateway.Kind.OPENAI, base_url=redirecting_server, api_key_env=fake_key
+    )
+    with pytest.raises(PermanentGatewayError) as caught:
+        ask(gateway)
+    assert caught.value.status == 308
+    assert "https://api.example.com/v1/chat/completions" in caught.value.message
+
+
+def test_the_proxy_comes_from_the_environment_unless_no_proxy_names_the_host(monkeypatch):
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert environment_proxy("https://openrouter.ai/api/v1/chat/completions") is None
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,vllm.internal")
+    assert environment_proxy("https://openrouter.ai/api/v1") == "http://proxy.internal:3128"
+    assert environment_proxy("https://vllm.internal/v1") is None
+    assert environment_proxy("http://ollama.lan/v1") is None
