@@ -7,11 +7,13 @@ pages, a collection job's claim. Each composes its SQL once per process from `ta
 `column` and `Columns.select`, so a renamed column or a new field needs no edit there.
 """
 
-from collections.abc import Iterator, Sequence
+import copy
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Model, QuerySet
 
 
 def table(model: type[Model]) -> str:
@@ -89,3 +91,57 @@ class Columns:
     def take(self, values: Iterator) -> Model:
         """The instance of the next len(self) values of a row being read in order."""
         return self.build([next(values) for _ in self.fields])
+
+
+class Prepared:
+    """A queryset compiled to SQL once per database connection, then run with new values: for
+    the hot reads of public pages where building and compiling the query cost the ORM more
+    than the database spends answering it (docs/benchmarks.md, "Cache misses").
+
+    `build(*markers)` returns the queryset with each argument given as its marker (a value of
+    the argument's type that appears nowhere else in the query); it is built and compiled once,
+    the markers are found among the statement's parameters, and each call runs the same SQL
+    with the call's values in their places. The rows come back as the queryset itself gives
+    them (model instances with what `select_related` loaded, or `values_list` tuples), through
+    the ORM's own converters, so the results are the ORM's. Only for arguments the ORM passes
+    as parameters unchanged (ids, slugs, choices; not `__in` lists or `__icontains`):
+    compiling fails loudly when a marker is missing from the parameters.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *markers):
+        self._build = build
+        self._markers = markers
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _compile(self, wrapper):
+        queryset = self._build(*self._markers)
+        compiler = queryset.query.get_compiler(connection=wrapper)
+        sql, params = compiler.as_sql()
+        slots = tuple(self._slot(value) for value in params)
+        missing = set(range(len(self._markers))) - set(slots)
+        if missing:
+            raise ValueError(f"Prepared: markers {sorted(missing)} are not parameters of {sql}")
+        return queryset, compiler, sql, tuple(params), slots
+
+    def _slot(self, value) -> int | None:
+        for index, marker in enumerate(self._markers):
+            if type(value) is type(marker) and value == marker:
+                return index
+        return None
+
+    def __call__(self, *values) -> list:
+        """The rows of the queryset built with `values`, as a list."""
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        compiled = self._compiled.get(wrapper)
+        if compiled is None:
+            compiled = self._compiled[wrapper] = self._compile(wrapper)
+        queryset, compiler, sql, params, slots = compiled
+        params = tuple(p if s is None else values[s] for p, s in zip(params, slots, strict=True))
+        # The compiler keeps what compiling found (the SELECT list, what select_related
+        # loads, the converters); a copy of it answers with this call's statement, and a
+        # copy of the queryset iterates it as the ORM does.
+        run = copy.copy(compiler)
+        run.as_sql = lambda *args, **kwargs: (sql, params)
+        rows = queryset.all()
+        rows.query.get_compiler = lambda *args, **kwargs: run
+        return list(rows)
