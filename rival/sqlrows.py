@@ -93,6 +93,11 @@ class Columns:
         return self.build([next(values) for _ in self.fields])
 
 
+# Markers for Prepared's arguments: values no id, slug or choice takes.
+MARK_ID, MARK_OTHER_ID = -7309817324061, -7309817324062
+MARK_TEXT, MARK_OTHER_TEXT = "\x1fmarker\x1f", "\x1fother marker\x1f"
+
+
 class Prepared:
     """A queryset compiled to SQL once per database connection, then run with new values: for
     the hot reads of public pages where building and compiling the query cost the ORM more
@@ -104,8 +109,8 @@ class Prepared:
     with the call's values in their places. The rows come back as the queryset itself gives
     them (model instances with what `select_related` loaded, or `values_list` tuples), through
     the ORM's own converters, so the results are the ORM's. Only for arguments the ORM passes
-    as parameters unchanged (ids, slugs, choices; not `__in` lists or `__icontains`):
-    compiling fails loudly when a marker is missing from the parameters.
+    as parameters unchanged (ids, slugs, choices; not `__in` lists or `__icontains`), never
+    None: compiling fails loudly when a marker is missing from the parameters.
     """
 
     def __init__(self, build: Callable[..., QuerySet], *markers):
@@ -131,6 +136,10 @@ class Prepared:
 
     def __call__(self, *values) -> list:
         """The rows of the queryset built with `values`, as a list."""
+        if any(value is None for value in values):
+            # The ORM writes `IS NULL` for None, not `= %s`: a statement compiled for a value
+            # cannot take it.
+            raise ValueError("Prepared: None is not a value a compiled statement can take")
         wrapper = connections[DEFAULT_DB_ALIAS]
         compiled = self._compiled.get(wrapper)
         if compiled is None:

@@ -33,7 +33,7 @@ from apps.challenges.selectors import (
 from apps.responses.cards import ChallengeResponseCard
 from apps.responses.models import Response
 from rival.links import link
-from rival.sqlrows import Prepared
+from rival.sqlrows import MARK_ID, Prepared
 
 
 @dataclass(frozen=True)
@@ -409,20 +409,15 @@ class ModelResponses:
     in_arena: int
 
 
-def model_responses(model: AIModel) -> ModelResponses:
-    """The model's visible responses as links grouped by challenge category (in category
-    order, then by title), and the count of its blind ones (docs/arena.md): one query of plain
-    rows over its published responses to published challenges, which `visible()` and
-    `blind()` split between them, each row flagged with its side; no model instances, and one
-    reverse() for all the links (rival/links.py) — a busy model lists a few hundred."""
+def _model_response_rows(model_id: int):
     shown = Case(
         When(public_from__isnull=False, challenge__arena_only=False, then=Value(True)),
         default=Value(False),
         output_field=BooleanField(),
     )
-    rows = (
+    return (
         Response.objects.published()
-        .filter(model=model, challenge__is_published=True)
+        .filter(model=model_id, challenge__is_published=True)
         .annotate(shown=shown)
         .order_by(
             F("challenge__category__position").asc(nulls_last=True),
@@ -437,6 +432,19 @@ def model_responses(model: AIModel) -> ModelResponses:
             "shown",
         )
     )
+
+
+# Compiled once (rival/sqlrows.py): the ORM spent longer on this query than the database.
+_model_responses = Prepared(_model_response_rows, MARK_ID)
+
+
+def model_responses(model: AIModel) -> ModelResponses:
+    """The model's visible responses as links grouped by challenge category (in category
+    order, then by title), and the count of its blind ones (docs/arena.md): one query of plain
+    rows over its published responses to published challenges, which `visible()` and
+    `blind()` split between them, each row flagged with its side; no model instances, and one
+    reverse() for all the links (rival/links.py) — a busy model lists a few hundred."""
+    rows = _model_responses(model.pk)
     visible = []
     in_arena = 0
     for row in rows:
