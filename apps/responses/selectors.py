@@ -20,6 +20,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Left, Length
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from apps.catalog.models import AIModel
@@ -33,7 +34,7 @@ from apps.challenges.selectors import (
 from apps.responses.cards import ChallengeResponseCard
 from apps.responses.models import Response
 from rival.links import link
-from rival.sqlrows import MARK_ID, Prepared
+from rival.sqlrows import MARK_ID, MARK_OTHER_ID, MARK_OTHER_TEXT, MARK_TEXT, Prepared
 
 
 @dataclass(frozen=True)
@@ -69,34 +70,70 @@ def framed_output(pk: int) -> Response:
     )
 
 
+# Compiled once (rival/sqlrows.py): the ORM spent longer building and compiling these than
+# the database spent answering them, about half of a response page's CPU.
+_response_by_slugs = Prepared(
+    lambda model_slug, challenge_slug: (
+        Response.objects.visible()
+        .with_related()
+        .filter(model__slug=model_slug, challenge__slug=challenge_slug)
+    ),
+    MARK_TEXT,
+    MARK_OTHER_TEXT,
+)
+
+
 def response_for_page(*, model_slug: str, challenge_slug: str) -> Response:
     """The visible response of a model to a challenge, with its model, creator, challenge and
     category; 404 when there is none. Retired models' responses stay browsable. (The model's
     capabilities and categories are read by the page's "About" region, cached per content
-    version, so only when it renders.)"""
-    return get_object_or_404(
-        Response.objects.visible().with_related(),
-        model__slug=model_slug,
-        challenge__slug=challenge_slug,
-    )
+    version, so only when it renders: catalog's model_tags.)"""
+    found = _response_by_slugs(model_slug, challenge_slug)
+    if not found:
+        raise Http404("No Response matches the given query.")
+    return found[0]
 
 
-def other_responses(response: Response, limit: int = 6) -> list[Response]:
-    """Other models' visible responses to the same challenge: featured and newest models first."""
-    return list(
+OTHER_RESPONSES = 6
+
+_other_responses = Prepared(
+    lambda challenge_id, response_id: (
         Response.objects.visible()
-        .filter(challenge_id=response.challenge_id)
-        .exclude(pk=response.pk)
+        .filter(challenge_id=challenge_id)
+        .exclude(pk=response_id)
         .select_related("model")
         .only("id", "model__slug", "model__name", "model__featured", "model__release_date")
         .order_by(
             "-model__featured", F("model__release_date").desc(nulls_last=True), "model__name"
-        )[:limit]
-    )
+        )[:OTHER_RESPONSES]
+    ),
+    MARK_ID,
+    MARK_OTHER_ID,
+)
+
+
+def other_responses(response: Response) -> list[Response]:
+    """Other models' visible responses to the same challenge: featured and newest models first."""
+    return _other_responses(response.challenge_id, response.pk)
+
+
+_responded_count = Prepared(
+    lambda challenge_id: (
+        Response.objects.visible()
+        .filter(challenge_id=challenge_id)
+        .order_by()
+        .values("challenge_id")
+        .annotate(n=Count("*"))
+        .values_list("n")
+    ),
+    MARK_ID,
+)
 
 
 def responded_count(challenge_id: int) -> int:
-    return Response.objects.visible().filter(challenge_id=challenge_id).count()
+    """How many visible responses the challenge has."""
+    counted = _responded_count(challenge_id)
+    return counted[0][0] if counted else 0
 
 
 def in_arena_count(*, challenge: Challenge) -> int:
