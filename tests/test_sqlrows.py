@@ -5,7 +5,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.catalog.models import AIModel, Provider
-from rival.sqlrows import Columns, Prepared, column, table
+from rival.sqlrows import (
+    MARK_ID,
+    MARK_OTHER_TEXT,
+    MARK_TEXT,
+    Columns,
+    Prepared,
+    column,
+    table,
+)
 from tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,9 +68,6 @@ def test_a_field_that_is_not_a_column_is_refused():
 
 # --- Prepared: a queryset compiled once, run with new values ---------------------------------
 
-MARK_SLUG = "\x1fslug\x1f"
-MARK_ID = -7309817324061
-
 by_creator_and_status = Prepared(
     lambda creator, status: (
         AIModel.objects.filter(provider__slug=creator)
@@ -71,8 +76,8 @@ by_creator_and_status = Prepared(
         .only("slug", "price_input_per_mtok", "created_at", "provider__name")
         .order_by("slug")
     ),
-    MARK_SLUG,
-    "\x1fstatus\x1f",
+    MARK_TEXT,
+    MARK_OTHER_TEXT,
 )
 
 
@@ -119,7 +124,7 @@ def test_prepared_values_list_rows_go_through_the_orm_converters():
 
 def test_a_marker_the_orm_does_not_pass_as_a_parameter_is_refused():
     # `__icontains` wraps the value in wildcards: it is not the marker any more.
-    prepared = Prepared(lambda q: AIModel.objects.filter(name__icontains=q), MARK_SLUG)
+    prepared = Prepared(lambda q: AIModel.objects.filter(name__icontains=q), MARK_TEXT)
 
     with pytest.raises(ValueError):
         prepared("x")
