@@ -1,10 +1,14 @@
-"""Model rows read by hand-written SQL: column lists taken from the models' own metadata, and
-model instances made of the values as the ORM makes them.
+"""Hot reads without the ORM's per-call compiling: model rows read by hand-written SQL, and
+querysets compiled once.
 
 For the few hot statements where the ORM spent longer compiling a query than the database
-spends answering it (docs/benchmarks.md): the arena's battle and vote reads, the compare
-pages, a collection job's claim. Each composes its SQL once per process from `table`,
-`column` and `Columns.select`, so a renamed column or a new field needs no edit there.
+spends answering it (docs/benchmarks.md). Hand-written SQL (the arena's battle and vote
+reads, the compare pages, a collection job's claim) composes its statement once per process
+from `table`, `column` and `Columns.select`, column lists taken from the models' own
+metadata, so a renamed column or a new field needs no edit there, and `Columns` makes model
+instances of the values as the ORM makes them. `Prepared` keeps an ORM queryset as it is
+written and compiles it once per connection (the public pages' misses: home, model,
+response pages).
 """
 
 import copy
