@@ -133,7 +133,9 @@ class Tag:
 def _tag_rows(model_id: int):
     def tagged(tags, kind: str):
         labelled = tags.filter(models=model_id).annotate(kind=Value(kind, output_field=CharField()))
-        return labelled.values_list("kind", "slug", "name")
+        # Without the tags' default ordering: SQLite refuses ORDER BY inside a UNION's parts
+        # (the union is ordered as a whole below).
+        return labelled.order_by().values_list("kind", "slug", "name")
 
     rows = tagged(Capability.objects, "capabilities").union(
         tagged(Modality.objects, "modalities"), all=True
