@@ -7,12 +7,11 @@ reads, the compare pages, a collection job's claim) composes its statement once 
 from `table`, `column` and `Columns.select`, column lists taken from the models' own
 metadata, so a renamed column or a new field needs no edit there, and `Columns` makes model
 instances of the values as the ORM makes them. `Prepared` keeps an ORM queryset as it is
-written and compiles it once per connection (the public pages' misses: home, model,
+written and compiles it once per process (the public pages' misses: home, model,
 response pages).
 """
 
 import copy
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -103,9 +102,9 @@ MARK_TEXT, MARK_OTHER_TEXT = "\x1fmarker\x1f", "\x1fother marker\x1f"
 
 
 class Prepared:
-    """A queryset compiled to SQL once per database connection, then run with new values: for
-    the hot reads of public pages where building and compiling the query cost the ORM more
-    than the database spends answering it (docs/benchmarks.md, "Cache misses").
+    """A queryset compiled to SQL once per process (per database backend), then run with new
+    values: for the hot reads of public pages where building and compiling the query cost the
+    ORM more than the database spends answering it (docs/benchmarks.md, "Cache misses").
 
     `build(*markers)` returns the queryset with each argument given as its marker (a value of
     the argument's type that appears nowhere else in the query); it is built and compiled once,
@@ -120,7 +119,7 @@ class Prepared:
     def __init__(self, build: Callable[..., QuerySet], *markers):
         self._build = build
         self._markers = markers
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._compiled: dict[str, tuple] = {}
 
     def _compile(self, wrapper):
         queryset = self._build(*self._markers)
@@ -130,6 +129,8 @@ class Prepared:
         missing = set(range(len(self._markers))) - set(slots)
         if missing:
             raise ValueError(f"Prepared: markers {sorted(missing)} are not parameters of {sql}")
+        # Each call runs on its own thread's connection; this one must not be kept alive.
+        compiler.connection = None
         return queryset, compiler, sql, tuple(params), slots
 
     def _slot(self, value) -> int | None:
@@ -145,15 +146,18 @@ class Prepared:
             # cannot take it.
             raise ValueError("Prepared: None is not a value a compiled statement can take")
         wrapper = connections[DEFAULT_DB_ALIAS]
-        compiled = self._compiled.get(wrapper)
+        # The statement depends on the backend only (its quoting and SQL), not on which
+        # thread's connection compiled it.
+        compiled = self._compiled.get(wrapper.vendor)
         if compiled is None:
-            compiled = self._compiled[wrapper] = self._compile(wrapper)
+            compiled = self._compiled[wrapper.vendor] = self._compile(wrapper)
         queryset, compiler, sql, params, slots = compiled
         params = tuple(p if s is None else values[s] for p, s in zip(params, slots, strict=True))
         # The compiler keeps what compiling found (the SELECT list, what select_related
-        # loads, the converters); a copy of it answers with this call's statement, and a
-        # copy of the queryset iterates it as the ORM does.
+        # loads); a copy of it runs this call's statement on this thread's connection (whose
+        # converters it applies), and a copy of the queryset iterates it as the ORM does.
         run = copy.copy(compiler)
+        run.connection = wrapper
         run.as_sql = lambda *args, **kwargs: (sql, params)
         rows = queryset.all()
         rows.query.get_compiler = lambda *args, **kwargs: run

@@ -128,3 +128,25 @@ def test_a_marker_the_orm_does_not_pass_as_a_parameter_is_refused():
 
     with pytest.raises(ValueError):
         prepared("x")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_runs_on_the_calling_thread_s_connection():
+    from concurrent.futures import ThreadPoolExecutor
+
+    made = AIModelFactory(slug="t1")
+    prepared = Prepared(lambda pk: AIModel.objects.filter(pk=pk).values_list("slug"), MARK_ID)
+    assert prepared(made.pk) == [("t1",)]  # compiled here, on this thread's connection
+
+    def on_a_thread():
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                found = prepared(made.pk)
+            return found, len(queries), connection.connection is not None
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        found, counted, connected = pool.submit(on_a_thread).result()
+
+    assert (found, counted, connected) == ([("t1",)], 1, True)
