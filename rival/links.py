@@ -9,6 +9,7 @@ anything else goes through `reverse()`.
 
 import functools
 import re
+from collections.abc import Callable
 
 from django.core.signals import setting_changed
 from django.urls import reverse
@@ -34,6 +35,28 @@ def link(name: str, *args) -> str:
         # parts[i + 1] starts with the marker's index digit(s); drop them.
         out += [value, parts[i + 1][len(str(i)) :]]
     return "".join(out)
+
+
+def links_to(name: str, *first) -> Callable[[object], str]:
+    """`lambda last: link(name, *first, last)`, the fixed arguments filled in once: for a list
+    of links that differ in their last argument only (a model page's few hundred responses)."""
+    values = [str(a) for a in first]
+    if not all(_PLAIN.fullmatch(v) for v in values):
+        return lambda last: link(name, *first, last)
+    parts = _parts(name, len(values) + 1)
+    out = [parts[0]]
+    for i, value in enumerate(values):
+        out += [value, parts[i + 1][len(str(i)) :]]
+    head = "".join(out)
+    tail = parts[-1][len(str(len(values))) :]
+
+    def link_to(last) -> str:
+        value = str(last)
+        if not _PLAIN.fullmatch(value):
+            return reverse(name, args=[*first, last])
+        return f"{head}{value}{tail}"
+
+    return link_to
 
 
 def _urlconf_changed(*, setting, **kwargs):

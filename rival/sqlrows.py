@@ -1,20 +1,24 @@
-"""Model rows read (and one written) by hand-written SQL: column lists taken from the models'
-own metadata, and model instances made of the values as the ORM makes them.
+"""Hot statements without the ORM's per-call compiling: model rows read (and written) by
+hand-written SQL, and querysets compiled once.
 
 For the few hot statements where the ORM spent longer compiling a query than the database
-spends answering it (docs/benchmarks.md): the arena's battle and vote reads, the compare
-pages, a collection job's claim, the vote's and a new response's INSERT (`insert`). Each
-composes its SQL once per process from `table`, `column` and `Columns.select`, so a renamed
-column or a new field needs no edit there.
+spends answering it (docs/benchmarks.md). Hand-written SQL (the arena's battle and vote
+reads, the compare pages, a collection job's claim, the vote's and a new response's INSERT
+by `insert`) composes its statement once per process from `table`, `column` and
+`Columns.select`, column lists taken from the models' own metadata, so a renamed column or a
+new field needs no edit there, and `Columns` makes model instances of the values as the ORM
+makes them. `Prepared` keeps an ORM queryset as it is written and compiles it once per
+process (the public pages' misses: home, model, response pages).
 """
 
+import copy
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Model, QuerySet
 
 
 def table(model: type[Model]) -> str:
@@ -123,3 +127,71 @@ def insert(instance: Model) -> Model:
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
+
+
+# Markers for Prepared's arguments: values no id, slug or choice takes.
+MARK_ID, MARK_OTHER_ID = -7309817324061, -7309817324062
+MARK_TEXT, MARK_OTHER_TEXT = "\x1fmarker\x1f", "\x1fother marker\x1f"
+
+
+class Prepared:
+    """A queryset compiled to SQL once per process (per database backend), then run with new
+    values: for the hot reads of public pages where building and compiling the query cost the
+    ORM more than the database spends answering it (docs/benchmarks.md, "Cache misses").
+
+    `build(*markers)` returns the queryset with each argument given as its marker (a value of
+    the argument's type that appears nowhere else in the query); it is built and compiled once,
+    the markers are found among the statement's parameters, and each call runs the same SQL
+    with the call's values in their places. The rows come back as the queryset itself gives
+    them (model instances with what `select_related` loaded, or `values_list` tuples), through
+    the ORM's own converters, so the results are the ORM's. Only for arguments the ORM passes
+    as parameters unchanged (ids, slugs, choices; not `__in` lists or `__icontains`), never
+    None: compiling fails loudly when a marker is missing from the parameters.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *markers):
+        self._build = build
+        self._markers = markers
+        self._compiled: dict[str, tuple] = {}
+
+    def _compile(self, wrapper):
+        queryset = self._build(*self._markers)
+        compiler = queryset.query.get_compiler(connection=wrapper)
+        sql, params = compiler.as_sql()
+        slots = tuple(self._slot(value) for value in params)
+        missing = set(range(len(self._markers))) - set(slots)
+        if missing:
+            raise ValueError(f"Prepared: markers {sorted(missing)} are not parameters of {sql}")
+        # Each call runs on its own thread's connection; this one must not be kept alive.
+        compiler.connection = None
+        return queryset, compiler, sql, tuple(params), slots
+
+    def _slot(self, value) -> int | None:
+        for index, marker in enumerate(self._markers):
+            if type(value) is type(marker) and value == marker:
+                return index
+        return None
+
+    def __call__(self, *values) -> list:
+        """The rows of the queryset built with `values`, as a list."""
+        if any(value is None for value in values):
+            # The ORM writes `IS NULL` for None, not `= %s`: a statement compiled for a value
+            # cannot take it.
+            raise ValueError("Prepared: None is not a value a compiled statement can take")
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        # The statement depends on the backend only (its quoting and SQL), not on which
+        # thread's connection compiled it.
+        compiled = self._compiled.get(wrapper.vendor)
+        if compiled is None:
+            compiled = self._compiled[wrapper.vendor] = self._compile(wrapper)
+        queryset, compiler, sql, params, slots = compiled
+        params = tuple(p if s is None else values[s] for p, s in zip(params, slots, strict=True))
+        # The compiler keeps what compiling found (the SELECT list, what select_related
+        # loads); a copy of it runs this call's statement on this thread's connection (whose
+        # converters it applies), and a copy of the queryset iterates it as the ORM does.
+        run = copy.copy(compiler)
+        run.connection = wrapper
+        run.as_sql = lambda *args, **kwargs: (sql, params)
+        rows = queryset.all()
+        rows.query.get_compiler = lambda *args, **kwargs: run
+        return list(rows)

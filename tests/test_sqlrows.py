@@ -2,9 +2,19 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.catalog.models import AIModel, Provider
-from rival.sqlrows import Columns, column, insert, table
+from rival.sqlrows import (
+    MARK_ID,
+    MARK_OTHER_TEXT,
+    MARK_TEXT,
+    Columns,
+    Prepared,
+    column,
+    insert,
+    table,
+)
 from tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +94,89 @@ def test_an_insert_that_breaks_a_constraint_raises_and_stores_nothing():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert(AIModel(slug="delta", name="Other", provider=first.provider))
     assert AIModel.objects.filter(slug="delta").count() == 1
+
+
+# --- Prepared: a queryset compiled once, run with new values ---------------------------------
+
+by_creator_and_status = Prepared(
+    lambda creator, status: (
+        AIModel.objects.filter(provider__slug=creator)
+        .exclude(status=status)
+        .select_related("provider")
+        .only("slug", "price_input_per_mtok", "created_at", "provider__name")
+        .order_by("slug")
+    ),
+    MARK_TEXT,
+    MARK_OTHER_TEXT,
+)
+
+
+def test_prepared_rows_are_the_querysets_for_each_call_s_values():
+    AIModelFactory(slug="a1", provider=ProviderFactory(slug="acme"), status="active")
+    AIModelFactory(slug="a2", provider=ProviderFactory(slug="acme"), status="deprecated")
+    AIModelFactory(slug="b1", provider=ProviderFactory(slug="beta"), status="active")
+
+    for creator, status in [("acme", "deprecated"), ("acme", "active"), ("beta", "deprecated")]:
+        orm = list(
+            AIModel.objects.filter(provider__slug=creator)
+            .exclude(status=status)
+            .select_related("provider")
+            .only("slug", "price_input_per_mtok", "created_at", "provider__name")
+            .order_by("slug")
+        )
+        with CaptureQueriesContext(connection) as queries:
+            prepared = by_creator_and_status(creator, status)
+            # What select_related loaded is there: no query to read the creator's name.
+            names = [
+                (m.slug, m.provider.name, m.created_at, m.price_input_per_mtok) for m in prepared
+            ]
+        assert len(queries) == 1
+        assert names == [
+            (m.slug, m.provider.name, m.created_at, m.price_input_per_mtok) for m in orm
+        ]
+        assert [m.get_deferred_fields() for m in prepared] == [m.get_deferred_fields() for m in orm]
+
+
+def test_prepared_values_list_rows_go_through_the_orm_converters():
+    made = AIModelFactory(slug="c1", price_input_per_mtok=Decimal("1.2500"))
+    prepared = Prepared(
+        lambda pk: AIModel.objects.filter(pk=pk).values_list(
+            "slug", "price_input_per_mtok", "created_at"
+        ),
+        MARK_ID,
+    )
+
+    assert prepared(made.pk) == list(
+        AIModel.objects.filter(pk=made.pk).values_list("slug", "price_input_per_mtok", "created_at")
+    )
+    assert prepared(made.pk + 1) == []
+
+
+def test_a_marker_the_orm_does_not_pass_as_a_parameter_is_refused():
+    # `__icontains` wraps the value in wildcards: it is not the marker any more.
+    prepared = Prepared(lambda q: AIModel.objects.filter(name__icontains=q), MARK_TEXT)
+
+    with pytest.raises(ValueError):
+        prepared("x")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_runs_on_the_calling_thread_s_connection():
+    from concurrent.futures import ThreadPoolExecutor
+
+    made = AIModelFactory(slug="t1")
+    prepared = Prepared(lambda pk: AIModel.objects.filter(pk=pk).values_list("slug"), MARK_ID)
+    assert prepared(made.pk) == [("t1",)]  # compiled here, on this thread's connection
+
+    def on_a_thread():
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                found = prepared(made.pk)
+            return found, len(queries), connection.connection is not None
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        found, counted, connected = pool.submit(on_a_thread).result()
+
+    assert (found, counted, connected) == ([("t1",)], 1, True)

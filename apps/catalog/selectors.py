@@ -15,11 +15,13 @@ from django.db.models import (
     Value,
     When,
 )
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from apps.catalog.cards import MODEL_CARD_COLUMNS, ModelCard
 from apps.catalog.models import AIModel, Capability, Modality, Provider
 from rival.links import link
+from rival.sqlrows import MARK_ID, MARK_OTHER_ID, MARK_TEXT, Prepared
 
 # Sort keys offered on /models/: key → (label, ordering). Nulls go last whichever way.
 MODEL_SORTS = {
@@ -109,10 +111,17 @@ def model_detail(slug: str) -> AIModel:
     )
 
 
+# Compiled once (rival/sqlrows.py): the ORM spent longer on these queries than the database.
+_model_by_slug = Prepared(lambda slug: AIModel.objects.with_provider().filter(slug=slug), MARK_TEXT)
+
+
 def model_for_page(slug: str) -> AIModel:
     """The model and its creator, without its tags: the model page lists those in a region
-    it caches (model_tags), so a cached page does not fetch them."""
-    return get_object_or_404(AIModel.objects.with_provider(), slug=slug)
+    it caches (model_tags), so a cached page does not fetch them. 404 when there is none."""
+    found = _model_by_slug(slug)
+    if not found:
+        raise Http404("No AIModel matches the given query.")
+    return found[0]
 
 
 @dataclass(frozen=True)
@@ -121,40 +130,58 @@ class Tag:
     name: str
 
 
-def model_tags(model: AIModel) -> dict[str, list[Tag]]:
-    """The model's capabilities and categories (modalities), each list by name: one query,
-    where prefetching them costs two."""
-
+def _tag_rows(model_id: int):
     def tagged(tags, kind: str):
-        labelled = tags.filter(models=model).annotate(kind=Value(kind, output_field=CharField()))
-        return labelled.values_list("kind", "slug", "name")
+        labelled = tags.filter(models=model_id).annotate(kind=Value(kind, output_field=CharField()))
+        # Without the tags' default ordering: SQLite refuses ORDER BY inside a UNION's parts
+        # (the union is ordered as a whole below).
+        return labelled.order_by().values_list("kind", "slug", "name")
 
-    found: dict[str, list[Tag]] = {"capabilities": [], "modalities": []}
     rows = tagged(Capability.objects, "capabilities").union(
         tagged(Modality.objects, "modalities"), all=True
     )
-    for kind, slug, name in rows.order_by("kind", "name"):
+    return rows.order_by("kind", "name")
+
+
+_tags_of = Prepared(_tag_rows, MARK_ID)
+
+
+def model_tags(model: AIModel) -> dict[str, list[Tag]]:
+    """The model's capabilities and categories (modalities), each list by name: one query,
+    where prefetching them costs two."""
+    found: dict[str, list[Tag]] = {"capabilities": [], "modalities": []}
+    for kind, slug, name in _tags_of(model.pk):
         found[kind].append(Tag(slug, name))
     return found
 
 
-def related_models(model: AIModel, limit: int = 4) -> list[AIModel]:
-    """Models worth comparing with: same creator first, then same size, newest first."""
-    return list(
+RELATED_MODELS = 4
+
+
+def _related_to(model_id: int, provider_id: int, size_class: str):
+    return (
         AIModel.objects.listed()
-        .exclude(pk=model.pk)
+        .exclude(pk=model_id)
         .with_provider()
         .only("id", "slug", "name", "provider__name", "provider__slug")
         .annotate(
             closeness=Case(
-                When(provider_id=model.provider_id, then=Value(0)),
-                When(size_class=model.size_class, then=Value(1)),
+                When(provider_id=provider_id, then=Value(0)),
+                When(size_class=size_class, then=Value(1)),
                 default=Value(2),
                 output_field=IntegerField(),
             )
         )
-        .order_by("closeness", F("release_date").desc(nulls_last=True), "name")[:limit]
+        .order_by("closeness", F("release_date").desc(nulls_last=True), "name")[:RELATED_MODELS]
     )
+
+
+_related = Prepared(_related_to, MARK_ID, MARK_OTHER_ID, MARK_TEXT)
+
+
+def related_models(model: AIModel) -> list[AIModel]:
+    """Models worth comparing with: same creator first, then same size, newest first."""
+    return _related(model.pk, model.provider_id, model.size_class)
 
 
 def creators():

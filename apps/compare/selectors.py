@@ -18,7 +18,7 @@ from apps.challenges.models import Challenge, OutputType
 from apps.compare.metrics import METRICS, Cell, cells, response_metrics
 from apps.responses.models import Response
 from rival.cacheversion import per_content_version
-from rival.links import link
+from rival.links import link, links_to
 from rival.sqlrows import Columns, column, table
 
 MIN_MODELS = 2
@@ -201,21 +201,16 @@ class Overview:
     def partial_by_model(self) -> list[tuple[AIModel, list[AnsweredEntry]]]:
         """For each model, the challenges it answered that not every other model did, each
         with the link to that model's response (made here: a page lists a hundred)."""
-        return [
-            (
-                model,
-                [
-                    AnsweredEntry(
-                        link("responses:detail", model.slug, entry.slug),
-                        entry.title,
-                        entry.category_name,
-                    )
-                    for entry in self.partial
-                    if model.id in entry.answered_by
-                ],
-            )
-            for model in self.models
-        ]
+        by_model = []
+        for model in self.models:
+            url_of = links_to("responses:detail", model.slug)
+            answered = [
+                AnsweredEntry(url_of(entry.slug), entry.title, entry.category_name)
+                for entry in self.partial
+                if model.id in entry.answered_by
+            ]
+            by_model.append((model, answered))
+        return by_model
 
 
 def overview(models: list[AIModel]) -> Overview:

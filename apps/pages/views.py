@@ -58,7 +58,7 @@ def home(request):
             # Called by the template only when its fragments are not cached.
             "newest": responses.newest_responses,
             "featured": responses.featured_challenges,
-            "leaders": arena.board_leaders(5),
+            "leaders": arena.board_leaders(),
             "meta": meta(
                 "Rival — compare AI models by what they actually write",
                 "Rival compares AI models by their actual output: the same challenges sent to "

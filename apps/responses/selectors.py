@@ -3,6 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db.models import (
@@ -20,7 +21,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Left, Length
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from apps.catalog.models import AIModel
 from apps.challenges.models import Challenge, OutputType
@@ -32,7 +35,9 @@ from apps.challenges.selectors import (
 )
 from apps.responses.cards import ChallengeResponseCard
 from apps.responses.models import Response
-from rival.links import link
+from rival.formatting import short_date
+from rival.links import link, links_to
+from rival.sqlrows import MARK_ID, MARK_OTHER_ID, MARK_OTHER_TEXT, MARK_TEXT, Prepared
 
 
 @dataclass(frozen=True)
@@ -68,34 +73,70 @@ def framed_output(pk: int) -> Response:
     )
 
 
+# Compiled once (rival/sqlrows.py): the ORM spent longer building and compiling these than
+# the database spent answering them, about half of a response page's CPU.
+_response_by_slugs = Prepared(
+    lambda model_slug, challenge_slug: (
+        Response.objects.visible()
+        .with_related()
+        .filter(model__slug=model_slug, challenge__slug=challenge_slug)
+    ),
+    MARK_TEXT,
+    MARK_OTHER_TEXT,
+)
+
+
 def response_for_page(*, model_slug: str, challenge_slug: str) -> Response:
     """The visible response of a model to a challenge, with its model, creator, challenge and
     category; 404 when there is none. Retired models' responses stay browsable. (The model's
     capabilities and categories are read by the page's "About" region, cached per content
-    version, so only when it renders.)"""
-    return get_object_or_404(
-        Response.objects.visible().with_related(),
-        model__slug=model_slug,
-        challenge__slug=challenge_slug,
-    )
+    version, so only when it renders: catalog's model_tags.)"""
+    found = _response_by_slugs(model_slug, challenge_slug)
+    if not found:
+        raise Http404("No Response matches the given query.")
+    return found[0]
 
 
-def other_responses(response: Response, limit: int = 6) -> list[Response]:
-    """Other models' visible responses to the same challenge: featured and newest models first."""
-    return list(
+OTHER_RESPONSES = 6
+
+_other_responses = Prepared(
+    lambda challenge_id, response_id: (
         Response.objects.visible()
-        .filter(challenge_id=response.challenge_id)
-        .exclude(pk=response.pk)
+        .filter(challenge_id=challenge_id)
+        .exclude(pk=response_id)
         .select_related("model")
         .only("id", "model__slug", "model__name", "model__featured", "model__release_date")
         .order_by(
             "-model__featured", F("model__release_date").desc(nulls_last=True), "model__name"
-        )[:limit]
-    )
+        )[:OTHER_RESPONSES]
+    ),
+    MARK_ID,
+    MARK_OTHER_ID,
+)
+
+
+def other_responses(response: Response) -> list[Response]:
+    """Other models' visible responses to the same challenge: featured and newest models first."""
+    return _other_responses(response.challenge_id, response.pk)
+
+
+_responded_count = Prepared(
+    lambda challenge_id: (
+        Response.objects.visible()
+        .filter(challenge_id=challenge_id)
+        .order_by()
+        .values("challenge_id")
+        .annotate(n=Count("*"))
+        .values_list("n")
+    ),
+    MARK_ID,
+)
 
 
 def responded_count(challenge_id: int) -> int:
-    return Response.objects.visible().filter(challenge_id=challenge_id).count()
+    """How many visible responses the challenge has."""
+    counted = _responded_count(challenge_id)
+    return counted[0][0] if counted else 0
 
 
 def in_arena_count(*, challenge: Challenge) -> int:
@@ -138,7 +179,8 @@ def missing_response_context(*, model_slug: str, challenge_slug: str) -> dict:
 
 @dataclass(frozen=True)
 class ResponseCard:
-    """A response as the home page lists it: plain values, links made."""
+    """A response as the home page lists it: plain values, links made, its date formatted as
+    the `date` filter formats it (rival/formatting.py)."""
 
     url: str
     model_name: str
@@ -148,11 +190,22 @@ class ResponseCard:
     output_type_label: str
     collected_at: datetime
 
+    @property
+    def collected_iso(self) -> str:
+        """`date:"c"`."""
+        return timezone.localtime(self.collected_at).isoformat()
 
-def newest_responses(limit: int = 12) -> list[ResponseCard]:
-    """The newest visible responses as cards: one query of the shown columns (no model
-    instances), one reverse() per kind of link (rival/links.py)."""
-    rows = (
+    @property
+    def collected_date(self) -> str:
+        """`date:"M j, Y"`."""
+        return short_date(self.collected_at)
+
+
+NEWEST_RESPONSES = 12
+
+# Compiled once (rival/sqlrows.py): the ORM spent longer on this query than the database.
+_newest = Prepared(
+    lambda: (
         Response.objects.visible()
         .order_by("-collected_at", "-id")
         .values_list(
@@ -163,8 +216,15 @@ def newest_responses(limit: int = 12) -> list[ResponseCard]:
             "challenge__category__name",
             "output_type",
             "collected_at",
-        )[:limit]
+        )[:NEWEST_RESPONSES]
     )
+)
+
+
+def newest_responses() -> list[ResponseCard]:
+    """The newest visible responses as cards: one query of the shown columns (no model
+    instances), one reverse() per kind of link (rival/links.py)."""
+    rows = _newest()
     labels = dict(OutputType.choices)
     return [
         ResponseCard(
@@ -327,18 +387,28 @@ def challenge_records(filters: ChallengeFilters):
     )
 
 
-def featured_challenges(limit: int = 6) -> list[ChallengeCard]:
-    """Featured challenges first, then the newest, each with its response counts; one query
-    (the counts for these challenges only)."""
+FEATURED_CHALLENGES = 6
+
+
+def _featured_rows():
     ordering = ("-featured", "-created_at", "id")
     published = challenge_list(ChallengeFilters())
-    rows = (
-        published.filter(pk__in=published.order_by(*ordering).values("pk")[:limit])
+    return (
+        published.filter(pk__in=published.order_by(*ordering).values("pk")[:FEATURED_CHALLENGES])
         .order_by(*ordering)
         .annotate(**_card_counts())
         .values_list(*CHALLENGE_CARD_COLUMNS, "response_count", "in_arena")
     )
-    return challenge_card_list(rows)
+
+
+# Compiled once (rival/sqlrows.py): the ORM spent longer on this query than the database.
+_featured = Prepared(_featured_rows)
+
+
+def featured_challenges() -> list[ChallengeCard]:
+    """Featured challenges first, then the newest, each with its response counts; one query
+    (the counts for these challenges only)."""
+    return challenge_card_list(_featured())
 
 
 # The columns of a challenge page's response card (apps/responses/cards.py), length and
@@ -367,9 +437,8 @@ def challenge_response_cards(rows, challenge: Challenge) -> list[ChallengeRespon
     return [ChallengeResponseCard(*row, challenge_slug=challenge.slug) for row in rows]
 
 
-@dataclass(frozen=True)
-class ResponseLink:
-    """One line of a model page's response list."""
+class ResponseLink(NamedTuple):
+    """One line of a model page's response list (a tuple: a busy model makes a few hundred)."""
 
     url: str
     title: str
@@ -390,20 +459,15 @@ class ModelResponses:
     in_arena: int
 
 
-def model_responses(model: AIModel) -> ModelResponses:
-    """The model's visible responses as links grouped by challenge category (in category
-    order, then by title), and the count of its blind ones (docs/arena.md): one query of plain
-    rows over its published responses to published challenges, which `visible()` and
-    `blind()` split between them, each row flagged with its side; no model instances, and one
-    reverse() for all the links (rival/links.py) — a busy model lists a few hundred."""
+def _model_response_rows(model_id: int):
     shown = Case(
         When(public_from__isnull=False, challenge__arena_only=False, then=Value(True)),
         default=Value(False),
         output_field=BooleanField(),
     )
-    rows = (
+    return (
         Response.objects.published()
-        .filter(model=model, challenge__is_published=True)
+        .filter(model=model_id, challenge__is_published=True)
         .annotate(shown=shown)
         .order_by(
             F("challenge__category__position").asc(nulls_last=True),
@@ -418,6 +482,19 @@ def model_responses(model: AIModel) -> ModelResponses:
             "shown",
         )
     )
+
+
+# Compiled once (rival/sqlrows.py): the ORM spent longer on this query than the database.
+_model_responses = Prepared(_model_response_rows, MARK_ID)
+
+
+def model_responses(model: AIModel) -> ModelResponses:
+    """The model's visible responses as links grouped by challenge category (in category
+    order, then by title), and the count of its blind ones (docs/arena.md): one query of plain
+    rows over its published responses to published challenges, which `visible()` and
+    `blind()` split between them, each row flagged with its side; no model instances, and one
+    reverse() for all the links (rival/links.py) — a busy model lists a few hundred."""
+    rows = _model_responses(model.pk)
     visible = []
     in_arena = 0
     for row in rows:
@@ -426,15 +503,12 @@ def model_responses(model: AIModel) -> ModelResponses:
         else:
             in_arena += 1
     labels = dict(OutputType.choices)
+    url_of = links_to("responses:detail", model.slug)
     groups = [
         ResponseGroup(
             category=category,
             responses=[
-                ResponseLink(
-                    url=link("responses:detail", model.slug, slug),
-                    title=title,
-                    output_type=labels.get(output_type, output_type),
-                )
+                ResponseLink(url_of(slug), title, labels.get(output_type, output_type))
                 for _, slug, title, output_type, _ in group
             ],
         )

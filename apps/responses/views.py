@@ -1,8 +1,11 @@
+from functools import partial
+
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from apps.catalog import selectors as catalog
 from apps.challenges.models import OutputType
 from apps.responses import selectors
 from apps.responses.frame import frame_response
@@ -35,6 +38,8 @@ def detail(request, model: str, challenge: str):
             "others": selectors.other_responses(response),
             "responded_count": selectors.responded_count(chal.pk),
             "dataset_count": selectors.visible_count(),
+            # Called by the template only when its "About" region is not cached.
+            "tags": partial(catalog.model_tags, ai_model),
             "meta": meta(
                 f"{ai_model.name} — {chal.title}",
                 f"{ai_model.name}'s response to the '{chal.title}' challenge: {chal.prompt}",

@@ -3,6 +3,7 @@ from django import template
 from apps.catalog.cards import parameter_count, price_per_mtok
 from apps.compare.selectors import compare_url as compare_models_url
 from apps.compare.selectors import pair_challenge_url
+from rival.web.markup import html_join
 
 register = template.Library()
 
@@ -25,3 +26,18 @@ def params(value) -> str:
 def price(value) -> str:
     """USD per million tokens: $3, $0.15, $0.075."""
     return price_per_mtok(value)
+
+
+# One item as the template loop wrote it, its whitespace included: the page stays byte for
+# byte the same.
+_RESPONSE_LINK = (
+    '\n                <li><a href="{}">{}</a><span class="badge">{}</span></li>\n              '
+)
+
+
+@register.simple_tag
+def response_links(links) -> str:
+    """The `<li>` items of a model page's response list (apps/responses/selectors.py
+    `ResponseLink`), escaped as the template loop they replace escaped them: a busy model lists
+    a few hundred, and the loop cost ~2 ms per page."""
+    return html_join(_RESPONSE_LINK, ((r.url, r.title, r.output_type) for r in links))
