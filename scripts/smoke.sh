@@ -44,6 +44,21 @@ grep -q "Demo votes." "$scratch/page.html" || fail "the leaderboard does not lab
 grep -q '<td>1</td>' "$scratch/page.html" || fail "the leaderboard is empty"
 page /arena/
 grep -q "Demo votes." "$scratch/page.html" || fail "the arena does not label demo votes"
+# A model, one of its answers and a comparison of two models that answered the same
+# challenge: the pages whose hand-written and compiled-once reads differ most between
+# SQLite and PostgreSQL.
+urls=$(uv run python manage.py shell -v0 -c '
+from apps.responses.models import Response
+response = Response.objects.visible().select_related("model", "challenge").order_by("id").first()
+other = (Response.objects.visible().filter(challenge=response.challenge)
+         .exclude(model=response.model).select_related("model").order_by("id").first())
+print(f"/models/{response.model.slug}/", response.get_absolute_url(),
+      f"/compare/{response.model.slug}-vs-{other.model.slug}/")')
+read -r model_url response_url compare_url <<<"$urls"
+for url in "$model_url" "$response_url" "$compare_url"; do
+  page "$url"
+  grep -q "</html>" "$scratch/page.html" || fail "$url is not a whole page"
+done
 
 # A collection run through the real worker on the filesystem broker: every active demo
 # model answers a new challenge, and `collect --wait` follows the run to its end.
