@@ -42,8 +42,24 @@ def truncated(text: str, length: int) -> str:
     return add_truncation_text(text[: calculate_truncate_chars_length(length, None)])
 
 
+class CollectedDates:
+    """`collected_at` as the templates show it, formatted as the `date` filter would."""
+
+    collected_at: datetime
+
+    @property
+    def collected_iso(self) -> str:
+        """`date:"c"`."""
+        return timezone.localtime(self.collected_at).isoformat()
+
+    @property
+    def collected_date(self) -> str:
+        """`date:"M j, Y"`."""
+        return short_date(self.collected_at)
+
+
 @dataclass
-class ChallengeResponseCard:
+class ChallengeResponseCard(CollectedDates):
     """One card of a challenge page. Built from a row of RESPONSE_CARD_COLUMNS without any
     formatting (the "Arena rating" sort builds every response's card to order them); what a
     card shows is formatted when the template asks. `rating` (a leaderboard RatingRow or None)
@@ -105,15 +121,6 @@ class ChallengeResponseCard:
     @property
     def rating_label(self) -> str:
         return whole_number(self.rating.rating) if self.rating else ""
-
-    @property
-    def collected_iso(self) -> str:
-        """`date:"c"`."""
-        return timezone.localtime(self.collected_at).isoformat()
-
-    @property
-    def collected_date(self) -> str:
-        return short_date(self.collected_at)
 
 
 def _file_url(field: str, name: str) -> str:

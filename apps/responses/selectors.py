@@ -23,7 +23,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Left, Length
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from apps.catalog.models import AIModel
 from apps.challenges.models import Challenge, OutputType
@@ -33,9 +32,8 @@ from apps.challenges.selectors import (
     ChallengeFilters,
     challenge_list,
 )
-from apps.responses.cards import ChallengeResponseCard
+from apps.responses.cards import ChallengeResponseCard, CollectedDates
 from apps.responses.models import Response
-from rival.formatting import short_date
 from rival.links import link, links_to
 from rival.sqlrows import MARK_ID, MARK_OTHER_ID, MARK_OTHER_TEXT, MARK_TEXT, Prepared
 
@@ -178,7 +176,7 @@ def missing_response_context(*, model_slug: str, challenge_slug: str) -> dict:
 
 
 @dataclass(frozen=True)
-class ResponseCard:
+class ResponseCard(CollectedDates):
     """A response as the home page lists it: plain values, links made, its date formatted as
     the `date` filter formats it (rival/formatting.py)."""
 
@@ -189,16 +187,6 @@ class ResponseCard:
     category_name: str | None
     output_type_label: str
     collected_at: datetime
-
-    @property
-    def collected_iso(self) -> str:
-        """`date:"c"`."""
-        return timezone.localtime(self.collected_at).isoformat()
-
-    @property
-    def collected_date(self) -> str:
-        """`date:"M j, Y"`."""
-        return short_date(self.collected_at)
 
 
 NEWEST_RESPONSES = 12
