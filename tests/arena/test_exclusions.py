@@ -4,10 +4,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.urls import reverse
 
-from apps.arena.models import Battle, ExclusionRule, Vote
+from apps.arena.models import Battle, Exclusion, ExclusionRule, Vote
 from apps.arena.services.votes import vote_cast
 from rival.web import visitors
 from tests.factories import (
@@ -169,6 +170,40 @@ def _battles_with(target, n: int, voter_of) -> list[tuple[Battle, str]]:
             (battle_between(*seats, voter=voter_of(i)), "a" if seats[0] is mine else "b")
         )
     return battles
+
+
+def test_a_vote_whose_exclusion_cannot_be_written_is_not_stored_either(exclusion_rules):
+    """The vote that makes its session one-sided and the exclusion it triggers are one
+    transaction: when the exclusion fails (here PostgreSQL refuses it), no vote is stored
+    and the earlier ones keep counting; voting again once it can be written excludes all."""
+    _one_sided_rules(exclusion_rules)
+    network = visitors.ip_hash("198.51.100.77", purpose="arena")
+    battles = _battles_with(AIModelFactory(), 8, lambda i: "shill")
+    for battle, pick in battles[:7]:
+        assert vote_cast(
+            token=battle.token, voter="shill", outcome=pick, ip_hash=network
+        ).is_counted
+    last, pick = battles[7]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_exclusion() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'exclusions refused'; END $$"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER test_refuse_exclusion BEFORE INSERT ON {Exclusion._meta.db_table}"
+            " FOR EACH ROW EXECUTE FUNCTION test_refuse_exclusion()"
+        )
+
+    with pytest.raises(DatabaseError, match="exclusions refused"):
+        vote_cast(token=last.token, voter="shill", outcome=pick, ip_hash=network)
+
+    assert not Vote.objects.filter(battle=last).exists()
+    assert Vote.objects.filter(session_key="shill", is_counted=True).count() == 7
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER test_refuse_exclusion ON {Exclusion._meta.db_table}")
+    vote = vote_cast(token=last.token, voter="shill", outcome=pick, ip_hash=network)
+    assert not vote.is_counted and vote.excluded_rule == ExclusionRule.ONE_SIDED
+    assert not Vote.objects.filter(session_key="shill", is_counted=True).exists()
 
 
 def test_a_network_that_always_picks_one_model_from_fresh_sessions_loses_all_its_votes(

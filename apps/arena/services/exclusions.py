@@ -150,6 +150,23 @@ def one_sided_rows(value) -> list:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def one_sided_rows_read(*, voter: str, ip_hash: str, model_ids: tuple[int, int], now) -> list:
+    """The session's and the network's stored votes with either model, as one_sided_rows
+    gives them: one query."""
+    models = ("%s", "%s")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            one_sided_rows_sql(connection.vendor, bool(ip_hash), models),
+            [
+                *one_sided_rows_params(voter=voter, ip_hash=ip_hash, now=now),
+                *model_ids,
+                *model_ids,
+            ],
+        )
+        found = cursor.fetchone()
+    return one_sided_rows(found[0] if found else None)
+
+
 def one_sided_found(
     *,
     voter: str,
@@ -169,18 +186,7 @@ def one_sided_found(
     if not rules.one_sided_enabled:
         return None
     if rows is None:
-        models = ("%s", "%s")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                one_sided_rows_sql(connection.vendor, bool(ip_hash), models),
-                [
-                    *one_sided_rows_params(voter=voter, ip_hash=ip_hash, now=now),
-                    *model_ids,
-                    *model_ids,
-                ],
-            )
-            found = cursor.fetchone()
-        rows = one_sided_rows(found[0] if found else None)
+        rows = one_sided_rows_read(voter=voter, ip_hash=ip_hash, model_ids=model_ids, now=now)
     mine = [row[:3] for row in rows if row[3]]
     if found := one_sided(mine, model_ids, ratings, "session", rules):
         return Exclusion.Kind.SESSION, voter, found

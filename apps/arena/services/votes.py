@@ -209,11 +209,11 @@ def vote_cast(
     answers' models and their creators (other fields are deferred; the answers' text is not
     read).
 
-    Not one transaction: the vote is one INSERT that commits on its own, and the battle's
-    unique vote keeps it to one per battle (of concurrent votes one is stored, the others
-    refused with 409). An exclusion the one-sided rule then finds is written in its own
-    transaction; were that to fail, the next vote of the session or network runs the test
-    again, and an exclusion takes every earlier vote out of the count."""
+    The usual vote is one INSERT that commits on its own, and the battle's unique vote keeps
+    it to one per battle (of concurrent votes one is stored, the others refused with 409). A
+    vote that makes its session or network one-sided is stored in one transaction with the
+    exclusion it triggers (the rule is tested before the INSERT, on the rows read with the
+    battle and this vote)."""
     if outcome not in Vote.Outcome.values:
         raise VoteRefused("That is not one of the four choices.")
     now = timezone.now()
@@ -242,53 +242,67 @@ def vote_cast(
     session_age_s = (
         max(0, int((now - session_started).total_seconds())) if session_started else None
     )
-    try:
-        # The INSERT commits on its own (no transaction around it: one round trip less);
-        # the battle's unique vote refuses a concurrent second one.
-        vote = insert(
-            Vote(
-                battle=battle,
-                outcome=outcome,
-                model_a_id=battle.response_a.model_id,
-                model_b_id=battle.response_b.model_id,
-                category_id=battle.challenge.category_id,
-                challenge_id=battle.challenge_id,
-                response_a_id=battle.response_a_id,
-                response_b_id=battle.response_b_id,
-                session_key=voter,
-                ip_hash=ip_hash,
-                is_counted=not rule,
-                exclusion=exclusion,
-                user=user,
-                is_verified=user is not None,
-                excluded_rule=rule,
-                excluded_reason=reason,
-                decision_ms=decision_ms,
-                session_age_s=session_age_s,
-                session_votes_before=read.session_votes,
-            )
-        )
-    except IntegrityError as exc:
-        raise VoteRefused(ALREADY_VOTED, 409) from exc
-    if exclusion is None:
+    model_ids = (battle.response_a.model_id, battle.response_b.model_id)
+    one_sided = None
+    if exclusion is None and read.rules.one_sided_enabled:
+        # Decided before the vote is stored, with the vote among the rows it tests, so that a
+        # vote which makes its voter one-sided is stored in one transaction with the
+        # exclusion it triggers: never counted, even for a moment, even if the request dies.
         rows = read.one_sided_rows
-        if rows is not None:  # read before this vote: it joins them
-            rows = [*rows, [vote.model_a_id, vote.model_b_id, outcome, True, bool(ip_hash)]]
-        found = exclusions.one_sided_found(
+        if rows is None:  # the rules were not stored yet when the battle was read
+            rows = exclusions.one_sided_rows_read(
+                voter=voter, ip_hash=ip_hash, model_ids=model_ids, now=now
+            )
+        rows = [*rows, [*model_ids, outcome, True, bool(ip_hash)]]
+        one_sided = exclusions.one_sided_found(
             voter=voter,
             ip_hash=ip_hash,
-            model_ids=(vote.model_a_id, vote.model_b_id),
+            model_ids=model_ids,
             ratings=latest_ratings() if ratings is None else ratings,
             now=now,
             rules=read.rules,
             rows=rows,
         )
-        if found:
-            kind, value, reason = found
+    row = Vote(
+        battle=battle,
+        outcome=outcome,
+        model_a_id=model_ids[0],
+        model_b_id=model_ids[1],
+        category_id=battle.challenge.category_id,
+        challenge_id=battle.challenge_id,
+        response_a_id=battle.response_a_id,
+        response_b_id=battle.response_b_id,
+        session_key=voter,
+        ip_hash=ip_hash,
+        is_counted=not rule,
+        exclusion=exclusion,
+        user=user,
+        is_verified=user is not None,
+        excluded_rule=rule,
+        excluded_reason=reason,
+        decision_ms=decision_ms,
+        session_age_s=session_age_s,
+        session_votes_before=read.session_votes,
+    )
+    if one_sided is None:
+        # The usual vote: one INSERT that commits on its own (no BEGIN or COMMIT around it);
+        # the battle's unique vote refuses a concurrent second one.
+        vote = _vote_insert(row)
+    else:
+        kind, value, reason = one_sided
+        with transaction.atomic():
+            vote = _vote_insert(row)
             exclusion_create(kind=kind, value=value, reason=reason, rule=ExclusionRule.ONE_SIDED)
-            vote.refresh_from_db(fields=_EXCLUSION_FIELDS)
+        vote.refresh_from_db(fields=_EXCLUSION_FIELDS)
     _count_towards_recompute()
     return vote
+
+
+def _vote_insert(row: Vote) -> Vote:
+    try:
+        return insert(row)
+    except IntegrityError as exc:  # the battle has its vote already
+        raise VoteRefused(ALREADY_VOTED, 409) from exc
 
 
 # What exclusion_create changes on a vote; refreshing only these keeps `vote.battle` loaded.
