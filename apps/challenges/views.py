@@ -99,7 +99,11 @@ def challenge_detail(request, slug: str):
             arena.latest_ratings(),
             model_id=_model_id,
         )
-    page = Paginator(responses, RESPONSES_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(responses, RESPONSES_PER_PAGE)
+    if sort != "rating":
+        # The count of the same rows, compiled once, instead of the paginator's own count().
+        paginator.count = response_selectors.responded_count(challenge.pk)
+    page = paginator.get_page(request.GET.get("page"))
     # Called by the template only when its fragment is not cached.
     if sort == "rating":
         cards = partial(list, page.object_list)

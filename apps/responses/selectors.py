@@ -137,10 +137,24 @@ def responded_count(challenge_id: int) -> int:
     return counted[0][0] if counted else 0
 
 
+_in_arena_count = Prepared(
+    lambda challenge_id: (
+        Response.objects.blind()
+        .filter(challenge_id=challenge_id)
+        .order_by()
+        .values("challenge_id")
+        .annotate(n=Count("*"))
+        .values_list("n")
+    ),
+    MARK_ID,
+)
+
+
 def in_arena_count(*, challenge: Challenge) -> int:
     """How many responses to this challenge only the arena shows yet: the blind pool of
     docs/arena.md. One indexed count. (A model page counts its own with model_responses.)"""
-    return Response.objects.blind().filter(challenge=challenge).count()
+    counted = _in_arena_count(challenge.pk)
+    return counted[0][0] if counted else 0
 
 
 def pool_sizes() -> tuple[int, int]:
