@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
@@ -118,43 +120,41 @@ def other_responses(response: Response) -> list[Response]:
     return _other_responses(response.challenge_id, response.pk)
 
 
-_responded_count = Prepared(
-    lambda challenge_id: (
-        Response.objects.visible()
-        .filter(challenge_id=challenge_id)
-        .order_by()
-        .values("challenge_id")
-        .annotate(n=Count("*"))
-        .values_list("n")
-    ),
-    MARK_ID,
-)
+def _challenge_counter(responses: Callable[[], QuerySet]) -> Callable[[int], int]:
+    """How many rows of `responses()` answer a given challenge: one indexed count, compiled
+    once (rival/sqlrows.py Prepared)."""
+    prepared = Prepared(
+        lambda challenge_id: (
+            responses()
+            .filter(challenge_id=challenge_id)
+            .order_by()
+            .values("challenge_id")
+            .annotate(n=Count("*"))
+            .values_list("n")
+        ),
+        MARK_ID,
+    )
+
+    def count(challenge_id: int) -> int:
+        counted = prepared(challenge_id)
+        return counted[0][0] if counted else 0
+
+    return count
+
+
+_visible_count = _challenge_counter(Response.objects.visible)
+_blind_count = _challenge_counter(Response.objects.blind)
 
 
 def responded_count(challenge_id: int) -> int:
     """How many visible responses the challenge has."""
-    counted = _responded_count(challenge_id)
-    return counted[0][0] if counted else 0
-
-
-_in_arena_count = Prepared(
-    lambda challenge_id: (
-        Response.objects.blind()
-        .filter(challenge_id=challenge_id)
-        .order_by()
-        .values("challenge_id")
-        .annotate(n=Count("*"))
-        .values_list("n")
-    ),
-    MARK_ID,
-)
+    return _visible_count(challenge_id)
 
 
 def in_arena_count(*, challenge: Challenge) -> int:
     """How many responses to this challenge only the arena shows yet: the blind pool of
     docs/arena.md. One indexed count. (A model page counts its own with model_responses.)"""
-    counted = _in_arena_count(challenge.pk)
-    return counted[0][0] if counted else 0
+    return _blind_count(challenge.pk)
 
 
 def pool_sizes() -> tuple[int, int]:
