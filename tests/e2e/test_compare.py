@@ -25,6 +25,13 @@ def models():
     return made
 
 
+def _settled(page):
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling,"
+        " .htmx-added')"
+    )
+
+
 def test_picking_two_models_in_the_picker_lands_on_their_pair_page(live_server, page, models):
     page.goto(live_server.url + "/compare/")
 
@@ -32,6 +39,10 @@ def test_picking_two_models_in_the_picker_lands_on_their_pair_page(live_server, 
     page.get_by_role("button", name="Add Beta Labs: Bravo").click()
     expect(page.get_by_role("button", name="Remove Beta Labs: Bravo")).to_be_visible()
     expect(page.get_by_label("Find a model")).to_have_value("")
+    # htmx wires the swapped-in picker up when the swap settles (~20 ms after it is in the
+    # page); keys typed before that start no search, so wait as a person's next keystroke
+    # would.
+    _settled(page)
     page.get_by_label("Find a model").press_sequentially("alph")
     page.get_by_role("button", name="Add Acme: Alpha").click()
     expect(page.get_by_role("button", name="Remove Acme: Alpha")).to_be_visible()
