@@ -527,6 +527,9 @@ COLLECTION_JOB_LEASE = float(
 )
 COLLECTION_QUEUE_LEASE = float(os.environ.get("COLLECTION_QUEUE_LEASE", "1800"))
 COLLECTION_REQUEUE_INTERVAL = float(os.environ.get("COLLECTION_REQUEUE_INTERVAL", "60"))
+# A run's job loop (collect_run_jobs) starts no new job after this many seconds: it hands the
+# rest of the run to a fresh message at the back of the queue, so other work gets its turn.
+COLLECTION_LOOP_SECONDS = float(os.environ.get("COLLECTION_LOOP_SECONDS", "10"))
 # How long a task waits in-process for a gateway slot before handing itself back to the queue.
 COLLECTION_SLOT_WAIT = float(os.environ.get("COLLECTION_SLOT_WAIT", "30"))
 # Budget estimates: output tokens assumed per answer (capped by the challenge's max_tokens).

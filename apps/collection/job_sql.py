@@ -23,7 +23,9 @@ from rival.sqlrows import Columns, column, table
 
 @dataclass(frozen=True)
 class ClaimQuery:
-    update: str  # parameters: the new lease end, the job id, then `now` twice
+    # Parameters: the new lease end, then the job id and `now` twice (`claim`), or the run id
+    # and `now` (`claim_next`).
+    update: str
     select: str  # parameters: the job id (none when `combined`)
     # PostgreSQL runs both as one statement (`WITH claimed AS (UPDATE … RETURNING *) SELECT`);
     # SQLite, the embedded default, has no data-modifying WITH: the UPDATE, then the SELECT.
@@ -33,13 +35,22 @@ class ClaimQuery:
     def claim(self, job_id: int, now, lease_until, connection) -> CollectionJob | None:
         """Claim the job; None when no row changed (another delivery has it, or it is over)."""
         adapt = connection.ops.adapt_datetimefield_value
-        now, lease_until = adapt(now), adapt(lease_until)
+        return self._run([adapt(lease_until), job_id, adapt(now), adapt(now)], connection)
+
+    def claim_next(self, run_id: int, now, lease_until, connection) -> CollectionJob | None:
+        """Claim one of the run's pending jobs that is due; None when there is none."""
+        adapt = connection.ops.adapt_datetimefield_value
+        return self._run([adapt(lease_until), run_id, adapt(now)], connection)
+
+    def _run(self, params: list, connection) -> CollectionJob | None:
         with connection.cursor() as cursor:
-            cursor.execute(self.update, [lease_until, job_id, now, now])
+            cursor.execute(self.update, params)
             if not self.combined:
-                if cursor.rowcount != 1:
+                # The UPDATE returns the claimed job's id (no row: nothing claimed).
+                claimed = cursor.fetchone()
+                if claimed is None:
                     return None
-                cursor.execute(self.select, [job_id])
+                cursor.execute(self.select, [claimed[0]])
             row = cursor.fetchone()
         return None if row is None else self._build(row)
 
@@ -59,7 +70,10 @@ class ClaimQuery:
 
 
 @cache
-def claim_query() -> ClaimQuery:
+def claim_query(next_in_run: bool = False) -> ClaimQuery:
+    """The claim of one job by id, or (`next_in_run`) of whichever pending job of a run is due:
+    on PostgreSQL the first not locked by another claimer (SKIP LOCKED), so concurrent loops
+    over one run each take a different job in one statement."""
     parts = (
         Columns.of(CollectionJob, "claimed"),
         Columns.of(CollectionRun, "run"),
@@ -68,17 +82,27 @@ def claim_query() -> ClaimQuery:
         Columns.of(Challenge, "challenge"),
     )
     columns = ", ".join(part.select for part in parts)
+    jobs = table(CollectionJob)
     running, pending = CollectionJob.State.RUNNING.value, CollectionJob.State.PENDING.value
-    update = f"""
-        UPDATE {table(CollectionJob)} SET
-            state = '{running}', attempts = attempts + 1, lease_until = %s, not_before = NULL
-        WHERE id = %s AND (
+    combined = default_connection.vendor == "postgresql"
+    if next_in_run:
+        skip_locked = " FOR UPDATE SKIP LOCKED" if combined else ""
+        where = f"""id = (
+            SELECT id FROM {jobs} WHERE run_id = %s AND state = '{pending}'
+                AND (not_before IS NULL OR not_before <= %s)
+            ORDER BY id LIMIT 1{skip_locked}
+        ) AND state = '{pending}'"""
+    else:
+        where = f"""id = %s AND (
             (state = '{pending}' AND (not_before IS NULL OR not_before <= %s))
             OR (state = '{running}' AND lease_until < %s)
-        )
+        )"""
+    update = f"""
+        UPDATE {jobs} SET
+            state = '{running}', attempts = attempts + 1, lease_until = %s, not_before = NULL
+        WHERE {where}
     """
-    combined = default_connection.vendor == "postgresql"
-    source = "claimed" if combined else f"{table(CollectionJob)} claimed"
+    source = "claimed" if combined else f"{jobs} claimed"
     select = f"""
         SELECT {columns}, (
             SELECT response.id FROM {table(Response)} response
@@ -95,7 +119,7 @@ def claim_query() -> ClaimQuery:
     """
     if combined:
         return ClaimQuery(f"WITH claimed AS ({update} RETURNING *) {select}", "", True, parts)
-    return ClaimQuery(update, f"{select} WHERE claimed.id = %s", False, parts)
+    return ClaimQuery(f"{update} RETURNING id", f"{select} WHERE claimed.id = %s", False, parts)
 
 
 @cache

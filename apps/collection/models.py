@@ -142,6 +142,14 @@ class CollectionJob(models.Model):
         indexes = [
             models.Index(fields=["run", "state"], name="collectionjob_run_state"),
             models.Index(fields=["state", "lease_until"], name="collectionjob_state_lease"),
+            # A run's job loops claim its next pending job in id order (job_sql.claim_query):
+            # only pending jobs are in it, so the claim stays one index probe however many
+            # finished jobs the table holds.
+            models.Index(
+                fields=["run", "id"],
+                condition=Q(state="pending"),
+                name="collectionjob_pending",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,13 +1,15 @@
 """Writes for collection: plan and start runs, claim and finish jobs, store responses."""
 
 import logging
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
@@ -240,15 +242,48 @@ def run_create(
     if not to_send:
         run_finish_if_done(run.pk)
         run.refresh_from_db()
-    transaction.on_commit(lambda: _enqueue(to_send))
+    loops = calls_at_once(call.model.gateway for call in planned if not call.refusal)
+    transaction.on_commit(lambda: _start_loops(run.pk, loops))
     return run
 
 
-def _enqueue(job_ids: list[int]) -> None:
-    from apps.collection.tasks import collect_response
+def calls_at_once(gateways: Iterable[Gateway | None]) -> int:
+    """How many of these calls (one gateway each) can be in flight together: per gateway, its
+    concurrency cap or its number of calls, whichever is smaller."""
+    per_gateway = Counter(gateways)
+    return sum(
+        n if gateway is None else min(n, gateway.max_concurrency)
+        for gateway, n in per_gateway.items()
+    )
 
-    for job_id in job_ids:
-        collect_response.delay(job_id)
+
+def _start_loops(run_id: int, loops: int) -> None:
+    """Send the run's job loops (tasks.collect_run_jobs): one broker message per loop, not
+    per job, and each loop takes the run's jobs one after another as it finishes them."""
+    from apps.collection.tasks import collect_run_jobs
+
+    for _ in range(loops):
+        collect_run_jobs.delay(run_id)
+
+
+def runs_resume() -> dict[int, int]:
+    """Start loops again for every running run with jobs waiting: what a worker that comes up
+    does, so a run whose loops died with their worker goes on at once instead of after its
+    jobs' queue lease. Extra loops are harmless: each claims jobs or ends. {run id: loops}."""
+    waiting = (
+        CollectionJob.objects.filter(
+            state=CollectionJob.State.PENDING, run__state=CollectionRun.State.RUNNING
+        )
+        .values_list("run_id", "model__gateway_id", "model__gateway__max_concurrency")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    loops: Counter[int] = Counter()
+    for run_id, _gateway_id, cap, n in waiting:
+        loops[run_id] += n if cap is None else min(n, cap)
+    for run_id, n in loops.items():
+        _start_loops(run_id, n)
+    return dict(loops)
 
 
 def _queue_lease() -> timedelta:
@@ -305,8 +340,23 @@ def job_claim(job_id: int) -> CollectionJob | None:
     runs once per job and the worker's CPU, not the database, bounds its throughput.
     """
     now = timezone.now()
-    lease_until = now + timedelta(seconds=settings.COLLECTION_JOB_LEASE)
-    job = claim_query().claim(job_id, now, lease_until, connection)
+    return _claimed(claim_query().claim(job_id, now, _job_lease_end(now), connection))
+
+
+def job_claim_next(run_id: int) -> CollectionJob | None:
+    """Take any pending job of the run whose retry time has come (loaded as by job_claim), or
+    None when the run has none left to start now."""
+    now = timezone.now()
+    query = claim_query(next_in_run=True)
+    return _claimed(query.claim_next(run_id, now, _job_lease_end(now), connection))
+
+
+def _job_lease_end(now):
+    return now + timedelta(seconds=settings.COLLECTION_JOB_LEASE)
+
+
+def _claimed(job: CollectionJob | None) -> CollectionJob | None:
+    """The claimed job, or None (cancelled now) when its run is no longer running."""
     if job is None:
         return None
     if job.run.state != CollectionRun.State.RUNNING:
@@ -315,9 +365,12 @@ def job_claim(job_id: int) -> CollectionJob | None:
     return job
 
 
-def job_run(job: CollectionJob) -> int:
+def job_run(job: CollectionJob, *, finish_run: bool = True) -> int:
     """Make the call for a claimed job and store the answer; the job is then done. Returns
-    the response id (an existing published one when job_claim found it: no call is made)."""
+    the response id (an existing published one when job_claim found it: no call is made).
+
+    `finish_run=False` leaves finishing the run to the caller (a job loop does it once, when
+    it finds no job left to claim) instead of checking after every job."""
     response_id = job.published_response_id
     if response_id is None:
         response_id = response_collect(model=job.model, challenge=job.challenge).pk
@@ -326,7 +379,8 @@ def job_run(job: CollectionJob) -> int:
     with connection.cursor() as cursor:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         cursor.execute(job_done_sql(), [response_id, now, job.pk])
-    run_finish_if_done(job.run_id)
+    if finish_run:
+        run_finish_if_done(job.run_id)
     return response_id
 
 

@@ -2,10 +2,11 @@
 
 import logging
 import random
+import time
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready
 from django.conf import settings
 
 from apps.collection import services
@@ -26,6 +27,14 @@ def _preload_gateway_clients(**kwargs) -> None:
     from apps.gateways import anthropic_messages, openai_compat  # noqa: F401
 
 
+@worker_ready.connect
+def _resume_runs(**kwargs) -> None:
+    """A worker coming up starts loops for running runs with jobs waiting: the loops of a
+    worker that was killed end with it, and their messages only come back after the broker's
+    visibility timeout."""
+    resume_runs.delay()
+
+
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Exponential backoff with full jitter, never shorter than the provider's Retry-After."""
     cap = min(
@@ -37,6 +46,37 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     return delay
 
 
+def _collect(job, retry, *, finish_run: bool = True) -> int | None:
+    """Make the call for a claimed job and store its answer, or settle the job when it fails:
+    a transient error puts it back to pending and calls `retry(delay)` (while attempts remain),
+    a permanent one fails it (and its run, when the gateway refuses us). Returns the response
+    id, or None when nothing was stored."""
+    try:
+        response_id = services.job_run(job, finish_run=finish_run)
+    except SlotUnavailable:
+        services.job_defer(job, delay=1, refund=True)
+        retry(1)
+        return None
+    except (TransientGatewayError, SoftTimeLimitExceeded) as exc:
+        message = getattr(exc, "message", "") or "The call ran past the task's soft time limit."
+        if job.attempts >= settings.COLLECTION_MAX_ATTEMPTS:
+            services.job_fail(job, f"Gave up after {job.attempts} attempts: {message}")
+            return None
+        delay = backoff_delay(job.attempts, getattr(exc, "retry_after", None))
+        logger.info("run=%s job=%s retry in %.2fs: %s", job.run_id, job.pk, delay, message)
+        services.job_defer(job, delay=delay, message=message)
+        retry(delay)
+        return None
+    except PermanentGatewayError as exc:
+        services.job_fail(job, exc.message)
+        if isinstance(exc, MissingAPIKey) or exc.status in RUN_STOPPING_STATUSES:
+            services.run_fail(job.run_id, exc.message)
+        return None
+    # Debug only: Celery already logs each task's success (and the loops their totals).
+    logger.debug("run=%s job=%s stored response=%s", job.run_id, job.pk, response_id)
+    return response_id
+
+
 @shared_task(
     bind=True,
     acks_late=True,
@@ -46,8 +86,9 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
 def collect_response(self, job_id: int) -> int | None:
-    """Collect the response for one job. Idempotent: a second delivery finds the job claimed
-    or finished and does nothing; the published-response constraint backs that up.
+    """Collect the response for one job: a retry after a transient error, or a job requeued by
+    beat. Idempotent: a second delivery finds the job claimed or finished and does nothing;
+    the published-response constraint backs that up.
 
     Transient errors retry with backoff (honouring Retry-After) up to COLLECTION_MAX_ATTEMPTS;
     permanent ones fail the job with the provider's message, and 401/403 or a missing key fail
@@ -57,28 +98,53 @@ def collect_response(self, job_id: int) -> int | None:
     if job is None:
         logger.info("job=%s not claimable (done, cancelled or held elsewhere)", job_id)
         return None
-    try:
-        response_id = services.job_run(job)
-    except SlotUnavailable:
-        services.job_defer(job, delay=1, refund=True)
-        raise self.retry(countdown=1) from None
-    except (TransientGatewayError, SoftTimeLimitExceeded) as exc:
-        message = getattr(exc, "message", "") or "The call ran past the task's soft time limit."
-        if job.attempts >= settings.COLLECTION_MAX_ATTEMPTS:
-            services.job_fail(job, f"Gave up after {job.attempts} attempts: {message}")
-            return None
-        delay = backoff_delay(job.attempts, getattr(exc, "retry_after", None))
-        logger.info("run=%s job=%s retry in %.2fs: %s", job.run_id, job.pk, delay, message)
-        services.job_defer(job, delay=delay, message=message)
+
+    def retry(delay: float):
         raise self.retry(countdown=delay) from None
-    except PermanentGatewayError as exc:
-        services.job_fail(job, exc.message)
-        if isinstance(exc, MissingAPIKey) or exc.status in RUN_STOPPING_STATUSES:
-            services.run_fail(job.run_id, exc.message)
-        return None
-    # Debug only: Celery already logs each task's success with its result (the response id).
-    logger.debug("run=%s job=%s stored response=%s", job.run_id, job.pk, response_id)
-    return response_id
+
+    return _collect(job, retry)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.COLLECTION_LOOP_SECONDS + settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.COLLECTION_LOOP_SECONDS + settings.CELERY_TASK_TIME_LIMIT,
+)
+def collect_run_jobs(run_id: int) -> int:
+    """One of a run's job loops: claim a due pending job of the run, collect it, and go on
+    until none is left to start. A run sends as many loops as its calls can be in flight at
+    once (services.calls_at_once), so the broker carries a message per loop, not per job.
+
+    A job that fails transiently is put back with its own retry message (collect_response,
+    after the backoff) and the loop goes on with the next. After COLLECTION_LOOP_SECONDS the
+    loop starts no new job: it hands the rest of the run to a new loop message, at the back of
+    the queue, so other runs and Lab answers get their turn. Returns the jobs it claimed.
+    """
+    deadline = time.monotonic() + settings.COLLECTION_LOOP_SECONDS
+    claimed = 0
+    while True:
+        if time.monotonic() >= deadline:
+            collect_run_jobs.delay(run_id)
+            break
+        job = services.job_claim_next(run_id)
+        if job is None:
+            # The loop that finds nothing left after the run's last job finishes the run.
+            services.run_finish_if_done(run_id)
+            break
+        claimed += 1
+
+        def retry(delay: float, job_id: int = job.pk):
+            collect_response.apply_async((job_id,), countdown=delay)
+
+        _collect(job, retry, finish_run=False)
+    return claimed
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def resume_runs() -> int:
+    """Start loops again for every running run with jobs waiting (services.runs_resume)."""
+    return sum(services.runs_resume().values())
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
