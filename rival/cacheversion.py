@@ -12,11 +12,11 @@ Writes that bypass model signals (`QuerySet.update()`, `bulk_create`) call
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 CONTENT_VERSION_KEY = "content-version"
@@ -46,6 +46,37 @@ def per_content_version[T](key: str, compute: Callable[[], T], version: int | No
         value = compute()
         cache.set(versioned, value, seconds)
     return value
+
+
+# ((database, content version), {key: value}): what this process computed under the current
+# version. Replaced whole when the version moves, never updated across versions, so a thread
+# still working under an older version fills that version's dict, not the new one.
+_in_process: list = [(None, {})]
+
+
+def per_content_version_in_process[T](key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, kept in this process's memory for the current content version: for small
+    reads that a page cached for no one (the arena: per visitor, `no-store`) makes on every
+    request. One cache round trip (the version) and no pickling, where per_content_version
+    takes two; each process computes a value once per version. `key` names everything else
+    the value depends on (settings, the kind of visitor). Every caller gets the same object:
+    it must not be changed. Computed on every call when the version cannot be read (the cache
+    unreachable: content_version() gives 0) or FRAGMENT_CACHE_SECONDS is 0."""
+    if settings.FRAGMENT_CACHE_SECONDS <= 0:
+        return compute()
+    # The version is read before the rows: a write that commits in between bumps it again on
+    # commit, so what was computed from the older rows is never kept under the newest version.
+    version = content_version()
+    if not version:
+        return compute()
+    current = (connection.settings_dict["NAME"], version)
+    remembered, values = _in_process[0]
+    if remembered != current:
+        values = {}
+        _in_process[0] = (current, values)
+    if key not in values:
+        values[key] = compute()
+    return values[key]
 
 
 def _bump() -> None:

@@ -35,6 +35,7 @@ from apps.challenges.models import Category, Challenge
 from apps.lab.models import LabResult, LabRun
 from apps.lab.selectors import runnable_models
 from apps.responses.models import Response
+from rival.cacheversion import per_content_version_in_process
 from rival.formatting import whole_number
 from rival.links import link
 from rival.sqlrows import Columns, Prepared, table
@@ -562,11 +563,20 @@ def battle_with_answers(battle_id: int) -> Battle:
         return battle_shown(cursor.fetchone())
 
 
-def ratings_categories():
-    """Categories that have at least one published challenge, for filters."""
-    return Category.objects.annotate(
-        n=Count("challenges", filter=Q(challenges__is_published=True))
-    ).filter(n__gt=0)
+def ratings_categories() -> list[Category]:
+    """Categories that have at least one published challenge, for filters. Every full arena
+    page shows them: kept in this process for the content version, which every write of a
+    category or challenge bumps (publishing included); none of them may be changed by the
+    caller."""
+    return per_content_version_in_process("arena:ratings-categories", _ratings_categories)
+
+
+def _ratings_categories() -> list[Category]:
+    return list(
+        Category.objects.annotate(
+            n=Count("challenges", filter=Q(challenges__is_published=True))
+        ).filter(n__gt=0)
+    )
 
 
 def snapshot_models(snapshot: LeaderboardSnapshot | None) -> dict[int, AIModel]:
@@ -741,9 +751,20 @@ def live_battle_for_page(token: str, voter: str) -> LiveBattle | None:
 
 def live_battles_open(user_id: int | None = None) -> bool:
     """Whether a live battle can be offered to this visitor: two models to draw from (free
-    ones only for anonymous visitors without a spending allowance)."""
+    ones only for anonymous visitors without a spending allowance). Every full arena page
+    asks: kept in this process for the content version, which every write of a model or a
+    gateway bumps, under the settings it depends on. (Whether a paid gateway's key is set is
+    read from the environment, which does not change while a process runs.)"""
+    free_only = user_id is None and not settings.ARENA_LIVE_ANON_DAILY_USD
+    return per_content_version_in_process(
+        ("arena:live-battles-open", free_only, settings.LAB_ALLOW_PAID_GATEWAYS),
+        lambda: _live_battles_open(free_only),
+    )
+
+
+def _live_battles_open(free_only: bool) -> bool:
     models = runnable_models(LabRun.Kind.LIVE)
-    if user_id is None and not settings.ARENA_LIVE_ANON_DAILY_USD:
+    if free_only:
         models = models.filter(gateway__kind=Gateway.Kind.DEMO)
     return models[:2].count() == 2
 
