@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.catalog.models import AIModel, Gateway
@@ -426,9 +426,19 @@ def stale_jobs() -> list[int]:
     """
     now = timezone.now()
     ids = []
-    candidates = CollectionJob.objects.filter(
-        state__in=OPEN_JOB_STATES, lease_until__lt=now, run__state=CollectionRun.State.RUNNING
-    ).values_list("pk", "state", "lease_until")[:1000]
+    # A waiting job of a run that is still moving (one of its jobs ended within the queue
+    # lease) is only waiting its turn for the run's loops: a message of its own would add calls
+    # beyond the gateways' caps. A claimed job whose lease ran out is requeued regardless.
+    moving = CollectionJob.objects.filter(
+        run_id=OuterRef("run_id"), finished_at__gte=now - _queue_lease()
+    )
+    candidates = (
+        CollectionJob.objects.filter(
+            state__in=OPEN_JOB_STATES, lease_until__lt=now, run__state=CollectionRun.State.RUNNING
+        )
+        .exclude(Q(state=CollectionJob.State.PENDING) & Exists(moving))
+        .values_list("pk", "state", "lease_until")[:1000]
+    )
     for pk, state, lease_until in candidates:
         changed = CollectionJob.objects.filter(pk=pk, state=state, lease_until=lease_until).update(
             state=CollectionJob.State.PENDING, not_before=None, lease_until=now + _queue_lease()

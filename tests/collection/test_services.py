@@ -1,6 +1,8 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from apps.collection.models import CollectionJob, CollectionRun
 from apps.collection.services import job_claim, run_cancel, run_create, run_plan, stale_jobs
@@ -103,3 +105,22 @@ def test_a_claimed_job_whose_lease_ran_out_is_requeued_once(settings):
     assert stale_jobs() == [job.pk]
     assert stale_jobs() == []
     assert CollectionJob.objects.get(pk=job.pk).state == CollectionJob.State.PENDING
+
+
+def test_a_waiting_job_of_a_run_still_moving_is_left_to_the_runs_loops(settings):
+    settings.COLLECTION_QUEUE_LEASE = 60
+    AIModelFactory.create_batch(2)
+    run = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[ChallengeFactory()])
+    finished, waiting = run.jobs.order_by("pk")
+    now = timezone.now()
+    # One job ended ten seconds ago; the other has waited past its queue lease.
+    CollectionJob.objects.filter(pk=finished.pk).update(
+        state=CollectionJob.State.DONE, finished_at=now - timedelta(seconds=10), lease_until=None
+    )
+    CollectionJob.objects.filter(pk=waiting.pk).update(lease_until=now - timedelta(seconds=1))
+
+    assert stale_jobs() == []
+
+    # Nothing of the run has ended within the lease: its loops are gone, the job is requeued.
+    CollectionJob.objects.filter(pk=finished.pk).update(finished_at=now - timedelta(seconds=61))
+    assert stale_jobs() == [waiting.pk]
