@@ -11,6 +11,7 @@ from django.conf import settings
 
 from apps.collection import services
 from apps.gateways.base import MissingAPIKey, PermanentGatewayError, TransientGatewayError
+from apps.gateways.clients import clients_build
 from apps.gateways.limits import SlotUnavailable
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,12 @@ def _preload_gateway_clients(**kwargs) -> None:
     """Import the provider SDKs when the worker starts, not inside the first calls: they take
     seconds to import, during which every thread would wait on the first one."""
     from apps.gateways import anthropic_messages, openai_compat  # noqa: F401
+
+
+@worker_ready.connect
+def _build_gateway_clients(**kwargs) -> None:
+    """Build the gateways' clients before the worker's first calls wait on them."""
+    clients_build()
 
 
 @worker_ready.connect

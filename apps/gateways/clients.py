@@ -91,6 +91,18 @@ def client_for(gateway: Gateway, *, timeout: float | None = None) -> GatewayClie
     return client
 
 
+def clients_build() -> int:
+    """Build the clients of every enabled gateway that can be called, as a worker starts: the
+    first one costs ~0.1 s of CPU (the SDK, a TLS context), during which every thread whose
+    first call needs it waits. Returns how many were built."""
+    built = 0
+    for gateway in Gateway.objects.filter(is_enabled=True).exclude(kind=Gateway.Kind.DEMO):
+        if gateway_is_ready(gateway):
+            client_for(gateway)
+            built += 1
+    return built
+
+
 def _make_client(kind: str, **kwargs) -> GatewayClient:
     if kind == Gateway.Kind.OPENAI:
         from apps.gateways.openai_compat import OpenAICompatibleClient
@@ -114,6 +126,7 @@ __all__ = [
     "TransientGatewayError",
     "check_gateway_ready",
     "client_for",
+    "clients_build",
     "gateway_api_key",
     "gateway_base_url",
     "gateway_is_ready",

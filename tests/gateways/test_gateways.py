@@ -16,6 +16,7 @@ from apps.gateways.clients import (
     PermanentGatewayError,
     TransientGatewayError,
     client_for,
+    clients_build,
     gateway_base_url,
 )
 from apps.gateways.openai_compat import environment_proxy
@@ -178,3 +179,20 @@ def test_the_proxy_comes_from_the_environment_unless_no_proxy_names_the_host(mon
     assert environment_proxy("https://openrouter.ai/api/v1") == "http://proxy.internal:3128"
     assert environment_proxy("https://vllm.internal/v1") is None
     assert environment_proxy("http://ollama.lan/v1") is None
+
+
+def test_a_starting_worker_builds_the_clients_of_the_gateways_it_can_call(
+    db, fake_provider, make_gateway, monkeypatch
+):
+    fake = fake_provider()
+    ready = make_gateway(fake)
+    make_gateway(fake, is_enabled=False)
+    make_gateway(fake, api_key_env="RIVAL_TEST_UNSET_API_KEY")
+    monkeypatch.delenv("RIVAL_TEST_UNSET_API_KEY", raising=False)
+
+    # The demo gateway (loaded by migrations or not) needs no client; the disabled one and the
+    # one without a key are skipped, not errors.
+    assert clients_build() == 1
+    built = client_for(ready)
+    assert client_for(ready) is built
+    assert fake.requests() == []
