@@ -71,8 +71,14 @@ def test_image_grid_and_audio_players_render_and_are_axe_clean(
             assert all(images.nth(i).evaluate("i => i.naturalWidth > 0") for i in range(3))
         else:
             assert page.locator(".gallery-grid audio[controls]").count() == 3
+            # The waveform loads lazily (`loading="lazy"`), so the page's load event does not
+            # wait for it: wait for it as a visitor's eyes would, then check its size.
+            page.wait_for_function(
+                "() => { const i = document.querySelector('.gallery-grid img.waveform');"
+                " return i !== null && i.complete && i.naturalWidth > 0; }"
+            )
             assert page.locator(".gallery-grid img.waveform").first.evaluate(
-                "i => i.complete && i.naturalWidth === 600"
+                "i => i.naturalWidth === 600"
             )
         bad = [
             f"{v['id']} ({v['impact']}): {v['help']}"
