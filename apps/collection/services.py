@@ -418,6 +418,17 @@ def job_defer(job: CollectionJob, *, delay: float, message: str = "", refund: bo
     CollectionJob.objects.filter(pk=job.pk, state=CollectionJob.State.RUNNING).update(**updates)
 
 
+def runs_finish_done() -> int:
+    """Finish every running run with no job left open: a loop that died between a run's last
+    job and its check of the run leaves it so. Returns how many were finished."""
+    open_jobs = CollectionJob.objects.filter(run_id=OuterRef("pk"), state__in=OPEN_JOB_STATES)
+    return (
+        CollectionRun.objects.filter(state=CollectionRun.State.RUNNING)
+        .exclude(Exists(open_jobs))
+        .update(state=CollectionRun.State.FINISHED, finished_at=timezone.now())
+    )
+
+
 def stale_jobs() -> list[int]:
     """Jobs whose lease ran out (worker killed, message lost), put back to pending.
 

@@ -156,7 +156,9 @@ def resume_runs() -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def requeue_stale_jobs() -> int:
-    """Beat: re-enqueue jobs whose worker died or whose message was lost. Safe to overlap."""
+    """Beat: re-enqueue jobs whose worker died or whose message was lost, and finish runs
+    left running with nothing open. Safe to overlap."""
+    services.runs_finish_done()
     ids = services.stale_jobs()
     for job_id in ids:
         collect_response.delay(job_id)

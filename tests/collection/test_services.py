@@ -5,7 +5,14 @@ import pytest
 from django.utils import timezone
 
 from apps.collection.models import CollectionJob, CollectionRun
-from apps.collection.services import job_claim, run_cancel, run_create, run_plan, stale_jobs
+from apps.collection.services import (
+    job_claim,
+    run_cancel,
+    run_create,
+    run_plan,
+    runs_finish_done,
+    stale_jobs,
+)
 from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +131,16 @@ def test_a_waiting_job_of_a_run_still_moving_is_left_to_the_runs_loops(settings)
     # Nothing of the run has ended within the lease: its loops are gone, the job is requeued.
     CollectionJob.objects.filter(pk=finished.pk).update(finished_at=now - timedelta(seconds=61))
     assert stale_jobs() == [waiting.pk]
+
+
+def test_beat_finishes_a_run_left_running_with_nothing_open():
+    AIModelFactory.create_batch(2)
+    left = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[ChallengeFactory()])
+    busy = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[ChallengeFactory()])
+    # Every job of `left` done, but nobody checked the run (its loop died in between).
+    left.jobs.update(state=CollectionJob.State.DONE, finished_at=timezone.now())
+    busy.jobs.filter(pk=busy.jobs.first().pk).update(state=CollectionJob.State.DONE)
+
+    assert runs_finish_done() == 1
+    assert CollectionRun.objects.get(pk=left.pk).state == CollectionRun.State.FINISHED
+    assert CollectionRun.objects.get(pk=busy.pk).state == CollectionRun.State.RUNNING
