@@ -267,13 +267,22 @@ def _start_loops(run_id: int, loops: int) -> None:
 
 
 def runs_resume() -> dict[int, int]:
-    """Start loops again for every running run with jobs waiting: what a worker that comes up
-    does, so a run whose loops died with their worker goes on at once instead of after its
-    jobs' queue lease. Extra loops are harmless: each claims jobs or ends. {run id: loops}."""
+    """Start loops for every stalled run: running, with jobs due to start and none in flight.
+    A run's loops always have a job in flight while jobs are due, so a stalled run has lost
+    them (to a killed worker, or to Redis going away). Run when a worker starts and by beat.
+    A run that is moving is left alone: its loops carry on through their own messages, and
+    extra ones would only wait for gateway slots. {run id: loops started}."""
+    now = timezone.now()
+    in_flight = CollectionJob.objects.filter(
+        run_id=OuterRef("run_id"), state=CollectionJob.State.RUNNING
+    )
     waiting = (
         CollectionJob.objects.filter(
-            state=CollectionJob.State.PENDING, run__state=CollectionRun.State.RUNNING
+            Q(not_before__isnull=True) | Q(not_before__lte=now),
+            state=CollectionJob.State.PENDING,
+            run__state=CollectionRun.State.RUNNING,
         )
+        .exclude(Exists(in_flight))
         .values_list("run_id", "model__gateway_id", "model__gateway__max_concurrency")
         .annotate(n=Count("pk"))
         .order_by()
@@ -282,6 +291,7 @@ def runs_resume() -> dict[int, int]:
     for run_id, _gateway_id, cap, n in waiting:
         loops[run_id] += n if cap is None else min(n, cap)
     for run_id, n in loops.items():
+        logger.info("run=%s stalled with jobs due: %s loops started", run_id, n)
         _start_loops(run_id, n)
     return dict(loops)
 

@@ -36,7 +36,7 @@ def _build_gateway_clients(**kwargs) -> None:
 
 @worker_ready.connect
 def _resume_runs(**kwargs) -> None:
-    """A worker coming up starts loops for running runs with jobs waiting: the loops of a
+    """A worker coming up starts loops for stalled runs (services.runs_resume): the loops of a
     worker that was killed end with it, and their messages only come back after the broker's
     visibility timeout."""
     resume_runs.delay()
@@ -150,18 +150,19 @@ def collect_run_jobs(run_id: int) -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def resume_runs() -> int:
-    """Start loops again for every running run with jobs waiting (services.runs_resume)."""
+    """Start loops for stalled runs (services.runs_resume)."""
     return sum(services.runs_resume().values())
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def requeue_stale_jobs() -> int:
-    """Beat: re-enqueue jobs whose worker died or whose message was lost, and finish runs
-    left running with nothing open. Safe to overlap."""
+    """Beat: re-enqueue jobs whose worker died or whose message was lost, finish runs left
+    running with nothing open, and start loops for stalled runs. Safe to overlap."""
     services.runs_finish_done()
     ids = services.stale_jobs()
     for job_id in ids:
         collect_response.delay(job_id)
+    services.runs_resume()
     if ids:
         logger.warning("requeued %s stale jobs: %s", len(ids), ids[:20])
     return len(ids)

@@ -11,6 +11,7 @@ from apps.collection.services import (
     run_create,
     run_plan,
     runs_finish_done,
+    runs_resume,
     stale_jobs,
 )
 from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory
@@ -144,3 +145,17 @@ def test_beat_finishes_a_run_left_running_with_nothing_open():
     assert runs_finish_done() == 1
     assert CollectionRun.objects.get(pk=left.pk).state == CollectionRun.State.FINISHED
     assert CollectionRun.objects.get(pk=busy.pk).state == CollectionRun.State.RUNNING
+
+
+def test_loops_are_started_again_only_for_a_stalled_run():
+    AIModelFactory.create_batch(2)
+    moving = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[ChallengeFactory()])
+    stalled = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[ChallengeFactory()])
+    backing_off = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[ChallengeFactory()])
+    # `moving` has a job in flight (its loop's); the others have none, and `backing_off`'s
+    # jobs are not due yet.
+    job_claim(moving.jobs.first().pk)
+    backing_off.jobs.update(not_before=timezone.now() + timedelta(minutes=1))
+
+    # Two waiting jobs on the demo gateway (cap 8): two loops.
+    assert runs_resume() == {stalled.pk: 2}
