@@ -250,11 +250,15 @@ def run_create(
 def calls_at_once(gateways: Iterable[Gateway | None]) -> int:
     """How many of these calls (one gateway each) can be in flight together: per gateway, its
     concurrency cap or its number of calls, whichever is smaller."""
-    per_gateway = Counter(gateways)
     return sum(
-        n if gateway is None else min(n, gateway.max_concurrency)
-        for gateway, n in per_gateway.items()
+        _at_once(n, None if gateway is None else gateway.max_concurrency)
+        for gateway, n in Counter(gateways).items()
     )
+
+
+def _at_once(calls: int, cap: int | None) -> int:
+    """Of `calls` to one gateway, how many can be in flight together (no gateway: no cap)."""
+    return calls if cap is None else min(calls, cap)
 
 
 def _start_loops(run_id: int, loops: int) -> None:
@@ -289,7 +293,7 @@ def runs_resume() -> dict[int, int]:
     )
     loops: Counter[int] = Counter()
     for run_id, _gateway_id, cap, n in waiting:
-        loops[run_id] += n if cap is None else min(n, cap)
+        loops[run_id] += _at_once(n, cap)
     for run_id, n in loops.items():
         logger.info("run=%s stalled with jobs due: %s loops started", run_id, n)
         _start_loops(run_id, n)
