@@ -192,6 +192,85 @@ def test_linearised_intervals_cover_the_true_ratings_about_95_percent_of_the_tim
     assert 0.90 <= np.mean(covered) <= 0.99
 
 
+def test_the_one_step_distribution_matches_the_one_step_estimates_of_many_resamples():
+    # Thin enough (40 votes per model) for a visible skew, so the third cumulant is tested.
+    counts, _ = simulated_counts(20, 400, seed=6)
+    theta_hat = ratings.fit(counts)
+    rated = counts.votes_per_model() > 0
+    _, steps = ratings.bootstrap(
+        counts, rounds=40_000, seed=8, theta_hat=theta_hat, linearised=True, first_step=True
+    )
+    offset = ratings.to_scale(steps, rated) - ratings.to_scale(theta_hat, rated)
+
+    exact = ratings.one_step_distribution(counts, theta_hat, rated)
+
+    sd = offset.std(axis=0)
+    assert np.abs(offset.mean(axis=0) - exact.mean).max() < 0.03 * sd.min()
+    assert np.abs(sd / exact.sd - 1).max() < 0.02
+    skewness = ((offset - offset.mean(axis=0)) ** 3).mean(axis=0) / sd**3
+    assert np.abs(exact.skewness).max() > 0.1  # there is something to match...
+    assert np.abs(skewness - exact.skewness).max() < 0.05  # ...and it is matched
+    # Cornish–Fisher quantiles, within Monte Carlo noise; the normal ones are 0.08–0.1 SD off.
+    for p, z in ((2.5, -1.959964), (97.5, 1.959964)):
+        quantile = np.percentile(offset, p, axis=0)
+        assert (np.abs(quantile - exact.quantiles([z])[0]) / sd).max() < 0.05
+
+
+def _reference_bounds(counts: PairCounts, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of many linearised rounds, with the exact one-step quantiles as a control
+    variate: Monte Carlo noise far below that of the estimates compared with them."""
+    theta_hat = ratings.fit(counts)
+    rated = counts.votes_per_model() > 0
+    refits, steps = ratings.bootstrap(
+        counts, rounds=rounds, seed=99, theta_hat=theta_hat, linearised=True, first_step=True
+    )
+    shift = np.percentile(ratings.to_scale(refits, rated), [2.5, 97.5], axis=0) - np.percentile(
+        ratings.to_scale(steps, rated), [2.5, 97.5], axis=0
+    )
+    exact = ratings.one_step_distribution(counts, theta_hat, rated).quantiles([-1.959964, 1.959964])
+    return ratings.to_scale(theta_hat, rated) + exact + shift
+
+
+def test_thick_boards_resample_a_tenth_of_the_rounds_and_land_closer_than_all_of_them():
+    counts, _ = simulated_counts(100, 100_000, seed=5)  # 2,000 votes per model
+    lower, upper = _reference_bounds(counts, 16_000)
+    width = upper - lower
+
+    controlled = ratings.rate(counts, rounds=1000, seed=1)
+    plain = ratings.rate(counts, rounds=1000, seed=1, linearised=False)
+
+    assert controlled.rounds == 100 and plain.rounds == 1000
+
+    def error(result):
+        return np.maximum(np.abs(result.lower - lower), np.abs(result.upper - upper)) / width
+
+    assert error(controlled).max() < 0.03
+    assert error(controlled).max() < error(plain).max() / 2
+    assert np.median(error(controlled)) < np.median(error(plain)) / 2
+
+
+def test_a_skewed_model_on_a_thick_board_gets_every_round_resampled():
+    counts, _ = simulated_counts(60, 60_000, seed=4)
+    # A newcomer with eight votes, seven of them lost: far from normal.
+    newcomer = PairCounts.from_rows(
+        61, [60] * 8, list(range(8)), [1] + [0] * 7, [0] + [1] * 7, [0] * 8
+    )
+    merged = PairCounts.from_rows(
+        61,
+        np.r_[counts.first, newcomer.first],
+        np.r_[counts.second, newcomer.second],
+        np.r_[counts.wins_first, newcomer.wins_first],
+        np.r_[counts.wins_second, newcomer.wins_second],
+        np.r_[counts.ties, newcomer.ties],
+    )
+    theta_hat = ratings.fit(merged)
+    shape = ratings.one_step_distribution(merged, theta_hat, merged.votes_per_model() > 0)
+    assert abs(shape.skewness[60]) > ratings.CONTROLLED_MAX_SHAPE
+
+    assert ratings.rate(merged, rounds=300, seed=1).rounds == 300
+    assert ratings.rate(counts, rounds=300, seed=1).rounds == 50
+
+
 def test_multinomial_resamples_of_large_counts_use_the_tables_and_stay_exact():
     # Cells of hundreds to thousands of votes (10M votes over 300 models), and one beyond
     # the tables, which falls back to numpy's Poisson sampler.
