@@ -220,3 +220,75 @@ def test_a_recompute_without_any_vote_writes_empty_snapshots(arena):
 
     assert [s.votes_used for s in snapshots] == [0] * len(snapshots)
     assert not any(s.rows.exists() for s in snapshots)
+
+
+def _sorted_rows(votes: leaderboard.AggregatedVotes) -> np.ndarray:
+    table = np.stack([getattr(votes, name) for name in leaderboard.AggregatedVotes.__annotations__])
+    return table[:, np.lexsort(table[::-1])]
+
+
+@pytest.mark.parametrize("largest_id", [2**31 - 1, 2**31, 2**40])
+def test_the_packed_postgresql_read_returns_what_the_orm_reads(db, largest_id):
+    # Tally rows written straight (plain integers, no foreign keys), one with ids at the
+    # edge of what two-to-a-bigint packing can hold or beyond it.
+    rng = np.random.default_rng(3)
+    rows = [
+        VoteTally(
+            response_a_id=int(rng.integers(1, 10**6)),
+            response_b_id=int(rng.integers(1, 10**6)),
+            category_id=int(rng.integers(0, 5)),
+            is_verified=bool(rng.integers(0, 2)),
+            is_counted=bool(rng.integers(0, 2)),
+            challenge_id=int(rng.integers(1, 50)),
+            model_a_id=int(rng.integers(1, 300)),
+            model_b_id=int(rng.integers(1, 300)),
+            wins_a=int(rng.integers(0, 3)),
+            wins_b=int(rng.integers(0, 3)),
+            ties=int(rng.integers(0, 2)),
+            both_bad=int(rng.integers(0, 2)),
+        )
+        for _ in range(500)
+    ]
+    rows.append(
+        VoteTally(
+            response_a_id=2**45,
+            response_b_id=2**45 + 1,
+            category_id=largest_id,
+            is_verified=True,
+            is_counted=True,
+            challenge_id=largest_id,
+            model_a_id=largest_id,
+            model_b_id=largest_id - 1,
+            wins_a=2**31 - 1,
+            wins_b=7,
+            ties=2**30,
+            both_bad=2**30 - 1,
+        )
+    )
+    VoteTally.objects.bulk_create(rows)
+    counted = [r for r in rows if r.is_counted and (r.wins_a or r.wins_b or r.ties or r.both_bad)]
+
+    read = leaderboard._aggregate_postgresql()
+
+    assert read.wins_a.size == len(counted)
+    # What the SQLite default reads through the ORM: the reference here.
+    reference = leaderboard._aggregate_orm()
+    assert np.array_equal(_sorted_rows(read), _sorted_rows(reference))
+    assert read.ties.max() == 2**31 - 1 and read.wins_a.max() == 2**31 - 1
+
+
+def test_the_postgresql_read_of_an_empty_tally_is_empty(db):
+    VoteTally.objects.create(
+        response_a_id=1,
+        response_b_id=2,
+        category_id=0,
+        is_verified=False,
+        is_counted=True,
+        challenge_id=1,
+        model_a_id=1,
+        model_b_id=2,
+    )
+    read = leaderboard._aggregate_postgresql()
+    assert all(
+        getattr(read, name).size == 0 for name in leaderboard.AggregatedVotes.__annotations__
+    )
