@@ -206,6 +206,12 @@ class VoteTally(models.Model):
                 name="vote_tally_key",
             )
         ]
+        indexes = [
+            # The recompute reads counted rows category by category, in this order.
+            models.Index(
+                fields=["category_id"], condition=Q(is_counted=True), name="vote_tally_category"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Tally of responses {self.response_a_id} vs {self.response_b_id}"

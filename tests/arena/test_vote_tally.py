@@ -268,7 +268,7 @@ def test_the_packed_postgresql_read_returns_what_the_orm_reads(db, largest_id):
     VoteTally.objects.bulk_create(rows)
     counted = [r for r in rows if r.is_counted and (r.wins_a or r.wins_b or r.ties or r.both_bad)]
 
-    read = leaderboard._aggregate_postgresql()
+    read = leaderboard.votes_aggregate()
 
     assert read.wins_a.size == len(counted)
     # What the SQLite default reads through the ORM: the reference here.
@@ -288,7 +288,7 @@ def test_the_postgresql_read_of_an_empty_tally_is_empty(db):
         model_a_id=1,
         model_b_id=2,
     )
-    read = leaderboard._aggregate_postgresql()
+    read = leaderboard.votes_aggregate()
     assert all(
         getattr(read, name).size == 0 for name in leaderboard.AggregatedVotes.__annotations__
     )

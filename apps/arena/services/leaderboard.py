@@ -3,8 +3,9 @@
 import logging
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, fields
 
 import numpy as np
 import psycopg
@@ -24,7 +25,7 @@ SNAPSHOTS_KEPT_PER_CATEGORY = 20
 WIN_MATRIX_SIZE = 20
 # Adjacent pairs at the top of a board whose flip count is checked by refitting.
 FLIP_EXACT_TOP = 10
-# Boards computed at once (threads); each bootstrap also uses two.
+# Boards computed at once (threads).
 BOARD_THREADS = 2
 
 
@@ -49,6 +50,15 @@ class AggregatedVotes:
     def from_table(cls, table: np.ndarray) -> "AggregatedVotes":
         return cls(*(table[:, i] for i in range(COLUMNS)))
 
+    @classmethod
+    def concatenate(cls, parts: list["AggregatedVotes"]) -> "AggregatedVotes":
+        if not parts:
+            return cls.from_table(np.zeros((0, COLUMNS), dtype=np.int64))
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
+
+    def where(self, mask: np.ndarray) -> "AggregatedVotes":
+        return type(self)(*(getattr(self, f.name)[mask] for f in fields(self)))
+
 
 COLUMNS = 10
 TALLY_COLUMNS = (
@@ -72,7 +82,7 @@ def votes_aggregate() -> AggregatedVotes:
     On PostgreSQL the rows come back packed in one bytea and are read straight into numpy;
     elsewhere (the SQLite default) through the ORM."""
     if connection.vendor == "postgresql":
-        return _aggregate_postgresql()
+        return AggregatedVotes.concatenate(list(_tally_parts()))
     return _aggregate_orm()
 
 
@@ -111,32 +121,40 @@ ARRAY_HEADER = 20
 LOW_32 = (1 << 32) - 1
 
 
-def _aggregate_postgresql() -> AggregatedVotes:
-    # One row holding one array per column, each in PostgreSQL's binary array format, read
-    # into numpy with strides. A result set or a COPY sends one message per tally row, and
-    # handling hundreds of thousands of messages in Python cost most of the read (0.6 s of
-    # client time at 477k rows, against a few hundredths of a second this way).
+def _tally_parts() -> Iterator[AggregatedVotes]:
+    """The counted tally rows (PostgreSQL), one category at a time, each as soon as the
+    server has it: the leaderboard starts computing a category's board while the next is
+    still being read.
+
+    Each category comes as one row of arrays, one per column, in PostgreSQL's binary array
+    format, read into numpy with strides. A result set or a COPY sends one message per tally
+    row, and handling hundreds of thousands of messages in Python cost most of the read (0.6 s
+    of client time at 477k rows, against a few hundredths of a second this way)."""
     where = (
         f" FROM {VoteTally._meta.db_table}"
         " WHERE is_counted AND (wins_a <> 0 OR wins_b <> 0 OR ties <> 0 OR both_bad <> 0)"
     )
+    wide = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")  # costs more than it saves here
+        # Group after group along the index on category_id, each sent when it is done; a
+        # hash aggregate would send nothing before every group is done.
+        cursor.execute("SET LOCAL enable_hashagg = off")
         # Django's cursors bind on the client, which cannot ask for binary results.
         binary = psycopg.Cursor(cursor.connection)
-        binary.execute(
-            "SELECT "
+        query = (
+            "SELECT category_id, "
             + ", ".join(f"array_send(array_agg({expression}))" for expression in _PACKED_READ)
             + ", max(greatest(challenge_id, category_id, model_a_id, model_b_id))"
-            + where,
-            binary=True,
+            + where
+            + " GROUP BY category_id ORDER BY category_id"
         )
-        *arrays, largest = binary.fetchone()
-        if arrays[0] is None:  # no rows: array_agg of nothing is NULL
-            return AggregatedVotes.from_table(np.zeros((0, COLUMNS), dtype=np.int64))
-        if largest <= LOW_32 >> 1:
+        for category_id, *arrays, largest in binary.stream(query, binary=True):
+            if largest > LOW_32 >> 1:
+                wide.append(category_id)
+                continue
             a, b, challenge_category, models, verified_ties, wins = map(_array_column, arrays)
-            return AggregatedVotes(
+            yield AggregatedVotes(
                 category=challenge_category & LOW_32,
                 challenge=challenge_category >> 32,
                 model_a=models >> 32,
@@ -148,13 +166,16 @@ def _aggregate_postgresql() -> AggregatedVotes:
                 wins_b=wins & LOW_32,
                 ties=verified_ties & LOW_32,
             )
-        binary.execute(
-            "SELECT "
-            + ", ".join(f"array_send(array_agg({expression}))" for expression in _PLAIN_READ)
-            + where,
-            binary=True,
-        )
-        return AggregatedVotes(*map(_array_column, binary.fetchone()))
+        if wide:
+            binary.execute(
+                "SELECT "
+                + ", ".join(f"array_send(array_agg({expression}))" for expression in _PLAIN_READ)
+                + where
+                + " AND category_id = ANY(%s)",
+                [wide],
+                binary=True,
+            )
+            yield AggregatedVotes(*map(_array_column, binary.fetchone()))
 
 
 def _array_column(data: bytes) -> np.ndarray:
@@ -216,35 +237,94 @@ def response_styles_fill(batch: int = 2000) -> int:
     return added
 
 
-def _style_table(response_ids: np.ndarray) -> np.ndarray:
-    """Style counts (responses × features) in the order of `response_ids`; zeros for a
-    response without a stored style (deleted since, or added after the fill)."""
-    table = np.zeros((response_ids.size, len(ratings.STYLE_FEATURES)))
-    rows = np.array(
-        list(
-            ResponseStyle.objects.filter(response_id__in=response_ids.tolist()).values_list(
-                "response_id", "words", "headers", "list_items", "bold"
-            )
-        ),
-        dtype=np.int64,
-    ).reshape(-1, 5)
-    table[np.searchsorted(response_ids, rows[:, 0])] = rows[:, 1:]
-    return table
+@dataclass(frozen=True)
+class _Styles:
+    """Stored style counts of every measured response: ids ascending, counts per id."""
+
+    response_ids: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def read(cls) -> "_Styles":
+        rows = np.array(
+            list(
+                ResponseStyle.objects.order_by("response_id").values_list(
+                    "response_id", "words", "headers", "list_items", "bold"
+                )
+            ),
+            dtype=np.int64,
+        ).reshape(-1, 5)
+        return cls(rows[:, 0], rows[:, 1:].astype(np.float64))
+
+    def of(self, response_ids: np.ndarray) -> np.ndarray:
+        """Counts (responses × features) of these responses; zeros for one without a stored
+        style (deleted since, or added after the fill)."""
+        if not self.response_ids.size:
+            return np.zeros((response_ids.size, len(ratings.STYLE_FEATURES)))
+        at = np.searchsorted(self.response_ids, response_ids).clip(max=self.response_ids.size - 1)
+        found = self.response_ids[at] == response_ids
+        return np.where(found[:, None], self.counts[at], 0.0)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Tally rows with the style differences of their two answers."""
+
+    votes: AggregatedVotes
+    features: np.ndarray
+
+    @classmethod
+    def of(cls, votes: AggregatedVotes, styles: _Styles) -> "_Rows":
+        return cls(
+            votes,
+            ratings.style_differences(styles.of(votes.response_a), styles.of(votes.response_b)),
+        )
+
+    @classmethod
+    def concatenate(cls, parts: list["_Rows"]) -> "_Rows":
+        votes = AggregatedVotes.concatenate([part.votes for part in parts])
+        features = [part.features for part in parts]
+        return cls(
+            votes,
+            np.concatenate(features) if features else np.zeros((0, len(ratings.STYLE_FEATURES))),
+        )
+
+    def where(self, mask: np.ndarray) -> "_Rows":
+        return _Rows(self.votes.where(mask), self.features[mask])
 
 
 @dataclass(frozen=True)
 class _Board:
-    """Everything a snapshot of one category is computed from, as model-index arrays."""
+    """Everything a snapshot of one category is computed from, as model-index arrays into
+    ``model_ids`` (the models with a vote on this board)."""
 
-    n_models: int
+    model_ids: np.ndarray
     index_a: np.ndarray
     index_b: np.ndarray
     challenge: np.ndarray
-    style_a: np.ndarray
-    style_b: np.ndarray
+    features: np.ndarray  # style differences of side A (rows × features)
     wins_a: np.ndarray
     wins_b: np.ndarray
     ties: np.ndarray
+
+    @classmethod
+    def of(cls, rows: "_Rows") -> "_Board":
+        votes = rows.votes
+        model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
+        return cls(
+            model_ids,
+            np.searchsorted(model_ids, votes.model_a),
+            np.searchsorted(model_ids, votes.model_b),
+            votes.challenge,
+            rows.features,
+            votes.wins_a,
+            votes.wins_b,
+            votes.ties,
+        )
+
+    @property
+    def n_models(self) -> int:
+        return self.model_ids.size
 
     def counts(self) -> ratings.PairCounts:
         return ratings.PairCounts.from_rows(
@@ -256,7 +336,7 @@ class _Board:
             self.n_models,
             self.index_a,
             self.index_b,
-            ratings.style_differences(self.style_a, self.style_b),
+            self.features,
             self.wins_a,
             self.wins_b,
             self.ties,
@@ -284,6 +364,7 @@ def _nullable(value, cast=float):
 class _Computed:
     """One board's numbers, before anything is written."""
 
+    model_ids: np.ndarray
     counts: ratings.PairCounts
     result: ratings.Ratings
     style: ratings.StyleFit
@@ -297,12 +378,15 @@ class _Computed:
     seconds: float
 
 
-def _board_compute(board: _Board, *, rounds: int, seed: int, min_votes: int) -> _Computed:
-    """Everything a snapshot shows, from one board: pure numpy (no database), so boards can
-    be computed in threads."""
+def _board_compute(rows: _Rows, *, rounds: int, seed: int, min_votes: int) -> _Computed:
+    """Everything a snapshot shows, from one board's rows: pure numpy (no database), so
+    boards can be computed in threads."""
     started = time.perf_counter()
+    board = _Board.of(rows)
     counts = board.counts()
-    result = ratings.rate(counts, rounds=rounds, seed=seed, min_votes=min_votes)
+    # One thread per board: the boards already run BOARD_THREADS at a time, and nesting the
+    # bootstrap's threads in theirs measured slower (more contention for the GIL).
+    result = ratings.rate(counts, rounds=rounds, seed=seed, min_votes=min_votes, workers=1)
     ranked = result.rank > 0
     style = ratings.style_fit(board.style_votes(), initial=result.theta)
     style_rank = np.zeros(counts.n_models, dtype=np.int64)
@@ -322,6 +406,7 @@ def _board_compute(board: _Board, *, rounds: int, seed: int, min_votes: int) -> 
     top = rated[np.argsort(-result.rating[rated], kind="stable")][:WIN_MATRIX_SIZE]
     matrix = ratings.win_rate_matrix(counts, top)
     return _Computed(
+        model_ids=board.model_ids,
         counts=counts,
         result=result,
         style=style,
@@ -341,13 +426,13 @@ def _snapshot_write(
     *,
     category: Category | None,
     voters: str = LeaderboardSnapshot.Voters.ALL,
-    model_ids: np.ndarray,
     excluded: int,
     seed: int,
     min_votes: int,
     now,
 ) -> LeaderboardSnapshot:
     started = time.perf_counter()
+    model_ids = computed.model_ids
     counts, result, style, score = computed.counts, computed.result, computed.style, computed.score
     tier, style_tier, style_rank = computed.tier, computed.style_tier, computed.style_rank
     flip_of, top, matrix = computed.flip_of, computed.top, computed.matrix
@@ -421,7 +506,9 @@ def leaderboard_recompute(
     """
     rounds = settings.ARENA_BOOTSTRAP_ROUNDS if rounds is None else rounds
     response_styles_fill()
-    return snapshots_write(votes_aggregate(), *excluded_votes(), rounds=rounds, seed=seed)
+    excluded, excluded_verified = excluded_votes()
+    parts = _tally_parts() if connection.vendor == "postgresql" else [_aggregate_orm()]
+    return _snapshots_write(parts, excluded, excluded_verified, rounds=rounds, seed=seed)
 
 
 def snapshots_write(
@@ -433,68 +520,82 @@ def snapshots_write(
     seed: int = ratings.DEFAULT_SEED,
 ) -> list[LeaderboardSnapshot]:
     """The snapshots of `leaderboard_recompute` from already aggregated votes."""
-    model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
-    index_a = np.searchsorted(model_ids, votes.model_a)
-    index_b = np.searchsorted(model_ids, votes.model_b)
-    response_ids = np.unique(np.concatenate([votes.response_a, votes.response_b]))
-    styles = _style_table(response_ids)
-    style_a = styles[np.searchsorted(response_ids, votes.response_a)]
-    style_b = styles[np.searchsorted(response_ids, votes.response_b)]
+    return _snapshots_write([votes], excluded, excluded_verified, rounds=rounds, seed=seed)
 
-    def board_where(mask) -> _Board:
-        return _Board(
-            model_ids.size,
-            index_a[mask],
-            index_b[mask],
-            votes.challenge[mask],
-            style_a[mask],
-            style_b[mask],
-            votes.wins_a[mask],
-            votes.wins_b[mask],
-            votes.ties[mask],
-        )
 
-    # Overall, each category, verified voters: computed two at a time in threads (numpy
-    # releases the GIL in the heavy parts; no database there), and written in this thread,
-    # in order and in one transaction, as each is ready — writing overlaps computing.
-    boards = [
-        (None, LeaderboardSnapshot.Voters.ALL, np.ones(votes.category.size, dtype=bool)),
-        *(
-            (category, LeaderboardSnapshot.Voters.ALL, votes.category == category.pk)
-            for category in Category.objects.all()
-        ),
-        (None, LeaderboardSnapshot.Voters.VERIFIED, votes.verified == 1),
-    ]
+def _snapshots_write(
+    parts: Iterable[AggregatedVotes],
+    excluded: dict[int, int],
+    excluded_verified: int,
+    *,
+    rounds: int,
+    seed: int,
+) -> list[LeaderboardSnapshot]:
+    """Snapshots from the counted votes read in ``parts``, each holding every row of the
+    categories it has.
+
+    Boards are computed two at a time in threads (numpy releases the GIL in the heavy
+    parts; no database there): a category's as soon as its part is read, overall and
+    verified voters' once every part is. They are written in this thread, in one
+    transaction, as each is ready; writing overlaps computing."""
+    categories = list(Category.objects.all())
+    known = {category.pk: category for category in categories}
+    styles = _Styles.read()
     min_votes = settings.ARENA_MIN_VOTES
     now = timezone.now()
-    snapshots = []
-    with ThreadPoolExecutor(max_workers=BOARD_THREADS) as pool, transaction.atomic():
-        pending = [
-            pool.submit(
-                _board_compute, board_where(mask), rounds=rounds, seed=seed, min_votes=min_votes
-            )
-            for _, _, mask in boards
-        ]
-        for (category, voters, _), future in zip(boards, pending, strict=True):
-            if voters == LeaderboardSnapshot.Voters.VERIFIED:
-                excluded_here = excluded_verified
-            elif category is None:
-                excluded_here = sum(excluded.values())
-            else:
-                excluded_here = excluded.get(category.pk, 0)
-            snapshots.append(
-                _snapshot_write(
+    all_voters, verified_voters = (
+        LeaderboardSnapshot.Voters.ALL,
+        LeaderboardSnapshot.Voters.VERIFIED,
+    )
+    with ThreadPoolExecutor(max_workers=BOARD_THREADS) as pool:
+
+        def compute(rows: _Rows):
+            return pool.submit(_board_compute, rows, rounds=rounds, seed=seed, min_votes=min_votes)
+
+        pending, read = {}, []
+        for votes in parts:
+            part = _Rows.of(votes, styles)
+            read.append(part)
+            present = np.unique(votes.category).tolist()
+            for pk in present:
+                if pk in known:
+                    if (pk, all_voters) in pending:
+                        raise ValueError(f"category {pk} read in two parts")
+                    whole = len(present) == 1  # as PostgreSQL sends them: no copy
+                    rows = part if whole else part.where(votes.category == pk)
+                    pending[pk, all_voters] = compute(rows)
+        rows = _Rows.concatenate(read)
+        pending[None, all_voters] = compute(rows)
+        pending[None, verified_voters] = compute(rows.where(rows.votes.verified == 1))
+        for category in categories:
+            if (category.pk, all_voters) not in pending:  # no vote in it
+                pending[category.pk, all_voters] = compute(rows.where(rows.votes.category < 0))
+        key_of = {future: key for key, future in pending.items()}
+        written = {}
+        with transaction.atomic():
+            for future in as_completed(key_of):
+                pk, voters = key_of[future]
+                if voters == verified_voters:
+                    excluded_here = excluded_verified
+                elif pk is None:
+                    excluded_here = sum(excluded.values())
+                else:
+                    excluded_here = excluded.get(pk, 0)
+                written[pk, voters] = _snapshot_write(
                     future.result(),
-                    category=category,
+                    category=known.get(pk),
                     voters=voters,
-                    model_ids=model_ids,
                     excluded=excluded_here,
                     seed=seed,
                     min_votes=min_votes,
                     now=now,
                 )
-            )
-        _snapshots_prune()
+            _snapshots_prune()
+    snapshots = [
+        written[None, all_voters],
+        *(written[category.pk, all_voters] for category in categories),
+        written[None, verified_voters],
+    ]
     logger.info(
         "leaderboard recomputed: %d snapshots, %d votes", len(snapshots), snapshots[0].votes_used
     )
