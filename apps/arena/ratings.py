@@ -484,12 +484,13 @@ LINEARISED_MIN_VOTES = 500
 
 # --- the one-step statistic's exact bootstrap distribution ----------------------------------
 
-# On linearised boards, `rate` resamples only this share of its rounds (at least
-# CONTROLLED_MIN_ROUNDS): the one-step estimate's bootstrap distribution is known exactly
-# (`one_step_distribution`), and the rounds are only needed for the small correction from it
-# to the refits. Measured at 1M votes (docs/ratings.md): 100 rounds this way put the bounds
-# 3-4 times closer to a 16,000-round reference than 1,000 plain rounds do.
-CONTROLLED_ROUNDS_SHARE = 10
+# On linearised boards, `rate` resamples only 1/CONTROLLED_ROUNDS_SHARE of its rounds (at
+# least CONTROLLED_MIN_ROUNDS): the one-step estimate's bootstrap distribution is known
+# exactly (`one_step_distribution`), and the rounds are only needed for the small correction
+# from it to the refits. Measured on the 1M-vote benchmark's boards (docs/ratings.md), the
+# bounds from 50 rounds this way land 2-5 times closer to a 16,000-round reference than
+# those from 1,000 plain rounds (100 rounds: 3-8 times, at twice the draws).
+CONTROLLED_ROUNDS_SHARE = 20
 CONTROLLED_MIN_ROUNDS = 50
 # Only while every rated model's one-step distribution is this close to normal (standardised
 # skewness and excess kurtosis, where the Cornish–Fisher expansion is accurate to well under
@@ -787,7 +788,11 @@ def style_differences(counts_a: np.ndarray, counts_b: np.ndarray) -> np.ndarray:
     """(a − b)/(a + b + 1) per feature: in (−1, 1), 0 when both sides are alike."""
     a = np.asarray(counts_a, dtype=np.float64)
     b = np.asarray(counts_b, dtype=np.float64)
-    return (a - b) / (a + b + 1)
+    difference = a - b
+    total = a + b  # one temporary less: these are (tally rows × features)
+    total += 1
+    difference /= total
+    return difference
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ import logging
 import math
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, fields
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
 import numpy as np
 import psycopg
@@ -14,7 +15,8 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from apps.arena import ratings
+from apps.arena import boards, ratings
+from apps.arena.boards import COLUMNS, AggregatedVotes
 from apps.arena.models import LeaderboardRow, LeaderboardSnapshot, ResponseStyle, VoteTally
 from apps.challenges.models import Category
 from apps.responses.models import Response
@@ -22,45 +24,12 @@ from apps.responses.models import Response
 logger = logging.getLogger(__name__)
 
 SNAPSHOTS_KEPT_PER_CATEGORY = 20
-WIN_MATRIX_SIZE = 20
-# Adjacent pairs at the top of a board whose flip count is checked by refitting.
-FLIP_EXACT_TOP = 10
-# Boards computed at once (threads).
+# Boards computed at once in threads: small ones (below ARENA_BOARD_PROCESS_ROWS tally rows,
+# where sending them to a process costs more than it saves), or every one with
+# ARENA_BOARD_PROCESSES = 0.
 BOARD_THREADS = 2
 
 
-@dataclass(frozen=True)
-class AggregatedVotes:
-    """Counted votes per (category, challenge, model A, model B, response A, response B,
-    verified) as numpy columns: per pair of answers, so style features and per-challenge
-    results can be derived from the same rows. Category 0: votes without one."""
-
-    category: np.ndarray
-    challenge: np.ndarray
-    model_a: np.ndarray
-    model_b: np.ndarray
-    response_a: np.ndarray
-    response_b: np.ndarray
-    verified: np.ndarray
-    wins_a: np.ndarray
-    wins_b: np.ndarray
-    ties: np.ndarray
-
-    @classmethod
-    def from_table(cls, table: np.ndarray) -> "AggregatedVotes":
-        return cls(*(table[:, i] for i in range(COLUMNS)))
-
-    @classmethod
-    def concatenate(cls, parts: list["AggregatedVotes"]) -> "AggregatedVotes":
-        if not parts:
-            return cls.from_table(np.zeros((0, COLUMNS), dtype=np.int64))
-        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
-
-    def where(self, mask: np.ndarray) -> "AggregatedVotes":
-        return type(self)(*(getattr(self, f.name)[mask] for f in fields(self)))
-
-
-COLUMNS = 10
 TALLY_COLUMNS = (
     "category_id",
     "challenge_id",
@@ -239,7 +208,9 @@ def response_styles_fill(batch: int = 2000) -> int:
 
 @dataclass(frozen=True)
 class _Styles:
-    """Stored style counts of every measured response: ids ascending, counts per id."""
+    """Stored style counts of every measured response: ids ascending, counts per id, and a
+    last row of zeros for a response without stored counts (deleted since, or added after
+    the fill)."""
 
     response_ids: np.ndarray
     counts: np.ndarray
@@ -254,104 +225,31 @@ class _Styles:
             ),
             dtype=np.int64,
         ).reshape(-1, 5)
-        return cls(rows[:, 0], rows[:, 1:].astype(np.float64))
+        counts = np.zeros((rows.shape[0] + 1, len(ratings.STYLE_FEATURES)))
+        counts[:-1] = rows[:, 1:]
+        return cls(rows[:, 0], counts)
 
-    def of(self, response_ids: np.ndarray) -> np.ndarray:
-        """Counts (responses × features) of these responses; zeros for one without a stored
-        style (deleted since, or added after the fill)."""
-        if not self.response_ids.size:
-            return np.zeros((response_ids.size, len(ratings.STYLE_FEATURES)))
-        at = np.searchsorted(self.response_ids, response_ids).clip(max=self.response_ids.size - 1)
-        found = self.response_ids[at] == response_ids
-        return np.where(found[:, None], self.counts[at], 0.0)
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """Tally rows with the style differences of their two answers."""
-
-    votes: AggregatedVotes
-    features: np.ndarray
-
-    @classmethod
-    def of(cls, votes: AggregatedVotes, styles: _Styles) -> "_Rows":
-        return cls(
-            votes,
-            ratings.style_differences(styles.of(votes.response_a), styles.of(votes.response_b)),
-        )
-
-    @classmethod
-    def concatenate(cls, parts: list["_Rows"]) -> "_Rows":
-        votes = AggregatedVotes.concatenate([part.votes for part in parts])
-        features = [part.features for part in parts]
-        return cls(
-            votes,
-            np.concatenate(features) if features else np.zeros((0, len(ratings.STYLE_FEATURES))),
-        )
-
-    def where(self, mask: np.ndarray) -> "_Rows":
-        return _Rows(self.votes.where(mask), self.features[mask])
+    def positions(self, response_ids: np.ndarray) -> np.ndarray:
+        """Rows of ``counts`` for these responses (the zero row where none is stored)."""
+        missing = self.response_ids.size
+        if not missing:
+            return np.zeros(response_ids.size, dtype=np.int32)
+        at = np.searchsorted(self.response_ids, response_ids).clip(max=missing - 1)
+        return np.where(self.response_ids[at] == response_ids, at, missing).astype(np.int32)
 
 
-@dataclass(frozen=True)
-class _Board:
-    """Everything a snapshot of one category is computed from, as model-index arrays into
-    ``model_ids`` (the models with a vote on this board)."""
-
-    model_ids: np.ndarray
-    index_a: np.ndarray
-    index_b: np.ndarray
-    challenge: np.ndarray
-    features: np.ndarray  # style differences of side A (rows × features)
-    wins_a: np.ndarray
-    wins_b: np.ndarray
-    ties: np.ndarray
-
-    @classmethod
-    def of(cls, rows: "_Rows") -> "_Board":
-        votes = rows.votes
-        model_ids = np.unique(np.concatenate([votes.model_a, votes.model_b]))
-        return cls(
-            model_ids,
-            np.searchsorted(model_ids, votes.model_a),
-            np.searchsorted(model_ids, votes.model_b),
-            votes.challenge,
-            rows.features,
-            votes.wins_a,
-            votes.wins_b,
-            votes.ties,
-        )
-
-    @property
-    def n_models(self) -> int:
-        return self.model_ids.size
-
-    def counts(self) -> ratings.PairCounts:
-        return ratings.PairCounts.from_rows(
-            self.n_models, self.index_a, self.index_b, self.wins_a, self.wins_b, self.ties
-        )
-
-    def style_votes(self) -> ratings.StyleVotes:
-        return ratings.StyleVotes(
-            self.n_models,
-            self.index_a,
-            self.index_b,
-            self.features,
-            self.wins_a,
-            self.wins_b,
-            self.ties,
-        )
-
-    def rival_score(self) -> ratings.RivalScore:
-        return ratings.rival_score(
-            self.n_models,
-            self.index_a,
-            self.index_b,
-            self.challenge,
-            self.wins_a,
-            self.wins_b,
-            self.ties,
-        )
+def _rows_of(votes: AggregatedVotes, styles: _Styles) -> boards.Rows:
+    return boards.Rows(
+        boards.narrow(votes.model_a),
+        boards.narrow(votes.model_b),
+        boards.narrow(votes.challenge),
+        votes.wins_a.astype(np.int32),  # counts are int4 in the tally
+        votes.wins_b.astype(np.int32),
+        votes.ties.astype(np.int32),
+        styles.positions(votes.response_a),
+        styles.positions(votes.response_b),
+        styles.counts,
+    )
 
 
 def _nullable(value, cast=float):
@@ -360,69 +258,8 @@ def _nullable(value, cast=float):
     )
 
 
-@dataclass(frozen=True)
-class _Computed:
-    """One board's numbers, before anything is written."""
-
-    model_ids: np.ndarray
-    counts: ratings.PairCounts
-    result: ratings.Ratings
-    style: ratings.StyleFit
-    style_rank: np.ndarray
-    tier: np.ndarray
-    style_tier: np.ndarray
-    score: ratings.RivalScore
-    flip_of: dict
-    top: np.ndarray
-    matrix: np.ndarray
-    seconds: float
-
-
-def _board_compute(rows: _Rows, *, rounds: int, seed: int, min_votes: int) -> _Computed:
-    """Everything a snapshot shows, from one board's rows: pure numpy (no database), so
-    boards can be computed in threads."""
-    started = time.perf_counter()
-    board = _Board.of(rows)
-    counts = board.counts()
-    # One thread per board: the boards already run BOARD_THREADS at a time, and nesting the
-    # bootstrap's threads in theirs measured slower (more contention for the GIL).
-    result = ratings.rate(counts, rounds=rounds, seed=seed, min_votes=min_votes, workers=1)
-    ranked = result.rank > 0
-    style = ratings.style_fit(board.style_votes(), initial=result.theta)
-    style_rank = np.zeros(counts.n_models, dtype=np.int64)
-    if ranked.any():
-        style_rank[ranked] = ratings.ranks_from_intervals(style.lower[ranked], style.upper[ranked])
-    tier = ratings.tiers(result.rating, result.lower, result.upper, ranked)
-    style_tier = ratings.tiers(style.rating, style.lower, style.upper, ranked)
-    score = board.rival_score()
-    order = ratings.board_order(result.rating, ranked)
-    flips, exact = ratings.flip_votes(
-        counts, result.theta, np.stack([order[:-1], order[1:]], axis=1), exact=FLIP_EXACT_TOP
-    )
-    flip_of = dict(
-        zip(order[:-1].tolist(), zip(flips.tolist(), exact.tolist(), strict=True), strict=True)
-    )
-    rated = np.flatnonzero(result.rated)
-    top = rated[np.argsort(-result.rating[rated], kind="stable")][:WIN_MATRIX_SIZE]
-    matrix = ratings.win_rate_matrix(counts, top)
-    return _Computed(
-        model_ids=board.model_ids,
-        counts=counts,
-        result=result,
-        style=style,
-        style_rank=style_rank,
-        tier=tier,
-        style_tier=style_tier,
-        score=score,
-        flip_of=flip_of,
-        top=top,
-        matrix=matrix,
-        seconds=time.perf_counter() - started,
-    )
-
-
 def _snapshot_write(
-    computed: _Computed,
+    computed: boards.Computed,
     *,
     category: Category | None,
     voters: str = LeaderboardSnapshot.Voters.ALL,
@@ -444,7 +281,7 @@ def _snapshot_write(
         computed_at=now,
         votes_used=counts.n_votes,
         excluded_votes=excluded,
-        # The rounds actually resampled: a tenth of them on boards with the exact control
+        # The rounds actually resampled: a twentieth of them on boards with the exact control
         # variate (ratings.rate).
         rounds=result.rounds,
         seed=seed,
@@ -534,10 +371,11 @@ def _snapshots_write(
     """Snapshots from the counted votes read in ``parts``, each holding every row of the
     categories it has.
 
-    Boards are computed two at a time in threads (numpy releases the GIL in the heavy
-    parts; no database there): a category's as soon as its part is read, overall and
-    verified voters' once every part is. They are written in this thread, in one
-    transaction, as each is ready; writing overlaps computing."""
+    A category's board is ready to compute as soon as its part is read, overall and
+    verified voters' once every part is. Large boards run in the board processes, one each
+    at a time, the largest ready board first (a late overall board would otherwise wait
+    behind the categories); small ones in threads. They are written in this thread, in one
+    transaction, as each is done; writing overlaps computing."""
     categories = list(Category.objects.all())
     known = {category.pk: category for category in categories}
     styles = _Styles.read()
@@ -547,49 +385,86 @@ def _snapshots_write(
         LeaderboardSnapshot.Voters.ALL,
         LeaderboardSnapshot.Voters.VERIFIED,
     )
-    with ThreadPoolExecutor(max_workers=BOARD_THREADS) as pool:
+    processes = settings.ARENA_BOARD_PROCESSES
+    arguments = {"rounds": rounds, "seed": seed, "min_votes": min_votes}
+    local: dict[tuple, boards.Rows] = {}  # every board's rows, by (category pk, voters)
+    waiting: list[tuple] = []  # large boards not yet sent to a process
+    running: dict = {}  # future → board key
+    sent: set = set()  # the futures of boards in a process
+    with ThreadPoolExecutor(max_workers=BOARD_THREADS) as threads:
 
-        def compute(rows: _Rows):
-            return pool.submit(_board_compute, rows, rounds=rounds, seed=seed, min_votes=min_votes)
+        def ready(key: tuple, rows: boards.Rows) -> None:
+            local[key] = rows
+            if processes and rows.size >= settings.ARENA_BOARD_PROCESS_ROWS:
+                waiting.append(key)
+            else:
+                running[threads.submit(boards.compute, rows, **arguments)] = key
 
-        pending, read = {}, []
+        def send() -> None:
+            waiting.sort(key=lambda key: local[key].size)
+            while waiting and len(sent) < processes:
+                key = waiting.pop()
+                try:
+                    pool = boards.processes(processes)
+                    future = pool.submit(boards.compute, local[key], **arguments)
+                except BrokenProcessPool:
+                    # A process of the pool died since its last board: start a new pool.
+                    boards.processes_reset()
+                    pool = boards.processes(processes)
+                    future = pool.submit(boards.compute, local[key], **arguments)
+                running[future] = key
+                sent.add(future)
+
+        read, verified_read = [], []
         for votes in parts:
-            part = _Rows.of(votes, styles)
+            part = _rows_of(votes, styles)
             read.append(part)
+            verified_read.append(votes.verified)
             present = np.unique(votes.category).tolist()
             for pk in present:
                 if pk in known:
-                    if (pk, all_voters) in pending:
+                    if (pk, all_voters) in local:
                         raise ValueError(f"category {pk} read in two parts")
                     whole = len(present) == 1  # as PostgreSQL sends them: no copy
-                    rows = part if whole else part.where(votes.category == pk)
-                    pending[pk, all_voters] = compute(rows)
-        rows = _Rows.concatenate(read)
-        pending[None, all_voters] = compute(rows)
-        pending[None, verified_voters] = compute(rows.where(rows.votes.verified == 1))
+                    ready((pk, all_voters), part if whole else part.where(votes.category == pk))
+            send()
+        rows = boards.Rows.concatenate(read, styles.counts)
+        ready((None, all_voters), rows)
+        verified = np.concatenate(verified_read) if verified_read else np.zeros(0, dtype=bool)
+        ready((None, verified_voters), rows.where(verified == 1))
         for category in categories:
-            if (category.pk, all_voters) not in pending:  # no vote in it
-                pending[category.pk, all_voters] = compute(rows.where(rows.votes.category < 0))
-        key_of = {future: key for key, future in pending.items()}
+            if (category.pk, all_voters) not in local:  # no vote in it
+                ready((category.pk, all_voters), rows.where(np.zeros(rows.size, dtype=bool)))
         written = {}
         with transaction.atomic():
-            for future in as_completed(key_of):
-                pk, voters = key_of[future]
-                if voters == verified_voters:
-                    excluded_here = excluded_verified
-                elif pk is None:
-                    excluded_here = sum(excluded.values())
-                else:
-                    excluded_here = excluded.get(pk, 0)
-                written[pk, voters] = _snapshot_write(
-                    future.result(),
-                    category=known.get(pk),
-                    voters=voters,
-                    excluded=excluded_here,
-                    seed=seed,
-                    min_votes=min_votes,
-                    now=now,
-                )
+            while waiting or running:
+                send()
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    pk, voters = key = running.pop(future)
+                    sent.discard(future)
+                    try:
+                        computed = future.result()
+                    except BrokenProcessPool:
+                        # A board process died (out of memory, killed): this board is
+                        # computed here, and the next recompute starts a new pool.
+                        boards.processes_reset()
+                        computed = boards.compute(local[key], **arguments)
+                    if voters == verified_voters:
+                        excluded_here = excluded_verified
+                    elif pk is None:
+                        excluded_here = sum(excluded.values())
+                    else:
+                        excluded_here = excluded.get(pk, 0)
+                    written[key] = _snapshot_write(
+                        computed,
+                        category=known.get(pk),
+                        voters=voters,
+                        excluded=excluded_here,
+                        seed=seed,
+                        min_votes=min_votes,
+                        now=now,
+                    )
             _snapshots_prune()
     snapshots = [
         written[None, all_voters],
