@@ -432,7 +432,7 @@ ARENA_BOOTSTRAP_ROUNDS = int(os.environ.get("ARENA_BOOTSTRAP_ROUNDS", "1000"))
 # Worker processes the leaderboard's larger boards are computed in (0: threads only), and
 # the tally rows from which a board goes to them (apps/arena/boards.py).
 ARENA_BOARD_PROCESSES = int(os.environ.get("ARENA_BOARD_PROCESSES", "2"))
-ARENA_BOARD_PROCESS_ROWS = int(os.environ.get("ARENA_BOARD_PROCESS_ROWS", "20000"))
+ARENA_BOARD_PROCESS_ROWS = int(os.environ.get("ARENA_BOARD_PROCESS_ROWS", "5000"))
 # Counted votes a model needs before it is ranked; below this it is shown as provisional.
 ARENA_MIN_VOTES = int(os.environ.get("ARENA_MIN_VOTES", "300"))
 ARENA_RECOMPUTE_AFTER_VOTES = int(os.environ.get("ARENA_RECOMPUTE_AFTER_VOTES", "100"))

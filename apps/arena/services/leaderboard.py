@@ -3,7 +3,7 @@
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -343,9 +343,9 @@ def leaderboard_recompute(
     """
     rounds = settings.ARENA_BOOTSTRAP_ROUNDS if rounds is None else rounds
     response_styles_fill()
-    excluded, excluded_verified = excluded_votes()
     parts = _tally_parts() if connection.vendor == "postgresql" else [_aggregate_orm()]
-    return _snapshots_write(parts, excluded, excluded_verified, rounds=rounds, seed=seed)
+    # The excluded counts are read once the counted rows are: meanwhile boards compute.
+    return _snapshots_write(parts, excluded_votes, rounds=rounds, seed=seed)
 
 
 def snapshots_write(
@@ -357,19 +357,20 @@ def snapshots_write(
     seed: int = ratings.DEFAULT_SEED,
 ) -> list[LeaderboardSnapshot]:
     """The snapshots of `leaderboard_recompute` from already aggregated votes."""
-    return _snapshots_write([votes], excluded, excluded_verified, rounds=rounds, seed=seed)
+    return _snapshots_write(
+        [votes], lambda: (excluded, excluded_verified), rounds=rounds, seed=seed
+    )
 
 
 def _snapshots_write(
     parts: Iterable[AggregatedVotes],
-    excluded: dict[int, int],
-    excluded_verified: int,
+    excluded_read: Callable[[], tuple[dict[int, int], int]],
     *,
     rounds: int,
     seed: int,
 ) -> list[LeaderboardSnapshot]:
     """Snapshots from the counted votes read in ``parts``, each holding every row of the
-    categories it has.
+    categories it has; ``excluded_read`` gives the uncounted votes (as `excluded_votes`).
 
     A category's board is ready to compute as soon as its part is read, overall and
     verified voters' once every part is. Large boards run in the board processes, one each
@@ -435,6 +436,7 @@ def _snapshots_write(
         for category in categories:
             if (category.pk, all_voters) not in local:  # no vote in it
                 ready((category.pk, all_voters), rows.where(np.zeros(rows.size, dtype=bool)))
+        excluded, excluded_verified = excluded_read()
         written = {}
         with transaction.atomic():
             while waiting or running:
