@@ -63,7 +63,10 @@ def test_pages_say_demo_votes_while_any_exist_and_stop_after_removal(
     with django_capture_on_commit_callbacks(execute=True):
         assert demo_votes_remove() == 48
     assert list(Vote.objects.all()) == sorted(real, key=lambda v: v.created_at, reverse=True)
-    assert LeaderboardSnapshot.objects.filter(category__isnull=True, voters="all").first().votes_used == 2
+    assert (
+        LeaderboardSnapshot.objects.filter(category__isnull=True, voters="all").first().votes_used
+        == 2
+    )
     for url in pages:
         assert NOTICE not in client.get(url).content.decode(), url
 
