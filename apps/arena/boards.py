@@ -5,7 +5,9 @@ boards can be computed in worker processes.
 In threads they serialise on the GIL between numpy's calls: two threads measured 1.3-1.4
 times one, two processes nearly twice. So large boards go to a pool of worker processes,
 started once per process from a forkserver (a clean process that forks them: never the
-Celery worker itself, whose threads may hold locks).
+Celery worker itself, whose threads may hold locks). As multiprocessing does, each of them
+imports the starting program's main module: a script that recomputes must guard its entry
+point with ``if __name__ == "__main__"`` (Celery, gunicorn, pytest and manage.py do).
 """
 
 from __future__ import annotations
@@ -253,7 +255,8 @@ def processes_reset() -> None:
 
 
 def processes_warm(count: int) -> None:
-    """Start the pool and its processes now (at worker start), not in the first recompute."""
+    """Start the pool and its processes now rather than in the first recompute (the
+    benchmark does, before timing: a worker pays this once, 2-5 s here)."""
     pool = processes(count)
     for future in [pool.submit(int) for _ in range(count)]:
         future.result()
