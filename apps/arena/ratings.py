@@ -598,8 +598,9 @@ def _controlled_bounds(
     if rated.sum() < 3:
         return None
     shape = one_step_distribution(counts, theta_hat, rated, alpha=alpha)
-    if max(np.abs(shape.skewness[rated]).max(), np.abs(shape.kurtosis[rated]).max()) > (
-        CONTROLLED_MAX_SHAPE
+    # (Not finite, where a rated model's one-step spread were zero, also says no.)
+    if not np.all(
+        np.abs(np.r_[shape.skewness[rated], shape.kurtosis[rated]]) <= CONTROLLED_MAX_SHAPE
     ):
         return None
     resampled = min(rounds, max(CONTROLLED_MIN_ROUNDS, -(-rounds // CONTROLLED_ROUNDS_SHARE)))
