@@ -1,9 +1,11 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.arena.models import LeaderboardRow, LeaderboardSnapshot
 from apps.catalog.models import AIModel, Provider
 from rival.sqlrows import (
     MARK_ID,
@@ -13,6 +15,7 @@ from rival.sqlrows import (
     Prepared,
     column,
     insert,
+    insert_values,
     table,
 )
 from tests.factories import AIModelFactory, ProviderFactory
@@ -94,6 +97,80 @@ def test_an_insert_that_breaks_a_constraint_raises_and_stores_nothing():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert(AIModel(slug="delta", name="Other", provider=first.provider))
     assert AIModel.objects.filter(slug="delta").count() == 1
+
+
+def _leaderboard_row(snapshot, model, **values) -> dict:
+    return {
+        "snapshot": snapshot,
+        "model": model,
+        "rank": None,
+        "rating": 1000.0,
+        "lower": 990.0,
+        "upper": 1010.0,
+        "votes": 0,
+        "win_rate": 0.5,
+        "is_provisional": True,
+        "tier": None,
+        "style_rating": None,
+        "style_lower": None,
+        "style_upper": None,
+        "style_rank": None,
+        "style_tier": None,
+        "rival_score": None,
+        "consistency": None,
+        "flip_votes": None,
+        "flip_exact": False,
+        **values,
+    }
+
+
+def _snapshot() -> LeaderboardSnapshot:
+    from django.utils import timezone
+
+    return LeaderboardSnapshot.objects.create(
+        computed_at=timezone.now(), votes_used=0, excluded_votes=0, rounds=0, seed=0
+    )
+
+
+def test_rows_of_plain_values_are_stored_in_one_statement():
+    snapshot, models = _snapshot(), AIModelFactory.create_batch(3)
+    values = [
+        _leaderboard_row(snapshot.pk, models[0].pk, rank=1, rating=1234.5, flip_votes=7),
+        _leaderboard_row(snapshot.pk, models[1].pk, is_provisional=False, flip_exact=True),
+        _leaderboard_row(snapshot.pk, models[2].pk, style_rating=-3.25, consistency=0.0),
+    ]
+    names = list(values[0])[::-1]  # any order of the fields
+
+    with CaptureQueriesContext(connection) as queries:
+        stored = insert_values(LeaderboardRow, names, ([v[n] for n in names] for v in values))
+
+    assert stored == 3
+    # COPY is not logged as a query; the INSERT of other databases is one batch.
+    assert len(queries) == (0 if connection.vendor == "postgresql" else 1)
+    read = list(
+        LeaderboardRow.objects.filter(snapshot=snapshot).order_by("model_id").values(*names)
+    )
+    expected = [{**v, "snapshot": snapshot.pk} for v in values]
+    assert [{n: r[n] for n in names} for r in read] == sorted(expected, key=lambda v: v["model"])
+    assert insert_values(LeaderboardRow, names, []) == 0
+
+
+def test_plain_values_must_name_every_field_once():
+    names = list(_leaderboard_row(None, None))
+    for wrong in (names[1:], [*names, "rank"], [*names[1:], "id"]):
+        with pytest.raises(ImproperlyConfigured):
+            insert_values(LeaderboardRow, wrong, [])
+
+
+def test_a_batch_of_plain_values_that_breaks_a_constraint_stores_none_of_it():
+    from django.db import IntegrityError, transaction
+
+    snapshot, model = _snapshot(), AIModelFactory()
+    names = list(_leaderboard_row(None, None))
+    twice = [list(_leaderboard_row(snapshot.pk, model.pk).values())] * 2
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_values(LeaderboardRow, names, twice)
+    assert not LeaderboardRow.objects.filter(snapshot=snapshot).exists()
 
 
 # --- Prepared: a queryset compiled once, run with new values ---------------------------------

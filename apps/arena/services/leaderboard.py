@@ -1,5 +1,6 @@
 """Recomputing the leaderboard: counted votes aggregated, rated, written as snapshots."""
 
+import functools
 import logging
 import math
 import time
@@ -12,7 +13,8 @@ import numpy as np
 import psycopg
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from apps.arena import boards, ratings
@@ -20,10 +22,12 @@ from apps.arena.boards import COLUMNS, AggregatedVotes
 from apps.arena.models import LeaderboardRow, LeaderboardSnapshot, ResponseStyle, VoteTally
 from apps.challenges.models import Category
 from apps.responses.models import Response
+from rival import sqlrows
+from rival.cacheversion import content_version_bump
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOTS_KEPT_PER_CATEGORY = 20
+SNAPSHOTS_KEPT_PER_CATEGORY = 20  # per category and voters
 # Boards computed at once in threads: small ones (below ARENA_BOARD_PROCESS_ROWS tally rows,
 # where sending them to a process costs more than it saves), or every one with
 # ARENA_BOARD_PROCESSES = 0.
@@ -252,9 +256,28 @@ def _rows_of(votes: AggregatedVotes, styles: _Styles) -> boards.Rows:
     )
 
 
+def _positive(values: np.ndarray) -> list:
+    """Integers, None for 0 (no rank, no tier)."""
+    return [value or None for value in values.astype(np.int64).tolist()]
+
+
+def _finite(values: np.ndarray) -> list:
+    """Floats, None for NaN."""
+    return [None if value != value else value for value in values.astype(float).tolist()]
+
+
 def _nullable(value, cast=float):
     return (
         None if value is None or (isinstance(value, float) and math.isnan(value)) else cast(value)
+    )
+
+
+@functools.cache
+def _duration_update_sql() -> str:
+    table, column = sqlrows.table(LeaderboardSnapshot), sqlrows.column
+    return (
+        f"UPDATE {table} SET {column(LeaderboardSnapshot, 'duration_ms')} = %s"
+        f" WHERE {column(LeaderboardSnapshot, 'pk')} = %s"
     )
 
 
@@ -275,7 +298,7 @@ def _snapshot_write(
     flip_of, top, matrix = computed.flip_of, computed.top, computed.matrix
     ranked = result.rank > 0
     rated = np.flatnonzero(result.rated)
-    snapshot = LeaderboardSnapshot.objects.create(
+    snapshot = LeaderboardSnapshot(
         category=category,
         voters=voters,
         computed_at=now,
@@ -303,33 +326,35 @@ def _snapshot_write(
             for k, name in enumerate(ratings.STYLE_FEATURES)
         ],
     )
-    LeaderboardRow.objects.bulk_create(
-        LeaderboardRow(
-            snapshot=snapshot,
-            model_id=int(model_ids[i]),
-            rank=int(result.rank[i]) or None,
-            rating=float(result.rating[i]),
-            lower=float(result.lower[i]),
-            upper=float(result.upper[i]),
-            votes=int(result.votes[i]),
-            win_rate=float(result.win_rate[i]),
-            is_provisional=not ranked[i],
-            tier=int(tier[i]) or None,
-            style_rating=_nullable(style.rating[i]),
-            style_lower=_nullable(style.lower[i]),
-            style_upper=_nullable(style.upper[i]),
-            style_rank=int(style_rank[i]) or None,
-            style_tier=int(style_tier[i]) or None,
-            rival_score=_nullable(score.score[i]),
-            consistency=_nullable(score.consistency[i]),
-            flip_votes=_nullable(flip_of.get(i, (None, False))[0], int),
-            flip_exact=bool(flip_of.get(i, (None, False))[1]),
-        )
-        for i in rated
-    )
-    # The board's computing time (in its thread) plus its writing.
+    # Composed once, no signals: the caller bumps the content version once for all boards.
+    sqlrows.insert(snapshot)
+    flips = [flip_of.get(i, (None, False)) for i in rated.tolist()]
+    columns = {
+        "snapshot": [snapshot.pk] * rated.size,
+        "model": model_ids[rated].tolist(),
+        "rank": _positive(result.rank[rated]),
+        "rating": result.rating[rated].tolist(),
+        "lower": result.lower[rated].tolist(),
+        "upper": result.upper[rated].tolist(),
+        "votes": result.votes[rated].astype(np.int64).tolist(),
+        "win_rate": result.win_rate[rated].tolist(),
+        "is_provisional": (~ranked[rated]).tolist(),
+        "tier": _positive(tier[rated]),
+        "style_rating": _finite(style.rating[rated]),
+        "style_lower": _finite(style.lower[rated]),
+        "style_upper": _finite(style.upper[rated]),
+        "style_rank": _positive(style_rank[rated]),
+        "style_tier": _positive(style_tier[rated]),
+        "rival_score": _finite(score.score[rated]),
+        "consistency": _finite(score.consistency[rated]),
+        "flip_votes": [_nullable(votes, int) for votes, _ in flips],
+        "flip_exact": [bool(exact) for _, exact in flips],
+    }
+    sqlrows.insert_values(LeaderboardRow, list(columns), zip(*columns.values(), strict=True))
+    # The board's computing time (in its process or thread) plus its writing.
     snapshot.duration_ms = int((computed.seconds + time.perf_counter() - started) * 1000)
-    snapshot.save(update_fields=["duration_ms"])
+    with connection.cursor() as cursor:
+        cursor.execute(_duration_update_sql(), [snapshot.duration_ms, snapshot.pk])
     return snapshot
 
 
@@ -439,6 +464,8 @@ def _snapshots_write(
         excluded, excluded_verified = excluded_read()
         written = {}
         with transaction.atomic():
+            # While the boards compute: this recompute adds one snapshot to each.
+            _snapshots_prune(keep=SNAPSHOTS_KEPT_PER_CATEGORY - 1)
             while waiting or running:
                 send()
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -467,7 +494,8 @@ def _snapshots_write(
                         min_votes=min_votes,
                         now=now,
                     )
-            _snapshots_prune()
+            # Pages show the newest snapshots: one bump for all of them (now and on commit).
+            content_version_bump()
     snapshots = [
         written[None, all_voters],
         *(written[category.pk, all_voters] for category in categories),
@@ -479,9 +507,15 @@ def _snapshots_write(
     return snapshots
 
 
-def _snapshots_prune() -> None:
-    flavours = LeaderboardSnapshot.objects.values_list("category_id", "voters").distinct()
-    for category_id, voters in flavours:
-        same = LeaderboardSnapshot.objects.filter(category_id=category_id, voters=voters)
-        keep = same.values_list("pk", flat=True)[:SNAPSHOTS_KEPT_PER_CATEGORY]
-        same.exclude(pk__in=list(keep)).delete()
+def _snapshots_prune(*, keep: int) -> None:
+    """Delete all but the newest ``keep`` snapshots of each category and voters (their rows
+    with them)."""
+    newest_first = Window(
+        RowNumber(),
+        partition_by=[F("category_id"), F("voters")],
+        order_by=[F("computed_at").desc(), F("pk").desc()],
+    )
+    old = LeaderboardSnapshot.objects.alias(newest=newest_first).filter(newest__gt=keep)
+    old_ids = list(old.values_list("pk", flat=True))
+    if old_ids:
+        LeaderboardSnapshot.objects.filter(pk__in=old_ids).delete()
