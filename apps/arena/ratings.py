@@ -831,6 +831,11 @@ class StyleFit:
 
 Z_95 = float(stats.norm.ppf(0.975))
 NEWTON_STEPS = 2
+# The style coefficients' prior: normal, this standard deviation in log-odds per standard
+# deviation of a style difference (measured effects are a few tenths). Where the votes pin a
+# coefficient down it changes nothing; where they cannot tell style from the model (each
+# model with one answer, say) it keeps the style-controlled ratings wide but finite.
+STYLE_PRIOR_SD = 1.0
 
 
 class _StyleDesign:
@@ -860,13 +865,16 @@ class _StyleDesign:
         self.score = self.wins_first + self.ties / 2
         raw = np.asarray(votes.features, dtype=np.float64)[order]
         weight = self.totals / self.totals.sum()
-        mean = weight @ raw
-        sd = np.sqrt(weight @ (raw - mean) ** 2)
+        # Scaled to unit standard deviation over votes seen from both sides, where the
+        # differences average zero: not centred on the sides as shown, which would make the
+        # fit depend on which answer happened to be side a (a mean offset acts as a side
+        # bonus). So a row and its mirror image give the same fit, and rows may be merged.
+        sd = np.sqrt(weight @ raw**2)
         # A feature with no spread (say, no answer has a header) carries no information.
         self.usable = sd > 1e-12
         # Features × rows, so that every per-feature pass reads contiguous memory.
         self.features = np.ascontiguousarray(
-            np.where(self.usable, (raw - mean) / np.where(self.usable, sd, 1.0), 0.0).T
+            np.where(self.usable, raw / np.where(self.usable, sd, 1.0), 0.0).T
         )
         self.k = raw.shape[1]
 
@@ -885,14 +893,15 @@ class _StyleDesign:
         diff = theta[self.pair_first] - theta[self.pair_second]
         return diff[self.row_pair] + gamma @ self.features
 
-    def gradient(self, beta: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:
+    def gradient(self, beta: np.ndarray, p: np.ndarray, alpha) -> np.ndarray:
         residual = self.score - self.totals * p
         per_pair = np.add.reduceat(residual, self.starts)
         g = np.concatenate([self._to_models(per_pair[None])[0], self.features @ residual])
         return g - alpha * beta
 
-    def information(self, weight: np.ndarray, alpha: float) -> np.ndarray:
-        """Σ weight·x·xᵀ over rows, x = (e_first − e_second, features), plus the ridge."""
+    def information(self, weight: np.ndarray, alpha) -> np.ndarray:
+        """Σ weight·x·xᵀ over rows, x = (e_first − e_second, features), plus the penalty's
+        curvature ``alpha`` (one value, or one per parameter)."""
         m, k = self.m, self.k
         weighted = self.features * weight
         per_pair_weight = np.add.reduceat(weight, self.starts)
@@ -919,11 +928,12 @@ def style_fit(
     tol: float = 1e-7,
     max_iter: int = 50,
 ) -> StyleFit:
-    """Contextual Bradley–Terry: P(a beats b) = σ(θa − θb + γ·x), x the standardised style
+    """Contextual Bradley–Terry: P(a beats b) = σ(θa − θb + γ·x), x the scaled style
     differences of the two answers, fitted by damped Newton on the penalised likelihood
-    (ties half a win, as in ``fit``). 95% intervals from the sandwich estimator
-    H⁻¹ J H⁻¹, J summed over single votes, so ties and overdispersion are accounted for.
-    ``initial`` may hold plain strengths (per model) to start from."""
+    (ties half a win, as in ``fit``; the ridge ``alpha`` on θ, a normal prior of
+    STYLE_PRIOR_SD on γ). 95% intervals from the sandwich estimator H⁻¹ J H⁻¹, J summed over
+    single votes (so ties and overdispersion are accounted for) plus the penalty's
+    curvature. ``initial`` may hold plain strengths (per model) to start from."""
     n = votes.n_models
     totals = votes.totals
     seen = np.zeros(n, dtype=bool)
@@ -948,6 +958,8 @@ def style_fit(
         )
     design = _StyleDesign(votes, rated)
     m = design.m
+    # The ridge on θ; the prior on γ.
+    penalty = np.r_[np.full(m, alpha), np.full(k, 1.0 / STYLE_PRIOR_SD**2)]
     beta = np.zeros(m + k)
     if initial is not None:
         beta[:m] = initial[rated] - initial[rated].mean()
@@ -957,11 +969,11 @@ def style_fit(
     h_inv = None
     for iterations in range(1, max_iter + 1):
         p = _sigmoid(design.eta(beta))
-        grad = design.gradient(beta, p, alpha)
+        grad = design.gradient(beta, p, penalty)
         if h_inv is None or iterations <= NEWTON_STEPS:
             # Full Newton for the first steps, then the chord method: the Hessian costs
             # several passes over the rows, the gradient one.
-            h = design.information(design.totals * p * (1 - p), alpha)
+            h = design.information(design.totals * p * (1 - p), penalty)
             h += np.outer(centre, centre)  # fixes the mean of θ without moving the optimum
             h_inv = linalg.inv(h)
         step = h_inv @ grad
@@ -972,12 +984,15 @@ def style_fit(
         if largest < tol:
             break
     p = _sigmoid(design.eta(beta))
-    h = design.information(design.totals * p * (1 - p), alpha)
+    h = design.information(design.totals * p * (1 - p), penalty)
     h += np.outer(centre, centre)
-    # Σ over votes of (y − p)²: wins contribute (1 − p)², losses p², ties (½ − p)².
+    # Σ over votes of (y − p)²: wins contribute (1 − p)², losses p², ties (½ − p)²; plus the
+    # penalty's curvature, as in H. Without it a direction the votes say nothing about (a
+    # model's strength against its style, when each model has one answer) would get no
+    # width at all: pinned by the penalty, not by the votes, yet shown as certain.
     meat = design.information(
         design.wins_first * (1 - p) ** 2 + design.wins_second * p**2 + design.ties * (0.5 - p) ** 2,
-        0.0,
+        penalty,
     )
     h_inv = linalg.inv(h)
     covariance = h_inv @ meat @ h_inv

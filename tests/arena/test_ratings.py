@@ -425,6 +425,50 @@ def test_a_model_that_wins_only_by_length_drops_into_the_pack_with_style_control
     assert np.isnan(style.coefficient[1:]).all()
 
 
+def test_a_vote_seen_from_either_side_gives_the_same_style_fit():
+    votes, _ = length_wins_votes()
+    mirror = np.random.default_rng(3).random(votes.first.size) < 0.3
+    mirrored = ratings.StyleVotes(
+        votes.n_models,
+        np.where(mirror, votes.second, votes.first),
+        np.where(mirror, votes.first, votes.second),
+        np.where(mirror[:, None], -votes.features, votes.features),
+        np.where(mirror, votes.wins_second, votes.wins_first),
+        np.where(mirror, votes.wins_first, votes.wins_second),
+        votes.ties,
+    )
+
+    fits = [ratings.style_fit(v) for v in (votes, mirrored)]
+
+    for name in ("rating", "lower", "upper"):
+        assert np.allclose(getattr(fits[0], name), getattr(fits[1], name), atol=1e-6)
+    assert np.allclose(fits[0].coefficient[0], fits[1].coefficient[0], atol=1e-9)
+
+
+def test_where_style_cannot_be_told_from_the_model_it_widens_the_intervals_only():
+    # One answer per model: model 0's answers are long, the others' short and alike, so a
+    # style difference is a model difference; sides shown both ways round, evenly.
+    battles = [(0, other, 24, 6) for other in (1, 2, 3)]  # (a, b, a's wins, b's wins)
+    battles += [(other, 0, 6, 24) for other in (1, 2, 3)]
+    battles += [(1, 2, 10, 10), (1, 3, 10, 10), (2, 3, 10, 10)]
+    first, second, wins_first, wins_second = map(np.array, zip(*battles, strict=True))
+    words = np.array([[800, 1, 60, 60], [3, 0, 0, 0], [3, 0, 0, 0], [3, 0, 0, 0]])
+    features = ratings.style_differences(words[first], words[second])
+    ties = np.zeros(first.size)
+    votes = ratings.StyleVotes(4, first, second, features, wins_first, wins_second, ties)
+    counts = PairCounts.from_rows(4, first, second, wins_first, wins_second, ties)
+
+    plain = ratings.rate(counts, rounds=200)
+    style = ratings.style_fit(votes, initial=plain.theta)
+
+    # The votes cannot say how much of model 0's lead is its style: its rating stays, its
+    # interval widens (pinned by the penalty, it was once shown as a few points wide).
+    assert np.abs(style.rating - plain.rating).max() < 5
+    widths = style.upper - style.lower
+    assert np.all(widths > 2 * (plain.upper - plain.lower))
+    assert widths.max() < 2000  # wide, not unbounded
+
+
 def test_style_fit_without_style_differences_matches_the_plain_fit():
     counts, _ = simulated_counts(8, 5_000, seed=11)
     rows = counts.first.size

@@ -261,14 +261,15 @@ def fastchat_style(counts: ratings.PairCounts, rounds: int, seed: int) -> tuple[
 def fastchat_style_control(votes: ratings.StyleVotes) -> tuple[np.ndarray, float, float]:
     """FastChat's style-control approach on the same rows: the contextual Bradley–Terry loss
     over (θ, γ) minimised by scipy L-BFGS-B, one row per (answer pair, outcome) weighted by
-    its count, features standardised as ours. Returns (ratings, wall, CPU seconds)."""
+    its count, features scaled as ours. Returns (ratings, wall, CPU seconds)."""
     m = votes.n_models
     started, cpu_started = time.perf_counter(), time.process_time() + board_processes_cpu()
     features = np.asarray(votes.features, dtype=np.float64)
     weight = votes.totals
-    mean = weight @ features / weight.sum()
-    sd = np.sqrt(weight @ (features - mean) ** 2 / weight.sum())
-    x = np.concatenate([(features - mean) / sd] * 3)
+    # Scaled over votes seen from both sides, as ours (FastChat also centres them on the
+    # sides as shown, which would let the side a vote was cast on move the fit).
+    sd = np.sqrt(weight @ features**2 / weight.sum())
+    x = np.concatenate([features / sd] * 3)
     first = np.concatenate([votes.first] * 3)
     second = np.concatenate([votes.second] * 3)
     rows = votes.first.size

@@ -3,7 +3,7 @@
 Known strengths, answers whose style (words, headers, list items, bold spans) varies by
 model and challenge, pairs drawn with uneven exposure, and ties likelier between close
 models: a tie has probability ``tie_rate · 4p(1 − p)`` and a win ``p − tie/2``, so the
-expected score of a vote is exactly p = σ(θa − θb + γ·x), with x the standardised style
+expected score of a vote is exactly p = σ(θa − θb + γ·x), with x the scaled style
 differences — the model the fits assume, ties counting half.
 """
 
@@ -47,7 +47,8 @@ def simulate(
     habit = rng.lognormal([5.5, 0.0, 0.8, 0.5], 0.6, (n_models, 4))
     style_counts = rng.poisson(habit[None, :, :] * rng.lognormal(0, 0.3, (n_challenges, 1, 4)))
     raw = ratings.style_differences(style_counts[challenge, a], style_counts[challenge, b])
-    standardised = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+    # Scaled as the fit scales them: over votes seen from both sides (mean zero).
+    standardised = raw / np.sqrt((raw**2).mean(axis=0))
     gamma = np.asarray(gamma, dtype=np.float64)
     p = 1 / (1 + np.exp(-(strength[a] - strength[b] + standardised @ gamma)))
     tie_p = tie_rate * 4 * p * (1 - p)
