@@ -414,6 +414,7 @@ def _snapshots_write(
     processes = settings.ARENA_BOARD_PROCESSES
     arguments = {"rounds": rounds, "seed": seed, "min_votes": min_votes}
     local: dict[tuple, boards.Rows] = {}  # every board's rows, by (category pk, voters)
+    seen: set[int] = set()  # the categories read
     waiting: list[tuple] = []  # large boards not yet sent to a process
     running: dict = {}  # future → board key
     sent: set = set()  # the futures of boards in a process
@@ -441,26 +442,26 @@ def _snapshots_write(
                 running[future] = key
                 sent.add(future)
 
-        read, verified_read = [], []
+        read, verified_read = [], []  # per category: its rows, its verified voters' rows
         for votes in parts:
-            part = _rows_of(votes, styles)
-            read.append(part)
-            verified_read.append(votes.verified)
             present = np.unique(votes.category).tolist()
             for pk in present:
+                if pk in seen:
+                    raise ValueError(f"category {pk} read in two parts")
+                seen.add(pk)
+                # As PostgreSQL sends them, a part is one category: no copy.
+                piece = votes if len(present) == 1 else votes.where(votes.category == pk)
+                rows = _rows_of(piece.merged(), styles)
+                read.append(rows)
+                verified_read.append(_rows_of(piece.where(piece.verified == 1).merged(), styles))
                 if pk in known:
-                    if (pk, all_voters) in local:
-                        raise ValueError(f"category {pk} read in two parts")
-                    whole = len(present) == 1  # as PostgreSQL sends them: no copy
-                    ready((pk, all_voters), part if whole else part.where(votes.category == pk))
+                    ready((pk, all_voters), rows)
             send()
-        rows = boards.Rows.concatenate(read, styles.counts)
-        ready((None, all_voters), rows)
-        verified = np.concatenate(verified_read) if verified_read else np.zeros(0, dtype=bool)
-        ready((None, verified_voters), rows.where(verified == 1))
+        ready((None, all_voters), boards.Rows.concatenate(read, styles.counts))
+        ready((None, verified_voters), boards.Rows.concatenate(verified_read, styles.counts))
         for category in categories:
             if (category.pk, all_voters) not in local:  # no vote in it
-                ready((category.pk, all_voters), rows.where(np.zeros(rows.size, dtype=bool)))
+                ready((category.pk, all_voters), boards.Rows.concatenate([], styles.counts))
         excluded, excluded_verified = excluded_read()
         written = {}
         with transaction.atomic():
