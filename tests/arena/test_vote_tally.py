@@ -251,8 +251,8 @@ def test_the_packed_postgresql_read_returns_what_the_orm_reads(db, largest_id):
     ]
     rows.append(
         VoteTally(
-            response_a_id=2**45,
-            response_b_id=2**45 + 1,
+            response_a_id=largest_id,
+            response_b_id=largest_id - 2,
             category_id=largest_id,
             is_verified=True,
             is_counted=True,
