@@ -542,7 +542,11 @@ def one_step_distribution(
     v -= v.mean(axis=1, keepdims=True)
     n = counts.totals.sum()
     sigma = _sigmoid(theta_hat[counts.first] - theta_hat[counts.second])
-    outcomes = ((counts.wins_first, 1.0), (counts.wins_second, 0.0), (counts.ties, 0.5))
+    # Per outcome: its share of the votes, and (y − σ) raised to the power r below.
+    outcomes = [
+        (cell / n, y - sigma, y - sigma)
+        for cell, y in ((counts.wins_first, 1.0), (counts.wins_second, 0.0), (counts.ties, 0.5))
+    ]
     powers = [None, v, v * v, v * v * v, (v * v) ** 2]
     raw = [None]
     for r in range(1, 5):
@@ -551,7 +555,9 @@ def one_step_distribution(
         # evenly between (first, second) and (second, first), (−1)^r on the latter; the
         # binomial expansion's terms s and r − s are then equal, and s = 0 is a product with
         # column sums: four m³ products in all instead of fourteen.
-        per_pair = sum(cell / n * (y - sigma) ** r for cell, y in outcomes)
+        if r > 1:
+            outcomes = [(share, residual, power * residual) for share, residual, power in outcomes]
+        per_pair = sum(share * power for share, _, power in outcomes)
         weights = np.zeros((m, m))
         weights[counts.first, counts.second] = per_pair
         weights = (weights + (-1) ** r * weights.T) / 2
@@ -1102,15 +1108,13 @@ def _cells(counts: PairCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 def _removal_counts(counts: PairCounts, cells, order, n_votes: int) -> PairCounts:
     """The counts with the first ``n_votes`` votes taken out along ``order`` of cells."""
-    pair, _, n, where = cells
-    take = np.zeros(n.size)
+    _, _, n, where = cells
     cumulative = np.cumsum(n[order])
-    full = np.searchsorted(cumulative, n_votes, side="right")
-    take[order[:full]] = n[order[:full]]
-    if full < order.size:
-        take[order[full]] = n_votes - (cumulative[full - 1] if full else 0)
+    full = int(np.searchsorted(cumulative, n_votes, side="right"))
     flat = np.concatenate([counts.wins_first, counts.wins_second, counts.ties])
-    flat[where] -= take
+    flat[where[order[:full]]] -= n[order[:full]]  # the cells of an order are distinct
+    if full < order.size:
+        flat[where[order[full]]] -= n_votes - (cumulative[full - 1] if full else 0)
     p = counts.first.size
     return PairCounts(
         counts.n_models, counts.first, counts.second, flat[:p], flat[p : 2 * p], flat[2 * p :]
@@ -1150,6 +1154,9 @@ def flip_votes(
     contrast[pairs[:, 1], np.arange(len(pairs))] = -1.0
     factor = linalg.cho_factor(_hessian(counts, theta, counts.totals, alpha))
     z = linalg.cho_solve(factor, contrast)
+    # The refits below take dozens of steps with this Hessian: a product with its inverse
+    # costs a fraction of a triangular solve's checks and calls.
+    inverse = linalg.cho_solve(factor, np.eye(m))
     gaps = theta[pairs[:, 0]] - theta[pairs[:, 1]]
     # Cells per model (either side), to look first at the votes of the two models themselves.
     owners = np.concatenate([cell_first, cell_second])
@@ -1194,7 +1201,7 @@ def flip_votes(
         estimate = cover[0]
         if index < exact and estimate <= EXACT_MAX_VOTES:
             estimate = _verified_flip(
-                counts, cells, ranking, estimate, theta, factor, upper, lower, alpha, incidence
+                counts, cells, ranking, estimate, theta, inverse, upper, lower, alpha, incidence
             )
             verified[index] = estimate is not None
         result[index] = np.nan if estimate is None else estimate
@@ -1266,16 +1273,16 @@ def _votes_to_cover(effect: np.ndarray, n: np.ndarray, gap: float) -> tuple[int,
 EXACT_MAX_VOTES = 200
 
 
-def _refit(reduced: PairCounts, theta, factor, alpha: float, incidence, order) -> bool:
+def _refit(reduced: PairCounts, theta, inverse, alpha: float, incidence, order) -> bool:
     """Whether, in the fit of slightly reduced counts (the same pairs, so the same
     ``incidence``), the second model of ``order`` (upper, lower) rates above the first:
-    chord steps with the full data's Hessian (a few cheap solves), or full Newton when they
-    do not settle.
+    chord steps with the full data's Hessian (its ``inverse``: a few cheap products), or full
+    Newton when they do not settle.
 
     From the second step on the steps shrink geometrically (about tenfold each; the first
     ratio is smaller), so once two such steps show a ratio r < ½, what is left of the way is
     about |step|·r/(1 − r) per model, and twice that for the gap between two. When the gap is
-    twice that again, its sign is settled: three or four solves instead of seven or eight."""
+    twice that again, its sign is settled: three or four steps instead of seven or eight."""
     upper, lower = order
     score = reduced.wins_first + reduced.ties / 2
     totals = reduced.totals
@@ -1284,7 +1291,7 @@ def _refit(reduced: PairCounts, theta, factor, alpha: float, incidence, order) -
     # Only the order of two models is asked: 1e-7 on the log scale is 4e-6 rating points.
     for iteration in range(40):
         grad = _gradient(refit, reduced.first, reduced.second, score, totals, incidence, alpha)
-        step = linalg.cho_solve(factor, grad)
+        step = inverse @ grad
         refit += step
         largest = np.abs(step).max()
         ratio = largest / previous
@@ -1299,7 +1306,7 @@ def _refit(reduced: PairCounts, theta, factor, alpha: float, incidence, order) -
 
 
 def _verified_flip(
-    counts, cells, ranking, estimate, theta, factor, upper, lower, alpha, incidence
+    counts, cells, ranking, estimate, theta, inverse, upper, lower, alpha, incidence
 ) -> int | None:
     """Smallest k along the ``ranking``'s order whose removal puts ``lower`` above ``upper``
     by refitting (``incidence``: the counts' pairs, as ``_incidence`` builds it)."""
@@ -1307,7 +1314,7 @@ def _verified_flip(
 
     def flips(k: int) -> bool:
         reduced = _removal_counts(counts, cells, ranking.order(k), k)
-        return _refit(reduced, theta, factor, alpha, incidence, order=(upper, lower))
+        return _refit(reduced, theta, inverse, alpha, incidence, order=(upper, lower))
 
     k = min(max(estimate, 1), available)
     if flips(k):
