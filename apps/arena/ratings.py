@@ -149,8 +149,8 @@ def _hessian(counts: PairCounts, theta: np.ndarray, totals: np.ndarray, alpha: f
     m = counts.n_models
     p = _sigmoid(theta[counts.first] - theta[counts.second])
     v = totals * p * (1 - p)
-    h = np.zeros((m, m))
-    np.add.at(h, (counts.first, counts.second), -v)
+    # One entry per pair (the pairs are distinct): a bincount places them, add.at was slower.
+    h = np.bincount(counts.first * m + counts.second, -v, m * m).reshape(m, m)
     h += h.T
     h[np.diag_indices(m)] = -h.sum(axis=1) + alpha
     # Only differences of θ are identified; this term fixes the mean without moving the optimum.
