@@ -71,6 +71,24 @@ def test_merged_rows_are_one_per_pair_of_answers_with_every_vote():
     assert np.array_equal(merged.challenge, (merged.response_a - 1000) // 100 + 50)
 
 
+def test_answers_with_ids_beyond_31_bits_merge_alike():
+    votes = tally(rows=500)
+    far = 2**40
+    wide = boards.AggregatedVotes(
+        **{
+            **{name: getattr(votes, name) for name in boards.AggregatedVotes.__annotations__},
+            "response_a": votes.response_a + far,
+            "response_b": votes.response_b + far,
+        }
+    )
+
+    merged, merged_wide = votes.merged(), wide.merged()
+
+    assert np.array_equal(merged_wide.response_a, merged.response_a + far)
+    for name in ("model_a", "model_b", "challenge", "wins_a", "wins_b", "ties", "verified"):
+        assert np.array_equal(getattr(merged_wide, name), getattr(merged, name))
+
+
 def test_a_merged_row_is_verified_only_when_all_of_its_rows_are():
     votes = tally(rows=60)
     votes = votes.where(votes.response_a != votes.response_b)
