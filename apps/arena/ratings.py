@@ -993,12 +993,14 @@ def style_fit(
     h = design.information(design.totals * p * (1 - p), penalty)
     h += np.outer(centre, centre)
     # Σ over votes of (y − p)²: wins contribute (1 − p)², losses p², ties (½ − p)²; plus the
-    # penalty's curvature, as in H. Without it a direction the votes say nothing about (a
+    # style prior's curvature, as in H. Without it a direction the votes say nothing about (a
     # model's strength against its style, when each model has one answer) would get no
-    # width at all: pinned by the penalty, not by the votes, yet shown as certain.
+    # width at all: pinned by the prior, not by the votes, yet shown as certain. (Not the
+    # ridge on θ: a numerical device for models that never lost, and for boards whose models
+    # never met across groups, where the plain intervals are pinned the same way.)
     meat = design.information(
         design.wins_first * (1 - p) ** 2 + design.wins_second * p**2 + design.ties * (0.5 - p) ** 2,
-        penalty,
+        np.r_[np.zeros(m), penalty[m:]],
     )
     h_inv = linalg.inv(h)
     covariance = h_inv @ meat @ h_inv

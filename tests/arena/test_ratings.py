@@ -469,6 +469,34 @@ def test_where_style_cannot_be_told_from_the_model_it_widens_the_intervals_only(
     assert widths.max() < 2000  # wide, not unbounded
 
 
+def test_models_that_never_met_across_groups_keep_style_intervals_like_the_plain_ones():
+    # Text models battle text models and image models image models: the offset between the
+    # two groups rests on the ridge alone, in the plain fit as in style control, and must not
+    # blow the style-controlled intervals up (as counting the ridge in the sandwich did).
+    rng = np.random.default_rng(8)
+    first, second = [], []
+    for group in (range(5), range(5, 10)):
+        for a in group:
+            for b in group:
+                if a < b:
+                    first += [a, b] * 40
+                    second += [b, a] * 40
+    first, second = np.array(first), np.array(second)
+    strength = np.linspace(-1, 1, 10)
+    wins_first = rng.random(first.size) < 1 / (1 + np.exp(strength[second] - strength[first]))
+    wins_first = wins_first.astype(float)
+    ties = np.zeros(first.size)
+    features = rng.normal(0, 0.3, (first.size, 4))  # answers vary within every model
+    votes = ratings.StyleVotes(10, first, second, features, wins_first, 1 - wins_first, ties)
+    counts = PairCounts.from_rows(10, first, second, wins_first, 1 - wins_first, ties)
+
+    plain = ratings.rate(counts, rounds=200)
+    style = ratings.style_fit(votes, initial=plain.theta)
+
+    widths, plain_widths = style.upper - style.lower, plain.upper - plain.lower
+    assert np.all(widths < 2 * plain_widths)
+
+
 def test_style_fit_without_style_differences_matches_the_plain_fit():
     counts, _ = simulated_counts(8, 5_000, seed=11)
     rows = counts.first.size
