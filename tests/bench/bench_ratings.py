@@ -6,7 +6,8 @@ PostgreSQL in DATABASE_URL: a throwaway test database is created, filled with CO
 dropped. First, without the database, one style-controlled fit (with its sandwich intervals)
 on simulated votes of BENCH_VOTES, against a FastChat-style L-BFGS fit of the same model.
 Then, at each size of BENCH_SIZES, the wall and CPU time of the whole `leaderboard_recompute`
-(every snapshot the task writes, reading the vote tally). Up to BENCH_COPY_VOTES_UP_TO the
+(every snapshot the task writes, reading the vote tally), in a process that has started its
+board processes and recomputed once already (on no votes, timed apart), as a worker has. Up to BENCH_COPY_VOTES_UP_TO the
 votes themselves are loaded and the triggers tally them; above, the tally rows are written
 straight. At BENCH_VOTES, the overall plain fit against a FastChat-style fit (scipy L-BFGS
 per bootstrap round on the same data), timed on a subset of rounds and extrapolated; the
