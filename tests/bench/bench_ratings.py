@@ -7,12 +7,12 @@ dropped. First, without the database, one style-controlled fit (with its sandwic
 on simulated votes of BENCH_VOTES, against a FastChat-style L-BFGS fit of the same model.
 Then, at each size of BENCH_SIZES, the wall and CPU time of the whole `leaderboard_recompute`
 (every snapshot the task writes, reading the vote tally), in a process that has started its
-board processes and recomputed once already (on no votes, timed apart), as a worker has. Up to BENCH_COPY_VOTES_UP_TO the
-votes themselves are loaded and the triggers tally them; above, the tally rows are written
-straight. At BENCH_VOTES, the overall plain fit against a FastChat-style fit (scipy L-BFGS
-per bootstrap round on the same data), timed on a subset of rounds and extrapolated; the
-output says so. BENCH_COMPARE=0 skips both FastChat comparisons. Other sizes: BENCH_MODELS,
-BENCH_ROUNDS, BENCH_LBFGS_ROUNDS.
+board processes and recomputed once already (on no votes, timed apart), as a worker has. Up
+to BENCH_COPY_VOTES_UP_TO the votes themselves are loaded and the triggers tally them;
+above, the tally rows are written straight. At BENCH_VOTES, the overall plain fit against a
+FastChat-style fit (scipy L-BFGS per bootstrap round on the same data), timed on a subset of
+rounds and extrapolated; the output says so. BENCH_COMPARE=0 skips both FastChat
+comparisons. Other sizes: BENCH_MODELS, BENCH_ROUNDS, BENCH_LBFGS_ROUNDS.
 """
 
 import io
