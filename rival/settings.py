@@ -526,6 +526,7 @@ COLLECTION_BACKOFF_BASE = float(os.environ.get("COLLECTION_BACKOFF_BASE", "2"))
 COLLECTION_BACKOFF_MAX = float(os.environ.get("COLLECTION_BACKOFF_MAX", "300"))
 # A claimed job not finished within this many seconds is taken as lost (worker killed) and
 # re-enqueued by the requeue_stale_jobs beat task; a queued one after COLLECTION_QUEUE_LEASE.
+# A job a loop claims while its current call is out holds twice this (it waits for one call).
 COLLECTION_JOB_LEASE = float(
     os.environ.get("COLLECTION_JOB_LEASE", str(CELERY_TASK_TIME_LIMIT + 60))
 )

@@ -2,7 +2,7 @@
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -16,12 +16,18 @@ from apps.catalog.models import AIModel, Gateway
 from apps.challenges.models import Challenge, OutputType
 from apps.collection.job_sql import claim_query, job_done_sql, run_finish_sql
 from apps.collection.models import OPEN_JOB_STATES, CollectionJob, CollectionRun
-from apps.gateways.base import Completion, GatewayError, PermanentGatewayError
+from apps.gateways.base import (
+    Completion,
+    CompletionRequest,
+    GatewayError,
+    PermanentGatewayError,
+)
 from apps.gateways.calls import complete, completion_request_for
 from apps.gateways.clients import check_gateway_ready
 from apps.responses.media import MediaRejected
 from apps.responses.models import Response
 from apps.responses.services import response_create
+from rival.sqlrows import insert_values
 
 logger = logging.getLogger(__name__)
 MILLION = Decimal(1_000_000)
@@ -61,7 +67,16 @@ def _price(model: AIModel, tokens_in: int | None, tokens_out: int | None) -> Dec
     ) / MILLION
 
 
-def _store(model: AIModel, challenge: Challenge, request, completion: Completion):
+@dataclass(frozen=True)
+class Answer:
+    """What a provider sent for one call, with the request it answered: all a store needs."""
+
+    request: CompletionRequest
+    completion: Completion
+
+
+def _store(model: AIModel, challenge: Challenge, answer: Answer):
+    request, completion = answer.request, answer.completion
     cost = completion.cost_usd
     if cost is None and model.gateway.kind != Gateway.Kind.DEMO:
         cost = _price(model, completion.tokens_in, completion.tokens_out)
@@ -88,13 +103,12 @@ def _store(model: AIModel, challenge: Challenge, request, completion: Completion
         raise PermanentGatewayError(f"Refused the {challenge.output_type}: {exc}.") from exc
 
 
-def response_collect(*, model: AIModel, challenge: Challenge) -> Response:
-    """Ask the model's gateway for an answer to the challenge and store it, published.
+def answer_fetch(model: AIModel, challenge: Challenge) -> Answer:
+    """Ask the model's gateway for an answer to the challenge; nothing is stored.
 
-    The caller has looked for a published response just before (job_claim does); the unique
-    constraint turns one stored in between into a no-op returning it. Oversized prompts and
-    missing keys are refused before any call. Raises GatewayError subclasses; nothing is
-    stored when the call fails, so a half-received answer is never saved.
+    Oversized prompts and missing keys are refused before any call. Raises GatewayError
+    subclasses. Uses no database connection (the demo gateway aside, which reads its prices
+    once per process), so a job loop runs it in a thread beside its own (tasks.collect_run_jobs).
     """
     if model.gateway is None:
         raise PermanentGatewayError(f"{model.slug} has no gateway configured.")
@@ -106,7 +120,18 @@ def response_collect(*, model: AIModel, challenge: Challenge) -> Response:
         wait=settings.COLLECTION_SLOT_WAIT,
         lease=settings.COLLECTION_JOB_LEASE,
     )
-    response, _ = _store(model, challenge, request, completion)
+    return Answer(request, completion)
+
+
+def response_collect(*, model: AIModel, challenge: Challenge) -> Response:
+    """Ask the model's gateway for an answer to the challenge and store it, published.
+
+    The caller has looked for a published response just before (job_claim does); the unique
+    constraint turns one stored in between into a no-op returning it. Raises GatewayError
+    subclasses (see answer_fetch); nothing is stored when the call fails, so a half-received
+    answer is never saved.
+    """
+    response, _ = _store(model, challenge, answer_fetch(model, challenge))
     return response
 
 
@@ -214,29 +239,15 @@ def run_create(
         run_fail(run.pk, " ".join(sorted(problems)))
         run.refresh_from_db()
         return run
-    now = timezone.now()
-    jobs = CollectionJob.objects.bulk_create(
-        CollectionJob(
-            run=run,
-            model=call.model,
-            challenge=call.challenge,
-            estimated_cost_usd=call.estimate,
-            state=CollectionJob.State.FAILED if call.refusal else CollectionJob.State.PENDING,
-            last_error=call.refusal,
-            finished_at=now if call.refusal else None,
-            lease_until=None if call.refusal else now + _queue_lease(),
-        )
-        for call in planned
-    )
+    to_send = _jobs_insert(run, planned)
     run.estimated_cost_usd = sum((c.estimate for c in planned if not c.refusal), Decimal(0))
     run.skipped_over_budget = len(over_budget)
     run.save(update_fields=["estimated_cost_usd", "skipped_over_budget"])
-    to_send = [job.pk for job in jobs if job.state == CollectionJob.State.PENDING]
     logger.info(
         "run=%s created: %s jobs, %s refused, %s over budget",
         run.pk,
-        len(to_send),
-        len(jobs) - len(to_send),
+        to_send,
+        len(planned) - to_send,
         len(over_budget),
     )
     if not to_send:
@@ -245,6 +256,40 @@ def run_create(
     loops = calls_at_once(call.model.gateway for call in planned if not call.refusal)
     transaction.on_commit(lambda: _start_loops(run.pk, loops))
     return run
+
+
+def _jobs_insert(run: CollectionRun, planned: list[PlannedCall]) -> int:
+    """Store the run's jobs, refused calls as failed ones; returns how many wait to be sent.
+    One COPY on PostgreSQL (sqlrows.insert_values): a run of thousands of jobs is created
+    while its first loops are already waiting for it, and model instances would cost more
+    than storing the rows."""
+    now = timezone.now()
+    adapt_time = connection.ops.adapt_datetimefield_value
+    created, lease_until = adapt_time(now), adapt_time(now + _queue_lease())
+    pending, failed = CollectionJob.State.PENDING.value, CollectionJob.State.FAILED.value
+    names = (
+        "run", "model", "challenge", "state", "attempts", "last_error", "estimated_cost_usd",
+        "response", "not_before", "lease_until", "created_at", "finished_at",
+    )  # fmt: skip
+    rows = [
+        (
+            run.pk,
+            call.model.pk,
+            call.challenge.pk,
+            failed if call.refusal else pending,
+            0,
+            call.refusal,
+            connection.ops.adapt_decimalfield_value(call.estimate),
+            None,
+            None,
+            None if call.refusal else lease_until,
+            created,
+            created if call.refusal else None,
+        )
+        for call in planned
+    ]
+    insert_values(CollectionJob, names, rows)
+    return sum(not call.refusal for call in planned)
 
 
 def calls_at_once(gateways: Iterable[Gateway | None]) -> int:
@@ -266,8 +311,10 @@ def _start_loops(run_id: int, loops: int) -> None:
     per job, and each loop takes the run's jobs one after another as it finishes them."""
     from apps.collection.tasks import collect_run_jobs
 
-    for _ in range(loops):
-        collect_run_jobs.delay(run_id)
+    # One connection to the broker for all of them, not one taken from the pool per message.
+    with collect_run_jobs.app.producer_or_acquire() as producer:
+        for _ in range(loops):
+            collect_run_jobs.apply_async((run_id,), producer=producer)
 
 
 def runs_resume() -> dict[int, int]:
@@ -357,16 +404,28 @@ def job_claim(job_id: int) -> CollectionJob | None:
     return _claimed(claim_query().claim(job_id, now, _job_lease_end(now), connection))
 
 
-def job_claim_next(run_id: int) -> CollectionJob | None:
+def job_claim_next(run_id: int, *, ahead: bool = False) -> CollectionJob | None:
     """Take any pending job of the run whose retry time has come (loaded as by job_claim), or
-    None when the run has none left to start now."""
+    None when the run has none left to start now.
+
+    A job loop claims its next job `ahead`, while its current call is still out
+    (tasks.collect_run_jobs): that job waits for at most the rest of one call before its own
+    starts, so its lease covers two calls. A lease covers one call with time to spare
+    (COLLECTION_JOB_LEASE is above the slot wait plus the call deadline)."""
     now = timezone.now()
+    lease_until = _job_lease_end(now, calls=2 if ahead else 1)
     query = claim_query(next_in_run=True)
-    return _claimed(query.claim_next(run_id, now, _job_lease_end(now), connection))
+    return _claimed(query.claim_next(run_id, now, lease_until, connection))
 
 
-def _job_lease_end(now):
-    return now + timedelta(seconds=settings.COLLECTION_JOB_LEASE)
+def _job_lease_end(now, calls: int = 1):
+    return now + timedelta(seconds=settings.COLLECTION_JOB_LEASE * calls)
+
+
+def job_still_wanted(job: CollectionJob) -> CollectionJob | None:
+    """A job claimed a while ago, or None (cancelled now) when its run stopped since."""
+    job.run.refresh_from_db(fields=["state"])
+    return _claimed(job)
 
 
 def _claimed(job: CollectionJob | None) -> CollectionJob | None:
@@ -379,15 +438,20 @@ def _claimed(job: CollectionJob | None) -> CollectionJob | None:
     return job
 
 
-def job_run(job: CollectionJob, *, finish_run: bool = True) -> int:
+def job_run(
+    job: CollectionJob, *, finish_run: bool = True, answer: Callable[[], Answer] | None = None
+) -> int:
     """Make the call for a claimed job and store the answer; the job is then done. Returns
     the response id (an existing published one when job_claim found it: no call is made).
 
     `finish_run=False` leaves finishing the run to the caller (a job loop does it once, when
-    it finds no job left to claim) instead of checking after every job."""
+    it finds no job left to claim) instead of checking after every job. `answer`, when given,
+    returns the answer to a call made elsewhere (a job loop makes its calls in another thread),
+    or raises what that call raised."""
     response_id = job.published_response_id
     if response_id is None:
-        response_id = response_collect(model=job.model, challenge=job.challenge).pk
+        got = answer_fetch(job.model, job.challenge) if answer is None else answer()
+        response_id = _store(job.model, job.challenge, got)[0].pk
     # Not in the response's transaction: a worker dying in between leaves the job running
     # until its lease ends, and the next delivery finds the response and finishes the job.
     with connection.cursor() as cursor:

@@ -3,11 +3,13 @@
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_ready
 from django.conf import settings
+from django.db import connections
 
 from apps.collection import services
 from apps.gateways.base import MissingAPIKey, PermanentGatewayError, TransientGatewayError
@@ -53,13 +55,13 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     return delay
 
 
-def _collect(job, retry, *, finish_run: bool = True) -> int | None:
-    """Make the call for a claimed job and store its answer, or settle the job when it fails:
-    a transient error puts it back to pending and calls `retry(delay)` (while attempts remain),
-    a permanent one fails it (and its run, when the gateway refuses us). Returns the response
-    id, or None when nothing was stored."""
+def _collect(job, retry, *, finish_run: bool = True, answer=None) -> int | None:
+    """Make the call for a claimed job (or take `answer`, see services.job_run) and store its
+    answer, or settle the job when it fails: a transient error puts it back to pending and
+    calls `retry(delay)` (while attempts remain), a permanent one fails it (and its run, when
+    the gateway refuses us). Returns the response id, or None when nothing was stored."""
     try:
-        response_id = services.job_run(job, finish_run=finish_run)
+        response_id = services.job_run(job, finish_run=finish_run, answer=answer)
     except SlotUnavailable:
         services.job_defer(job, delay=1, refund=True)
         retry(1)
@@ -123,29 +125,69 @@ def collect_run_jobs(run_id: int) -> int:
     until none is left to start. A run sends as many loops as its calls can be in flight at
     once (services.calls_at_once), so the broker carries a message per loop, not per job.
 
+    The loop keeps its gateway slot busy: each call goes out from a thread beside the loop's
+    own, and while it is out the loop stores the previous answer and claims the next job, so
+    the next call starts as soon as this one ends. A failed call is settled before the next
+    call starts, since it may fail the whole run (401).
+
     A job that fails transiently is put back with its own retry message (collect_response,
     after the backoff) and the loop goes on with the next. After COLLECTION_LOOP_SECONDS the
     loop starts no new job: it hands the rest of the run to a new loop message, at the back of
     the queue, so other runs and Lab answers get their turn. Returns the jobs it claimed.
     """
     deadline = time.monotonic() + settings.COLLECTION_LOOP_SECONDS
-    claimed = 0
-    while True:
-        if time.monotonic() >= deadline:
-            collect_run_jobs.delay(run_id)
-            break
+    out_of_time = False
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{run_id}-call") as beside:
         job = services.job_claim_next(run_id)
-        if job is None:
-            # The loop that finds nothing left after the run's last job finishes the run.
-            services.run_finish_if_done(run_id)
-            break
-        claimed += 1
-
-        def retry(delay: float, job_id: int = job.pk):
-            collect_response.apply_async((job_id,), countdown=delay)
-
-        _collect(job, retry, finish_run=False)
+        claimed = int(job is not None)
+        unstored = None  # the previous job and its call, over but not yet settled
+        while job is not None:
+            call = None
+            if job.published_response_id is None:
+                call = beside.submit(_answer_beside, job)
+            if unstored is not None:
+                _settle(*unstored)
+            following = None
+            out_of_time = time.monotonic() >= deadline
+            if not out_of_time:
+                following = services.job_claim_next(run_id, ahead=True)
+                claimed += following is not None
+            # Waits for the call to end.
+            if call is not None and call.exception() is not None:
+                _settle(job, call)
+                unstored = None
+                if following is not None:
+                    following = services.job_still_wanted(following)
+            else:
+                unstored = (job, call)
+            job = following
+        if unstored is not None:
+            _settle(*unstored)
+    if out_of_time:
+        collect_run_jobs.delay(run_id)
+    else:
+        # The loop that finds nothing left after the run's last job finishes the run.
+        services.run_finish_if_done(run_id)
     return claimed
+
+
+def _answer_beside(job):
+    """A loop's call, in its own thread (services.answer_fetch)."""
+    try:
+        return services.answer_fetch(job.model, job.challenge)
+    finally:
+        # The demo gateway reads its prices from the database on its first answer; no
+        # connection is left open in a thread that ends with its loop.
+        connections.close_all()
+
+
+def _settle(job, call) -> None:
+    """Store a loop's answer to `job` (or put the job back or fail it, as the call ended)."""
+
+    def retry(delay: float, job_id: int = job.pk):
+        collect_response.apply_async((job_id,), countdown=delay)
+
+    _collect(job, retry, finish_run=False, answer=None if call is None else call.result)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

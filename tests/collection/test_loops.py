@@ -18,7 +18,7 @@ from apps.collection.services import (
 )
 from apps.collection.tasks import collect_run_jobs
 from apps.responses.models import Response
-from tests.factories import AIModelFactory, ChallengeFactory
+from tests.factories import AIModelFactory, ChallengeFactory, ResponseFactory
 from tests.utils import wait_for
 
 
@@ -80,6 +80,66 @@ def test_a_transient_failure_is_put_back_for_its_own_retry_and_the_loop_goes_on(
     assert deferred.not_before > before + timedelta(seconds=2)
     run.refresh_from_db()
     assert run.state == CollectionRun.State.RUNNING
+
+
+def test_a_refused_call_stops_the_run_before_the_job_claimed_ahead_is_sent(
+    db, fake_provider, make_gateway
+):
+    # The loop claims its next job while a call is out; when that call is refused (401), the
+    # run fails before the next call would start, and the job claimed ahead is cancelled.
+    fake = fake_provider()
+    model = AIModelFactory(gateway=make_gateway(fake, max_concurrency=1))
+    refused = ChallengeFactory(prompt="Who am I? [[fault:401]]", is_published=True)
+    later = [ChallengeFactory(prompt=f"Later {i}", is_published=True) for i in range(3)]
+    run = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=[refused, *later])
+
+    assert collect_run_jobs.apply(args=[run.pk]).get() == 2
+
+    assert len(fake.requests("/v1/chat/completions")) == 1
+    run.refresh_from_db()
+    assert run.state == CollectionRun.State.FAILED and "Invalid API key" in run.error
+    states = dict(run.jobs.values_list("challenge_id", "state"))
+    assert states.pop(refused.pk) == CollectionJob.State.FAILED
+    assert set(states.values()) == {CollectionJob.State.CANCELLED}
+    assert not Response.objects.filter(model=model).exists()
+
+
+def test_a_pair_answered_meanwhile_is_settled_by_the_loop_without_a_call(
+    db, fake_provider, make_gateway
+):
+    fake = fake_provider()
+    model = AIModelFactory(gateway=make_gateway(fake))
+    challenges = [ChallengeFactory(prompt=f"Q {i}", is_published=True) for i in range(3)]
+    run = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=challenges)
+    # Stored after the run was planned (another run, an import): the job finds it at its claim.
+    existing = ResponseFactory(model=model, challenge=challenges[1])
+
+    assert collect_run_jobs.apply(args=[run.pk]).get() == 3
+
+    assert len(fake.requests("/v1/chat/completions")) == 2
+    assert run.jobs.get(challenge=challenges[1]).response_id == existing.pk
+    assert set(run.jobs.values_list("state", flat=True)) == {CollectionJob.State.DONE}
+    assert Response.objects.filter(model=model).count() == 3
+    run.refresh_from_db()
+    assert run.state == CollectionRun.State.FINISHED
+
+
+def test_a_job_claimed_ahead_holds_a_lease_of_two_calls(db, settings):
+    # It waits for at most the rest of the loop's current call, then makes its own: a lease
+    # of one call could run out while it waits, and the job be sent a second time.
+    settings.COLLECTION_JOB_LEASE = 100
+    AIModelFactory()  # on the demo gateway
+    challenges = [ChallengeFactory(is_published=True) for _ in range(2)]
+    run = run_create(scope=CollectionRun.Scope.CHALLENGE, challenges=challenges)
+
+    before = timezone.now()
+    now_job = job_claim_next(run.pk)
+    ahead_job = job_claim_next(run.pk, ahead=True)
+    after = timezone.now()
+
+    assert before + timedelta(seconds=100) <= now_job.lease_until <= after + timedelta(seconds=100)
+    assert before + timedelta(seconds=200) <= ahead_job.lease_until
+    assert ahead_job.lease_until <= after + timedelta(seconds=200)
 
 
 def test_a_cancelled_run_gives_its_loops_nothing(db, fake_provider, make_gateway):
