@@ -175,6 +175,34 @@ def test_concurrent_loops_each_claim_a_different_job(fake_provider, make_gateway
     assert run.jobs.filter(state=CollectionJob.State.RUNNING, attempts=1).count() == 40
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_loop_claims_its_next_job_while_its_call_is_out(fake_provider, make_gateway):
+    # One slot, so one loop; the provider takes a second per answer. The loop's database work
+    # happens while its call is out, so the next call can start as soon as this one ends.
+    fake = fake_provider(latency=1.0)
+    run = make_run(make_gateway(fake, max_concurrency=1), models=1, challenges=3)
+    running = CollectionJob.objects.filter(run=run, state=CollectionJob.State.RUNNING)
+
+    def loop():
+        try:
+            collect_run_jobs.apply(args=[run.pk])
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        wait_for(lambda: running.count() == 2, timeout=10, interval=0.01)
+        # Two jobs held by the one loop before its first answer came back: the one whose call
+        # is out, and the next, claimed ahead.
+        assert not Response.objects.filter(collection_jobs__run=run).exists()
+    finally:
+        thread.join()
+
+    assert set(run.jobs.values_list("state", flat=True)) == {CollectionJob.State.DONE}
+    assert len(fake.requests("/v1/chat/completions")) == 3
+
+
 def test_a_job_waiting_out_its_backoff_is_not_claimed_before_its_time(db):
     challenge = ChallengeFactory(is_published=True)
     AIModelFactory()  # on the demo gateway
