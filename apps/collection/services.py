@@ -107,7 +107,8 @@ def answer_fetch(model: AIModel, challenge: Challenge) -> Answer:
     """Ask the model's gateway for an answer to the challenge; nothing is stored.
 
     Oversized prompts and missing keys are refused before any call. Raises GatewayError
-    subclasses. Uses no database connection (the demo gateway aside, which reads its prices
+    subclasses; a call that fails returns nothing, so a half-received answer is never stored.
+    Uses no database connection (the demo gateway aside, which reads its prices
     once per process), so a job loop runs it in a thread beside its own (tasks.collect_run_jobs).
     """
     if model.gateway is None:
@@ -121,18 +122,6 @@ def answer_fetch(model: AIModel, challenge: Challenge) -> Answer:
         lease=settings.COLLECTION_JOB_LEASE,
     )
     return Answer(request, completion)
-
-
-def response_collect(*, model: AIModel, challenge: Challenge) -> Response:
-    """Ask the model's gateway for an answer to the challenge and store it, published.
-
-    The caller has looked for a published response just before (job_claim does); the unique
-    constraint turns one stored in between into a no-op returning it. Raises GatewayError
-    subclasses (see answer_fetch); nothing is stored when the call fails, so a half-received
-    answer is never saved.
-    """
-    response, _ = _store(model, challenge, answer_fetch(model, challenge))
-    return response
 
 
 # --- Runs -----------------------------------------------------------------------------------
@@ -260,8 +249,8 @@ def run_create(
 
 def _jobs_insert(run: CollectionRun, planned: list[PlannedCall]) -> int:
     """Store the run's jobs, refused calls as failed ones; returns how many wait to be sent.
-    One COPY on PostgreSQL (sqlrows.insert_values): a run of thousands of jobs is created
-    while its first loops are already waiting for it, and model instances would cost more
+    One COPY on PostgreSQL (sqlrows.insert_values): creating the run stands between a
+    curator's click and the first call, and for thousands of jobs model instances cost more
     than storing the rows."""
     now = timezone.now()
     adapt_time = connection.ops.adapt_datetimefield_value
@@ -441,8 +430,9 @@ def _claimed(job: CollectionJob | None) -> CollectionJob | None:
 def job_run(
     job: CollectionJob, *, finish_run: bool = True, answer: Callable[[], Answer] | None = None
 ) -> int:
-    """Make the call for a claimed job and store the answer; the job is then done. Returns
-    the response id (an existing published one when job_claim found it: no call is made).
+    """Make the call for a claimed job and store the answer, published; the job is then done.
+    Returns the response id (an existing published one when job_claim found it: no call is
+    made; one stored since is kept, the unique constraint making the store a no-op).
 
     `finish_run=False` leaves finishing the run to the caller (a job loop does it once, when
     it finds no job left to claim) instead of checking after every job. `answer`, when given,
